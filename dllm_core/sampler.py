@@ -1,0 +1,359 @@
+"""The denoising loop: a batch of canvases, one forward pass per step, hooks for guidance.
+
+Each step: (1) one forward pass over windows of every canvas, logits only at editable positions; (2) hooks adjust
+the logits (guidance, banned words); (3) a candidate token and a score for every masked position; (4) per canvas,
+commit the best-scored masked positions that the schedule (or a confidence threshold) allows; (5) optionally remask
+low-confidence generated tokens (self-correction); (6) hooks adjust tokens (constraints); (7) record the step.
+
+Why not diffusers' ``BlockRefinementScheduler.step``: it commits by confidence only, with one uniform quota per
+block for the whole batch and no remasking; our canvases have scattered spans of different sizes per row, several
+unmasking orders, cosine schedules and ReMDM-style self-correction, and hooks need the candidate scores. The commit
+rule is the same idea (top-k by confidence, plus everything above a threshold), written per canvas here.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import torch
+
+from .adapter import ModelAdapter
+from .canvas import Canvas, TokenState
+from .config import SamplerConfig
+from .trajectory import StepRecord
+
+
+class SamplerHook:
+    """Base class for guidance. Override what you need; every method is called once per step for the batch."""
+
+    def start(self, state: SamplerState) -> None:
+        """Called once before the first step (after re-noising)."""
+
+    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        """``logits`` is (E, V) for ``state.query_rows`` / ``state.query_pos``; return the adjusted tensor."""
+        return logits
+
+    def adjust_tokens(self, state: SamplerState) -> None:
+        """May change ``state.tokens`` / ``state.states`` after the commit (never PINNED or FIXED positions)."""
+
+
+@dataclass
+class Window:
+    canvas: int
+    start: int  # slice of the canvas the model sees
+    end: int
+    core_start: int  # positions whose logits are read from this window
+    core_end: int
+
+
+@dataclass
+class SamplerState:
+    """Everything a hook may read. Tensors are on the CPU; ``tokens``/``states`` are (B, N) padded with -1."""
+
+    canvases: list[Canvas]
+    config: SamplerConfig
+    tokens: torch.Tensor
+    states: torch.Tensor
+    editable: torch.Tensor  # (B, N) bool: positions the sampler may write
+    confidence: torch.Tensor  # (B, N) float, nan where not applicable
+    step: int = 0
+    steps: int = 0
+    query_rows: torch.Tensor | None = None  # (E,) canvas index of each logits row
+    query_pos: torch.Tensor | None = None  # (E,) position of each logits row
+    candidates: torch.Tensor | None = None  # (E,) proposed token of each logits row
+    probs: torch.Tensor | None = None  # (E, V) probabilities after hooks
+    generator: torch.Generator | None = None
+    signals: list[dict] = field(default_factory=list)  # per canvas, per step: values hooks want charted
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def progress(self) -> float:
+        return (self.step + 1) / max(self.steps, 1)
+
+
+@dataclass
+class StepEvent:
+    step: int
+    steps: int
+    records: list[StepRecord]
+    state: SamplerState
+
+
+@dataclass
+class SampleStats:
+    forward_passes: int = 0
+    steps: int = 0
+    generated_tokens: int = 0
+    seconds: float = 0.0
+
+
+def mask_fraction(schedule: str, t: float) -> float:
+    """Fraction of a block still masked after progress t in [0, 1]."""
+    t = min(max(t, 0.0), 1.0)
+    return math.cos(math.pi / 2 * t) if schedule == "cosine" else 1.0 - t
+
+
+@dataclass
+class Block:
+    positions: list[int]
+    first_step: int
+    n_steps: int
+
+
+def plan_blocks(positions: list[int], steps: int, block_length: int) -> list[Block]:
+    """Split a canvas's editable positions into left-to-right blocks and share the steps among them."""
+    if not positions:
+        return []
+    size = block_length if block_length > 0 else len(positions)
+    n_blocks = math.ceil(len(positions) / size)
+    if n_blocks > steps:  # fewer steps than blocks: make the blocks bigger
+        size = math.ceil(len(positions) / steps)
+        n_blocks = math.ceil(len(positions) / size)
+    base, extra = divmod(steps, n_blocks)
+    blocks, first = [], 0
+    for b in range(n_blocks):
+        n = base + (1 if b < extra else 0)
+        blocks.append(Block(positions[b * size : (b + 1) * size], first, n))
+        first += n
+    return blocks
+
+
+def plan_windows(canvas_index: int, n: int, editable: list[int], body: int, context: int) -> list[Window]:
+    """Slices of at most ``body`` tokens covering every editable position with up to ``context`` tokens each side."""
+    if not editable:
+        return []
+    context = min(context, max(0, (body - 1) // 4))
+    lo, hi = max(0, editable[0] - context), min(n, editable[-1] + 1 + context)
+    if hi - lo <= body:
+        return [Window(canvas_index, lo, hi, lo, hi)]
+    core = body - 2 * context
+    windows, i = [], 0
+    while i < len(editable):
+        c0 = editable[i]
+        c1 = min(n, c0 + core)
+        w0 = max(0, c0 - context)
+        w1 = min(n, w0 + body)
+        windows.append(Window(canvas_index, w0, w1, c0, min(c1, w1)))
+        while i < len(editable) and editable[i] < windows[-1].core_end:
+            i += 1
+    return windows
+
+
+class Sampler:
+    def __init__(self, adapter: ModelAdapter, config: SamplerConfig | None = None,
+                 hooks: Sequence[SamplerHook] = ()):
+        self.adapter = adapter
+        self.config = (config or SamplerConfig()).validate()
+        self.hooks = list(hooks)
+
+    # ------------------------------------------------------------------------------------------------ setup
+    def prepare(self, canvases: list[Canvas]) -> SamplerState:
+        cfg = self.config
+        for b, canvas in enumerate(canvases):
+            if cfg.strength > 0:
+                canvas.renoise(cfg.strength, random.Random(cfg.seed * 7919 + b))
+        n_max = max(len(c) for c in canvases)
+        tokens = torch.full((len(canvases), n_max), -1, dtype=torch.long)
+        states = torch.full((len(canvases), n_max), -1, dtype=torch.long)
+        for b, canvas in enumerate(canvases):
+            tokens[b, : len(canvas)] = torch.tensor(canvas.ids, dtype=torch.long)
+            states[b, : len(canvas)] = torch.tensor([int(s) for s in canvas.states], dtype=torch.long)
+        editable = states == TokenState.MASKED
+        most = int(editable.sum(1).max())
+        # every step commits at least one token, so more steps than tokens would be idle passes (unless remasking)
+        steps = cfg.steps if cfg.remask > 0 else max(1, min(cfg.steps, most))
+        gen = torch.Generator().manual_seed(cfg.seed)
+        state = SamplerState(canvases, cfg, tokens, states, editable, torch.full(tokens.shape, float("nan")),
+                             steps=steps, generator=gen, signals=[[] for _ in canvases])
+        body = self.adapter.max_length - 2
+        self._windows = []
+        self._blocks = []
+        for b, canvas in enumerate(canvases):
+            pos = editable[b].nonzero().flatten().tolist()
+            self._windows += plan_windows(b, len(canvas), pos, body, cfg.context)
+            self._blocks.append(plan_blocks(pos, steps, cfg.block_length))
+        for hook in self.hooks:
+            hook.start(state)
+        return state
+
+    # ------------------------------------------------------------------------------------------------ forward
+    def _forward(self, state: SamplerState) -> torch.Tensor:
+        """Logits (E, V) at every editable position; fills ``state.query_rows`` / ``state.query_pos``."""
+        ad = self.adapter
+        rows, cols, q_rows, q_pos = [], [], [], []
+        seqs = []
+        for r, w in enumerate(self._windows):
+            seq = state.tokens[w.canvas, w.start : w.end].clone()
+            seqs.append(seq)
+            core = state.editable[w.canvas, w.core_start : w.core_end].nonzero().flatten() + w.core_start
+            rows.append(torch.full_like(core, r))
+            cols.append(core - w.start + 1)
+            q_rows.append(torch.full_like(core, w.canvas))
+            q_pos.append(core)
+        length = max(len(s) for s in seqs) + 2
+        input_ids = torch.full((len(seqs), length), ad.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(seqs), length), dtype=torch.long)
+        for r, seq in enumerate(seqs):
+            input_ids[r, 0] = ad.cls_id
+            input_ids[r, 1 : len(seq) + 1] = seq
+            input_ids[r, len(seq) + 1] = ad.sep_id
+            attention[r, : len(seq) + 2] = 1
+        state.query_rows = torch.cat(q_rows)
+        state.query_pos = torch.cat(q_pos)
+        logits = ad.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols)).cpu()
+        logits[:, ad.banned_ids] = float("-inf")
+        return logits
+
+    # ------------------------------------------------------------------------------------------------ choose
+    def _propose(self, state: SamplerState, logits: torch.Tensor):
+        cfg = self.config
+        probs = torch.softmax(logits, dim=-1)
+        if cfg.temperature > 0:
+            scaled = logits / cfg.temperature
+            if cfg.top_p < 1.0:
+                scaled = top_p_filter(scaled, cfg.top_p)
+            u = torch.rand(scaled.shape, generator=state.generator).clamp_(1e-10, 1.0)
+            candidates = (scaled - torch.log(-torch.log(u))).argmax(-1)
+        else:
+            candidates = logits.argmax(-1)
+        conf = probs.gather(1, candidates[:, None]).squeeze(1)
+        if cfg.order == "confidence":
+            score = conf
+        elif cfg.order == "margin":
+            top2 = probs.topk(2, dim=-1).values
+            score = top2[:, 0] - top2[:, 1]
+        elif cfg.order == "entropy":
+            score = (probs * torch.log(probs.clamp_min(1e-12))).sum(-1)  # negative entropy: sure first
+        else:
+            score = torch.rand(conf.shape, generator=state.generator)
+        return probs, candidates, conf, score
+
+    def _quota(self, b: int, state: SamplerState, masked_now: set[int]) -> tuple[Block | None, list[int], int]:
+        """The current block, its masked positions (eligible this step) and how many of them to commit."""
+        if state.step >= state.steps - 1:  # last step: everything still masked, in every block
+            left = sorted(masked_now)
+            return (self._blocks[b][-1] if self._blocks[b] else None), left, len(left)
+        for block in self._blocks[b]:
+            left = [p for p in block.positions if p in masked_now]
+            if not left:
+                continue
+            local = state.step - block.first_step
+            if local >= block.n_steps - 1:
+                return block, left, len(left)
+            target = round(len(block.positions) * mask_fraction(self.config.schedule, (local + 1) / block.n_steps))
+            return block, left, max(1, len(left) - target)
+        return None, [], 0
+
+    # ------------------------------------------------------------------------------------------------ loop
+    def run(self, canvases: list[Canvas]) -> Iterator[StepEvent]:
+        """Denoise ``canvases`` in place, yielding after every step (a UI can stream and stop it)."""
+        cfg = self.config
+        state = self.prepare(canvases)
+        passes0 = self.adapter.forward_passes
+        started = time.perf_counter()
+        self.stats = SampleStats(generated_tokens=int(state.editable.sum()))
+        for step in range(state.steps):
+            state.step = step
+            if not (state.states == TokenState.MASKED).any():
+                break
+            logits = self._forward(state)
+            for hook in self.hooks:
+                logits = hook.adjust_logits(state, logits)
+            probs, candidates, conf, score = self._propose(state, logits)
+            state.probs, state.candidates = probs, candidates
+            rows, pos = state.query_rows, state.query_pos
+            current = state.tokens[rows, pos].clamp_min(0)
+            current_conf = probs.gather(1, current[:, None]).squeeze(1)
+            is_masked = state.states[rows, pos] == TokenState.MASKED
+            committed: list[list[int]] = [[] for _ in canvases]
+            remasked: list[list[int]] = [[] for _ in canvases]
+            for b in range(len(canvases)):
+                sel = (rows == b).nonzero().flatten()
+                if len(sel) == 0:
+                    continue
+                index_of = {int(pos[i]): int(i) for i in sel}
+                masked_now = {p for p, i in index_of.items() if is_masked[i]}
+                block, eligible, k = self._quota(b, state, masked_now)
+                if not eligible:
+                    continue
+                idx = torch.tensor([index_of[p] for p in eligible])
+                order = score[idx].argsort(descending=True)
+                take = set(order[:k].tolist())
+                if cfg.threshold is not None:
+                    take |= set((conf[idx] > cfg.threshold).nonzero().flatten().tolist())
+                chosen = idx[sorted(take)]
+                state.tokens[b, pos[chosen]] = candidates[chosen]
+                state.states[b, pos[chosen]] = TokenState.GENERATED
+                committed[b] = pos[chosen].tolist()
+                if cfg.remask > 0 and step < state.steps - 1 and step < cfg.remask_until * state.steps:
+                    remasked[b] = self._remask(state, b, sel, is_masked, current_conf, len(chosen), block)
+            for hook in self.hooks:
+                hook.adjust_tokens(state)
+            # confidence shown for each editable position: the proposal's for masked ones, the current token's else
+            tok_now = state.tokens[rows, pos].clamp_min(0)
+            still_masked = state.states[rows, pos] == TokenState.MASKED
+            state.confidence[rows, pos] = torch.where(still_masked, conf, probs.gather(1, tok_now[:, None]).squeeze(1))
+            records = [self._record(state, b, committed[b], remasked[b]) for b in range(len(canvases))]
+            self.stats.steps += 1
+            yield StepEvent(step, state.steps, records, state)
+        self._finish(state)
+        self.stats.forward_passes = self.adapter.forward_passes - passes0
+        self.stats.seconds = time.perf_counter() - started
+
+    def _remask(self, state, b, sel, is_masked, current_conf, n_committed, block: Block) -> list[int]:
+        """ReMDM-style self-correction: remask the current block's least confident tokens generated in earlier
+        steps (never pinned or fixed ones; never the tokens committed this step)."""
+        pos = state.query_pos
+        in_block = set(block.positions)
+        old = [int(i) for i in sel
+               if not is_masked[i] and state.states[b, pos[i]] == TokenState.GENERATED and int(pos[i]) in in_block]
+        want = self.config.remask * n_committed  # stochastic rounding keeps small fractions meaningful
+        n = min(len(old), int(want) + int(torch.rand((), generator=state.generator) < want - int(want)))
+        if n <= 0:
+            return []
+        worst = sorted(old, key=lambda i: float(current_conf[i]))[:n]
+        positions = pos[torch.tensor(worst)]
+        state.tokens[b, positions] = self.adapter.mask_id
+        state.states[b, positions] = TokenState.MASKED
+        return positions.tolist()
+
+    def _record(self, state: SamplerState, b: int, committed: list[int], remasked: list[int]) -> StepRecord:
+        n = len(state.canvases[b])
+        conf = state.confidence[b, :n]
+        signals = state.signals[b][-1] if state.signals[b] and state.signals[b][-1].get("step") == state.step else {}
+        return StepRecord(
+            step=state.step,
+            ids=state.tokens[b, :n].tolist(),
+            states=state.states[b, :n].tolist(),
+            confidence=[None if math.isnan(c) else round(float(c), 4) for c in conf.tolist()],
+            committed=sorted(committed),
+            remasked=sorted(remasked),
+            signals={k: v for k, v in signals.items() if k != "step"},
+        )
+
+    def _finish(self, state: SamplerState) -> None:
+        for b, canvas in enumerate(state.canvases):
+            n = len(canvas)
+            canvas.ids = state.tokens[b, :n].tolist()
+            canvas.states = [TokenState(int(s)) for s in state.states[b, :n].tolist()]
+
+    def sample(self, canvases: list[Canvas]) -> list[list[StepRecord]]:
+        """Run to completion; return each canvas's trajectory."""
+        trajectories: list[list[StepRecord]] = [[] for _ in canvases]
+        for event in self.run(canvases):
+            for b, record in enumerate(event.records):
+                trajectories[b].append(record)
+        return trajectories
+
+
+def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability reaches ``top_p`` (always the top one)."""
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    cum = sorted_logits.softmax(-1).cumsum(-1)
+    drop = cum - sorted_logits.softmax(-1) >= top_p
+    sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+    return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)

@@ -1,0 +1,45 @@
+"""Shared fixtures: a tiny randomly initialised BERT (fast, deterministic) and the shipped model."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from dllm_core.adapter import EMBEDDED_DIR, ModelAdapter  # noqa: E402
+from dllm_core.api import Editor  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(EMBEDDED_DIR)
+
+
+def make_tiny_adapter(tokenizer, seed: int = 0, max_positions: int = 512) -> ModelAdapter:
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(seed)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=max_positions)
+    return ModelAdapter(BertForMaskedLM(config).eval(), tokenizer, "tiny-random-bert")
+
+
+@pytest.fixture(scope="session")
+def tiny_adapter(tokenizer) -> ModelAdapter:
+    return make_tiny_adapter(tokenizer)
+
+
+@pytest.fixture(scope="session")
+def tiny_editor(tiny_adapter) -> Editor:
+    return Editor(tiny_adapter)
+
+
+@pytest.fixture(scope="session")
+def editor() -> Editor:
+    """The shipped embedded model."""
+    return Editor.load("embedded", device="cpu")
