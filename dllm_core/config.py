@@ -22,7 +22,7 @@ class SamplerConfig:
     threshold: float | None = None  # also commit every masked position whose confidence exceeds this (Fast-dLLM)
     strength: float = 0.0  # re-noise this fraction of the draft's non-pinned tokens before denoising (SDEdit)
     seed: int = 0
-    context: int = 192  # tokens of draft context on each side of the edited positions that the model sees
+    context: int = 96  # tokens of draft context on each side of the edited positions that the model sees
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range; return self."""

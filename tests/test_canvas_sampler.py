@@ -128,7 +128,7 @@ def test_plan_windows_cover_editable_within_budget():
         covered |= {p for p in editable if w.core_start <= p < w.core_end}
     assert covered == set(editable)
     single = plan_windows(0, 2000, list(range(1000, 1010)), body=510, context=64)
-    assert len(single) == 1 and single[0].end - single[0].start == 10 + 128
+    assert len(single) == 1 and single[0].end - single[0].start == 10 + 128  # context 64 each side
 
 
 def test_long_draft_edits_only_near_span(tiny_editor):
