@@ -1,0 +1,637 @@
+"""The web app: write a draft, mark what to rewrite or keep, and watch a masked-diffusion model refine it.
+
+``python app.py`` serves it on the embedded model (GRADIO_SERVER_NAME, default 127.0.0.1; GRADIO_SERVER_PORT, default
+7860). It holds no sampling logic: :class:`Studio` turns the page's inputs into edit markup and a
+:class:`SamplerConfig`, streams :meth:`Editor.stream`, and renders the trajectory (HTML canvas, Plotly charts, diff).
+Every handler is a plain method, so tests call them without a browser.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+
+from dllm_core import EditError, Editor, EditResult, SamplerConfig, parse
+from dllm_core.config import ORDERS, SCHEDULES
+from dllm_core.markup import plain_text
+from dllm_core.plots import confidence_heatmap, edited_positions, progress_chart
+
+try:  # guidance lands separately; its controls light up when the package is importable
+    import guidance
+except ImportError:
+    guidance = None
+
+ROOT = Path(__file__).resolve().parent
+EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))
+CSS_PATH = ROOT / "assets" / "style.css"
+log = logging.getLogger("dllm_app")
+
+MAX_UNDO = 50
+VIEW_CONTEXT = 40  # canvas view: tokens shown on each side of the edited positions
+MAX_VIEW_TOKENS = 1500
+CHART_INTERVAL_S = 0.5  # while streaming, redraw the charts at most this often
+LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
+MASK_GLYPH = "▒"
+
+# Reads the textarea's selection (in code points, as Python counts) into the two numbers that follow the draft.
+SELECTION_JS = """
+(...args) => {
+  const ta = document.querySelector('#draft textarea');
+  if (ta) {
+    args[1] = Array.from(ta.value.slice(0, ta.selectionStart)).length;
+    args[2] = Array.from(ta.value.slice(0, ta.selectionEnd)).length;
+  }
+  return args;
+}
+"""
+
+
+# ------------------------------------------------------------------------------------------------ guidance wiring
+# Everything the app knows about the guidance package is in this section.
+NO_ATTRIBUTE = "none"
+
+
+def guidance_available() -> bool:
+    return guidance is not None and hasattr(guidance, "guided_stream")
+
+
+def guidance_attributes() -> list[str]:
+    """Dropdown choices "name=target" from the shipped classifiers, e.g. "sentiment=positive"."""
+    if not guidance_available():
+        return [NO_ATTRIBUTE]
+    try:
+        table = guidance.available_attributes()
+    except Exception:  # a broken classifier directory must not take the page down
+        log.exception("listing guidance attributes failed")
+        table = {}
+    return [NO_ATTRIBUTE, *(f"{name}={target}" for name, targets in table.items() for target in targets)]
+
+
+def parse_words(text: str) -> list[str]:
+    """Comma- or newline-separated words and phrases."""
+    return [w.strip() for w in re.split(r"[,\n]", text or "") if w.strip()]
+
+
+def edit_stream(editor: Editor, draft: str, config: SamplerConfig, required: str = "", banned: str = "",
+                attribute: str = NO_ATTRIBUTE, attribute_strength: float = 0.0, cfg_scale: float = 0.0,
+                length_target: float = 1.0) -> Iterator:
+    """StepEvents then the EditResult, guided when any guidance control is set (``result.guidance`` = report)."""
+    require, ban = parse_words(required), parse_words(banned)
+    name, _, target = (attribute or NO_ATTRIBUTE).partition("=")
+    auto = re.search(r"\|\s*auto\s*\]\]", draft or "") is not None
+    wanted = bool(require or ban or (target and attribute_strength) or cfg_scale or auto)
+    if not wanted:
+        return editor.stream(draft, config)
+    if not guidance_available():
+        raise EditError("guidance is not installed in this build: clear the guidance fields (and |auto) to run")
+    options = guidance.GuidanceOptions(require=require, ban=ban, attribute=name if target else None,
+                                       target=target or None, strength=float(attribute_strength or 0.0),
+                                       cfg=float(cfg_scale or 0.0), length_target=float(length_target))
+    return guidance.guided_stream(editor, draft, config, options)
+
+
+def guidance_summary(report: dict | None) -> str:
+    """One line from the guidance report: which constraints hold, the attribute score, chosen lengths."""
+    if not report:
+        return ""
+    parts = [f"“{r['word']}” {'included' if r['holds'] else 'MISSING'}" for r in report.get("require", [])]
+    parts += [f"“{r['word']}” {'avoided' if r['holds'] else 'PRESENT'}" for r in report.get("ban", [])]
+    attr = report.get("attribute") or {}
+    if attr.get("score") is not None:
+        parts.append(f"{attr.get('name')}={attr.get('target')}: {attr['score']:.2f}")
+    return "guidance: " + "; ".join(parts) if parts else ""
+
+
+# ------------------------------------------------------------------------------------------------ markup helpers
+def snap_selection(text: str, start: int, end: int) -> tuple[int, int]:
+    """Grow a selection to whole words and drop surrounding white space."""
+    start, end = max(0, min(start, len(text))), max(0, min(end, len(text)))
+    if start > end:
+        start, end = end, start
+    while start > 0 and start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def fixed_ranges(draft: str) -> list[tuple[int, int]]:
+    """Character ranges of the draft's markup that are plain text (outside every [[...]] and {{...}})."""
+    segments = parse(draft)
+    ranges = []
+    for k, seg in enumerate(segments):
+        end = segments[k + 1].start if k + 1 < len(segments) else len(draft)
+        if seg.kind == "fixed":
+            ranges.append((seg.start, end))
+    return ranges
+
+
+def check_selection(draft: str, start, end) -> tuple[int, int]:
+    """A snapped selection that lies in plain text, or an :class:`EditError` saying what is wrong."""
+    if not draft or not draft.strip():
+        raise EditError("the draft is empty: type or paste some text first")
+    try:
+        start, end = int(start or 0), int(end or 0)
+    except (TypeError, ValueError) as exc:
+        raise EditError("the selection could not be read: select the words again") from exc
+    start, end = snap_selection(draft, start, end)
+    if start == end:
+        raise EditError("select some words in the draft first")
+    try:
+        ranges = fixed_ranges(draft)
+    except ValueError as exc:
+        raise EditError(f"the draft's markup is broken: {exc}") from exc
+    if not any(lo <= start and end <= hi for lo, hi in ranges):
+        raise EditError("the selection overlaps text that is already marked: clear the marks or select plain text")
+    if re.search(r"\\?(\[\[|\]\]|\{\{|\}\})", draft[start:end]):
+        raise EditError("the selection contains markup brackets")
+    return start, end
+
+
+def push_undo(undo: list[str] | None, draft: str) -> list[str]:
+    return ([*(undo or []), draft])[-MAX_UNDO:]
+
+
+# ------------------------------------------------------------------------------------------------ rendering
+def confidence_colour(conf: float | None) -> str:
+    """Red (unsure) to green (sure), light enough to read dark text on."""
+    c = 0.0 if conf is None else max(0.0, min(1.0, float(conf)))
+    return f"hsl({round(c * 120)}, 75%, 82%)"
+
+
+def surface_strings(canvas) -> list[str | None]:
+    """Per position, the draft's own spelling (with case) for tokens that came from the draft, else None."""
+    out: list[str | None] = []
+    for i, span in enumerate(canvas.spans):
+        if span is None:
+            out.append(None)
+            continue
+        seg = canvas.segments[canvas.segment_of[i]]
+        before = seg.text[: span[0]]
+        gap = before[len(before.rstrip()):] if span[0] > 0 else ""
+        out.append(gap + seg.text[span[0] : span[1]])
+    return out
+
+
+def _token_html(frame: dict, surface: list[str | None], i: int) -> str:
+    state, token, conf = frame["states"][i], frame["tokens"][i], frame["confidence"][i]
+    original = surface[i] if i < len(surface) else None
+    if original is not None and state in ("fixed", "pinned"):
+        lead = "<br>" * min(2, original.count("\n")) if "\n" in original else (" " if original[:1].isspace() else "")
+        word = original.strip()
+    elif token.startswith("##"):  # a word piece: glued to a generated neighbour, spaced from draft text
+        glued = i > 0 and frame["states"][i - 1] in ("masked", "generated")
+        lead, word = ("" if glued else " "), token[2:]
+    else:
+        lead, word = ("" if token in ".,;:!?%)'" else " "), token
+    classes = ["tok", state]
+    style = ""
+    title = state
+    if state == "masked":
+        word = MASK_GLYPH
+        title = "masked" + (f" · best guess {conf:.2f}" if conf is not None else "")
+    elif state == "generated":
+        style = f' style="background:{confidence_colour(conf)}"'
+        title = f"generated · confidence {conf:.2f}" if conf is not None else "generated"
+    if i in frame["committed"]:
+        classes.append("new")
+    if i in frame["remasked"]:
+        classes.append("remasked")
+        title += " · remasked (self-correction)"
+    return f'{lead}<span class="{" ".join(classes)}"{style} title="{html.escape(title)}">{html.escape(word)}</span>'
+
+
+def canvas_html(frame: dict | None, surface: list[str | None], edited: list[int] | None = None) -> str:
+    """The canvas at one step: masked slots visible, generated tokens coloured by confidence, pinned marked.
+
+    Long drafts show only the neighbourhood of the edited positions.
+    """
+    if frame is None:
+        return '<div class="canvas empty">The canvas appears here when you run an edit.</div>'
+    n = len(frame["states"])
+    edited = edited if edited is not None else edited_positions([frame])
+    keep = [False] * n
+    for p in edited:
+        for q in range(max(0, p - VIEW_CONTEXT), min(n, p + VIEW_CONTEXT + 1)):
+            keep[q] = True
+    if not edited:
+        keep = [True] * n
+    parts, shown, gap = [], 0, False
+    for i in range(n):
+        if not keep[i]:
+            gap = True
+            continue
+        if gap:
+            parts.append('<span class="elided">… </span>' if not parts else ' <span class="elided">…</span>')
+        gap = False
+        if shown >= MAX_VIEW_TOKENS:
+            parts.append(f' <span class="elided">… {n - i} more tokens</span>')
+            break
+        parts.append(_token_html(frame, surface, i))
+        shown += 1
+    if gap:
+        parts.append(' <span class="elided">…</span>')
+    step = f'<div class="canvas-step">step {frame["step"] + 1} · {frame["masked"]} masked</div>'
+    return f'{step}<div class="canvas">{"".join(parts).strip()}</div>'
+
+
+def diff_html(original: str, result: str) -> str:
+    """Word-level diff: removed words struck through in red, new words in green."""
+    def words(text: str) -> list[str]:  # each word keeps the white space after it
+        return re.findall(r"\s+|\S+\s*", text)
+
+    a, b = words(original), words(result)
+    out = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            out.append(html.escape("".join(a[i1:i2])))
+            continue
+        removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
+        if removed:
+            out.append(f"<del>{html.escape(removed.rstrip())}</del>{' ' if added else removed[len(removed.rstrip()):]}")
+        if added:
+            out.append(f"<ins>{html.escape(added.rstrip())}</ins>{html.escape(added[len(added.rstrip()):])}")
+    return f'<div class="diff">{"".join(out)}</div>'
+
+
+def message_html(text: str, kind: str = "info") -> str:
+    return f'<div class="msg {kind}">{html.escape(text)}</div>' if text else ""
+
+
+# ------------------------------------------------------------------------------------------------ the handlers
+class Studio:
+    """Event handlers of the page, bound to one loaded :class:`Editor` (shared; per-user data lives in gr.State)."""
+
+    def __init__(self, editor: Editor | None, load_error: str = ""):
+        self.editor = editor
+        self.load_error = load_error
+        self.downloads = Path(tempfile.mkdtemp(prefix="dllm-app-"))
+
+    # ------------------------------------------------------------------ status
+    def model_line(self) -> str:
+        if self.editor is None:
+            return f"No model loaded: {self.load_error}"
+        return f"Model: {self.editor.adapter.describe()}"
+
+    # ------------------------------------------------------------------ marking the draft
+    def preview(self, draft: str) -> str:
+        """What the markup asks for, in words (or what is wrong with it)."""
+        if not draft or not draft.strip():
+            return message_html("Type or paste a draft. Select words, then mask or pin them.", "hint")
+        try:
+            segments = parse(draft)
+        except ValueError as exc:
+            return message_html(f"Markup problem: {exc}", "error")
+        items = []
+        tokenizer = self.editor.tokenizer if self.editor else None
+        for seg in segments:
+            if seg.kind == "insert":
+                items.append(f"<li>insert <b>{seg.length}</b> new tokens</li>")
+            elif seg.kind == "pinned":
+                items.append(f"<li>keep <span class='pin'>{html.escape(seg.text)}</span> exactly</li>")
+            elif seg.kind == "rewrite":
+                n = len(tokenizer(seg.text, add_special_tokens=False)["input_ids"]) if tokenizer else None
+                target = seg.length or (max(1, round(n * seg.ratio)) if seg.ratio and n else n)
+                size = f" ({n} → {target} tokens)" if n is not None else ""
+                items.append(f"<li>rewrite “{html.escape(_short(seg.text))}”{size}</li>")
+        if not items:
+            return message_html("No marks yet: select words and press Mask or Pin, or set a strength > 0 to "
+                                "rewrite the whole draft.", "hint")
+        return f'<ul class="plan">{"".join(items)}</ul>'
+
+    def mask_selection(self, draft: str, start, end, mode: str, n_tokens, percent, undo):
+        """Wrap the selection in [[...]] (keeping its length, or as N tokens, or as a percentage of it)."""
+        try:
+            start, end = check_selection(draft, start, end)
+            spec = ""
+            if mode == "tokens":
+                n = int(n_tokens)
+                if not 1 <= n <= 1024:
+                    raise EditError(f"length must be 1..1024 tokens, got {n}")
+                spec = f"|{n}"
+            elif mode == "auto":
+                if not guidance_available():
+                    raise EditError("auto length needs the guidance package, which is not installed")
+                spec = "|auto"
+            elif mode == "percent":
+                pct = float(percent)
+                if not 0 < pct <= 400:
+                    raise EditError(f"length must be in (0, 400] %, got {pct:g}")
+                spec = f"|{pct:g}%"
+        except (EditError, TypeError, ValueError) as exc:
+            return draft, undo, message_html(str(exc), "error")
+        new = f"{draft[:start]}[[{draft[start:end]}{spec}]]{draft[end:]}"
+        return new, push_undo(undo, draft), message_html(f"masked “{_short(draft[start:end])}”", "ok")
+
+    def pin_selection(self, draft: str, start, end, undo):
+        try:
+            start, end = check_selection(draft, start, end)
+        except EditError as exc:
+            return draft, undo, message_html(str(exc), "error")
+        new = f"{draft[:start]}{{{{{draft[start:end]}}}}}{draft[end:]}"
+        return new, push_undo(undo, draft), message_html(f"pinned “{_short(draft[start:end])}”", "ok")
+
+    def insert_at_cursor(self, draft: str, start, end, n_tokens, undo):
+        """Insert [[N]] at the cursor (the end of the selection), with a space on each side where needed."""
+        draft = draft or ""
+        try:
+            n = int(n_tokens)
+            cursor = max(0, min(int(end if end is not None else len(draft)), len(draft)))
+            if not 1 <= n <= 1024:
+                raise EditError(f"insert length must be 1..1024 tokens, got {n}")
+            ranges = fixed_ranges(draft) if draft else [(0, 0)]
+        except (TypeError, ValueError) as exc:
+            return draft, undo, message_html(str(exc) if isinstance(exc, EditError) else
+                                             f"cannot insert here: {exc}", "error")
+        if draft and not any(lo <= cursor <= hi for lo, hi in ranges):
+            return draft, undo, message_html("the cursor is inside a marked span: move it to plain text", "error")
+        left, right = draft[:cursor], draft[cursor:]
+        mark = f"[[{n}]]"
+        if left and not left[-1].isspace():
+            mark = " " + mark
+        if right and right[0].isalnum():
+            mark += " "
+        return left + mark + right, push_undo(undo, draft), message_html(f"inserted {n} tokens at the cursor", "ok")
+
+    def clear_marks(self, draft: str, undo):
+        try:
+            plain = plain_text(parse(draft or ""))
+        except ValueError as exc:
+            return draft, undo, message_html(f"cannot clear marks: {exc}", "error")
+        if plain == draft:
+            return draft, undo, message_html("no marks to clear", "hint")
+        return plain, push_undo(undo, draft), message_html("marks cleared", "ok")
+
+    def undo(self, draft: str, undo):
+        if not undo:
+            return draft, undo, message_html("nothing to undo", "hint")
+        return undo[-1], undo[:-1], message_html("undone", "ok")
+
+    def accept(self, draft: str, session: dict | None, undo):
+        result = (session or {}).get("result")
+        if not result:
+            return draft, undo, message_html("run an edit first, then accept its result", "hint")
+        return result, push_undo(undo, draft), message_html("result accepted into the draft", "ok")
+
+    def load_example(self, name: str):
+        """Draft, sampler settings and guidance fields of an example (guidance only where installed)."""
+        example = next((e for e in EXAMPLES if e["name"] == name), None)
+        if example is None:
+            return (gr.skip(),) * 10 + (message_html(f"unknown example {name!r}", "error"),)
+        s = {**SamplerConfig().to_dict(), **example.get("settings", {})}
+        guided = guidance_available() and bool(example.get("guidance"))
+        g = example.get("guidance", {}) if guided else {}
+        draft = example["draft"] if guided or "draft_unguided" not in example else example["draft_unguided"]
+        attribute = g.get("attribute", NO_ATTRIBUTE)
+        if attribute not in guidance_attributes():  # that classifier is not shipped: leave the attribute off
+            attribute = NO_ATTRIBUTE
+        strength = g.get("attribute_strength", 0.0) if attribute != NO_ATTRIBUTE else 0.0
+        return (draft, s["steps"], s["strength"], s["seed"], s["block_length"], s["temperature"], s["top_p"],
+                g.get("required", ""), attribute, strength, message_html(example.get("help", ""), "hint"))
+
+    # ------------------------------------------------------------------ running
+    def make_config(self, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
+                    seed) -> SamplerConfig:
+        try:
+            config = SamplerConfig(
+                steps=int(steps), schedule=str(schedule), order=str(order), temperature=float(temperature),
+                top_p=float(top_p), block_length=int(block_length), remask=float(remask),
+                threshold=float(threshold) if threshold and float(threshold) > 0 else None,
+                strength=float(strength), seed=int(seed))
+            return config.validate()
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise EditError(f"settings: {exc}") from exc
+
+    def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
+            seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session) -> Iterator[tuple]:
+        """Stream the edit: (canvas, heatmap, progress, result, diff, status, message, replay, download, session).
+
+        ``percent`` is the length target of [[...|auto]] spans. Closing the generator (the Stop button) stops the
+        sampler before its next forward pass.
+        """
+        skip = gr.skip()
+        try:
+            if self.editor is None:
+                raise EditError(f"no model is loaded: {self.load_error}")
+            config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
+                                      strength, seed)
+            stream = edit_stream(self.editor, draft, config, required, banned, attribute, attribute_strength,
+                                 cfg_scale, float(percent or 100) / 100)
+            frames: list[dict] = []
+            surface: list[str | None] = []
+            last_chart = 0.0
+            for item in stream:
+                if isinstance(item, EditResult):
+                    yield self._finish(draft, item, frames, surface, session)
+                    return
+                if not frames:
+                    surface = surface_strings(item.state.canvases[0])
+                frames.append(item.records[0].to_json(self.editor.tokenizer))
+                html_now = canvas_html(frames[-1], surface)
+                now = time.perf_counter()
+                charts = (skip, skip)
+                if now - last_chart >= CHART_INTERVAL_S:
+                    charts, last_chart = (confidence_heatmap(frames), progress_chart(frames)), now
+                note = message_html(f"step {item.step + 1} of {item.steps}…", "info")
+                yield (html_now, *charts, skip, skip, skip, note, skip, skip, skip)
+        except EditError as exc:
+            yield (skip,) * 6 + (message_html(str(exc), "error"), skip, skip, skip)
+        except Exception as exc:  # never lose the page over a bug: say what happened, keep the draft
+            log.exception("edit failed")
+            yield (skip,) * 6 + (message_html(f"internal error ({type(exc).__name__}): {exc}", "error"),
+                                 skip, skip, skip)
+
+    def _finish(self, draft: str, result: EditResult, frames: list[dict], surface: list, session) -> tuple:
+        original = plain_text(result.canvas.segments)
+        stats = result.stats
+        seconds = max(stats.seconds, 1e-9)
+        status = (f"{self.model_line()} · last run: {stats.steps} steps, {stats.generated_tokens} tokens in "
+                  f"{stats.seconds:.2f} s · {stats.steps / seconds:.1f} steps/s · "
+                  f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
+        data = result.to_json(self.editor.tokenizer)
+        data["draft"] = draft
+        if getattr(result, "guidance", None):
+            data["guidance"] = result.guidance
+        path = self.downloads / f"trajectory-seed{result.seed}-{time.strftime('%H%M%S')}-{os.getpid()}-{id(data)}.json"
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+        session = {"frames": frames, "surface": surface, "original": original, "result": result.text}
+        last = len(frames) - 1
+        replay = (gr.Slider(minimum=1, maximum=len(frames), value=len(frames), step=1, interactive=True, visible=True)
+                  if len(frames) > 1 else gr.Slider(visible=False))  # one step: nothing to replay
+        return (canvas_html(frames[last] if frames else None, surface), confidence_heatmap(frames, last),
+                progress_chart(frames, last), result.text, diff_html(original, result.text), status,
+                message_html(" · ".join(filter(None, ["done: accept the result into the draft to keep editing",
+                                                      guidance_summary(getattr(result, "guidance", None))])), "ok"),
+                replay,
+                gr.DownloadButton(value=str(path), visible=True), session)
+
+    def stopped(self):
+        return message_html("stopped: the model stops before its next step; your draft is unchanged", "hint")
+
+    def replay(self, step, session):
+        """Show step ``step`` (1-based) of the last run on the canvas and the charts."""
+        frames = (session or {}).get("frames") or []
+        if not frames:
+            return gr.skip(), gr.skip(), gr.skip()
+        k = max(0, min(int(step or len(frames)) - 1, len(frames) - 1))
+        edited = edited_positions(frames)
+        return (canvas_html(frames[k], session.get("surface", []), edited), confidence_heatmap(frames, k),
+                progress_chart(frames, k))
+
+
+def _short(text: str, n: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+# ------------------------------------------------------------------------------------------------ the page
+def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
+    with gr.Blocks(title="Diffusion text editor") as demo:
+        session = gr.State({})
+        undo_stack = gr.State([])
+        gr.Markdown("# Diffusion text editor\nWrite a draft, **select words** and mask them to be rewritten or pin "
+                    "them to keep them, then **Run** and watch the model fill the masked slots step by step.",
+                    elem_id="intro")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                draft = gr.Textbox(label="Draft (edit markup: [[rewrite]], [[words|5]], [[words|70%]], [[N]] "
+                                   "insert, {{pin}})", lines=7, max_lines=20, elem_id="draft",
+                                   placeholder="Paste a draft, select a few words, then press Mask selection.")
+                sel_start = gr.Number(value=0, precision=0, visible=False)
+                sel_end = gr.Number(value=0, precision=0, visible=False)
+                with gr.Row(elem_classes="toolbar"):
+                    mask_btn = gr.Button("Mask selection", size="sm", min_width=80, elem_id="mask-btn")
+                    pin_btn = gr.Button("Pin selection", size="sm", min_width=80, elem_id="pin-btn")
+                    insert_btn = gr.Button("Insert [[N]] at cursor", size="sm", min_width=80, elem_id="insert-btn")
+                    clear_btn = gr.Button("Clear marks", size="sm", min_width=80)
+                    undo_btn = gr.Button("Undo", size="sm", min_width=80, elem_id="undo-btn")
+                with gr.Row(elem_classes="toolbar"):
+                    length_mode = gr.Radio(list(LENGTH_MODES) if guidance_available() else list(LENGTH_MODES[:-1]),
+                                           value="keep length", label="Masked length",
+                                           scale=3)
+                    n_tokens = gr.Number(value=8, precision=0, minimum=1, maximum=1024, label="N tokens", scale=1)
+                    percent = gr.Slider(25, 300, value=70, step=5, label="Percent of original (also the auto target)",
+                                        scale=2)
+                plan = gr.HTML(studio.preview(""), elem_id="plan")
+                message = gr.HTML("", elem_id="message")
+                with gr.Row():
+                    run_btn = gr.Button("Run", variant="primary", elem_id="run-btn")
+                    stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+                strength = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Strength: rewrite this share of the "
+                                     "unpinned draft too (0 = only the masked spans)")
+            with gr.Column(scale=2):
+                with gr.Accordion("Sampler settings", open=True):
+                    with gr.Row():
+                        steps = gr.Slider(1, 256, value=16, step=1, label="Steps")
+                        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                    with gr.Row():
+                        schedule = gr.Dropdown(list(SCHEDULES), value="cosine", label="Schedule")
+                        order = gr.Dropdown(list(ORDERS), value="confidence", label="Unmasking order")
+                    with gr.Row():
+                        temperature = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)")
+                        top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
+                    with gr.Row():
+                        block_length = gr.Slider(0, 128, value=0, step=1, label="Block length (0 = off)")
+                        threshold = gr.Slider(0.0, 1.0, value=0.0, step=0.05,
+                                              label="Commit above confidence (0 = off)")
+                    remask = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Self-correction (remask share)")
+                with gr.Accordion("Guidance", open=guidance_available()):
+                    if not guidance_available():
+                        gr.Markdown("*The guidance package is not installed in this build; these controls are "
+                                    "disabled.*", elem_classes="muted")
+                    on = guidance_available()
+                    required = gr.Textbox(label="Required words (comma separated)", interactive=on)
+                    banned = gr.Textbox(label="Banned words (comma separated)", interactive=on)
+                    with gr.Row():
+                        attribute = gr.Dropdown(guidance_attributes(), value=NO_ATTRIBUTE, label="Attribute",
+                                                interactive=on)
+                        attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5, label="Attribute strength",
+                                                       interactive=on)
+                    cfg_scale = gr.Slider(0.0, 5.0, value=0.0, step=0.25, label="Classifier-free guidance (0 = off)",
+                                          interactive=on)
+                with gr.Accordion("Examples", open=True):
+                    example_buttons = [gr.Button(e["name"], size="sm") for e in EXAMPLES]
+        status = gr.Markdown(studio.model_line(), elem_id="status")
+        canvas = gr.HTML(canvas_html(None, []), elem_id="canvas")
+        with gr.Row():
+            heatmap = gr.Plot(label="Confidence heatmap", elem_id="heatmap")
+            progress = gr.Plot(label="Progress", elem_id="progress")
+        replay = gr.Slider(1, 2, value=1, step=1, label="Replay a step", visible=False, elem_id="replay")
+        with gr.Row():
+            with gr.Column():
+                result = gr.Textbox(label="Result", lines=5, interactive=False, elem_id="result",
+                                    buttons=["copy"])
+                with gr.Row():
+                    accept_btn = gr.Button("Accept into draft", elem_id="accept-btn")
+                    download = gr.DownloadButton("Download trajectory (JSON)", visible=False)
+            with gr.Column():
+                gr.Markdown("**Changes** (original → result)")
+                diff = gr.HTML('<div class="diff muted">The diff appears after a run.</div>', elem_id="diff")
+
+        # -------------------------------------------------------------- wiring
+        draft_ops = dict(outputs=[draft, undo_stack, message], show_progress="hidden")
+        mask_btn.click(studio.mask_selection, [draft, sel_start, sel_end, length_mode, n_tokens, percent,
+                                               undo_stack], js=SELECTION_JS, api_name="mask_selection", **draft_ops)
+        pin_btn.click(studio.pin_selection, [draft, sel_start, sel_end, undo_stack], js=SELECTION_JS,
+                      api_name="pin_selection", **draft_ops)
+        insert_btn.click(studio.insert_at_cursor, [draft, sel_start, sel_end, n_tokens, undo_stack], js=SELECTION_JS,
+                         api_name="insert_at_cursor", **draft_ops)
+        clear_btn.click(studio.clear_marks, [draft, undo_stack], api_name="clear_marks", **draft_ops)
+        undo_btn.click(studio.undo, [draft, undo_stack], api_name="undo", **draft_ops)
+        accept_btn.click(studio.accept, [draft, session, undo_stack], api_name="accept", **draft_ops)
+        draft.change(studio.preview, draft, plan, show_progress="hidden", api_name="preview",
+                     trigger_mode="always_last")
+        for button, example in zip(example_buttons, EXAMPLES):
+            button.click(lambda name=example["name"]: studio.load_example(name), None,
+                         [draft, steps, strength, seed, block_length, temperature, top_p, required, attribute,
+                          attribute_strength, message], api_visibility="private", show_progress="hidden")
+
+        run_inputs = [draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
+                      seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session]
+        run_outputs = [canvas, heatmap, progress, result, diff, status, message, replay, download, session]
+        run_event = run_btn.click(studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
+                                  concurrency_id="model", show_progress="minimal", show_progress_on=[canvas])
+        stop_btn.click(studio.stopped, None, message, cancels=[run_event], api_name="stop", queue=False)
+        replay.release(studio.replay, [replay, session], [canvas, heatmap, progress], api_name="replay",
+                       show_progress="hidden")
+    return demo
+
+
+def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
+    """Load the model (a failure leaves a page that says why) and build the page."""
+    try:
+        editor, error = Editor.load(model or os.environ.get("DLLM_MODEL") or "embedded"), ""
+    except Exception as exc:  # ModelLoadError, missing weights, out of memory: show it rather than die
+        log.exception("model load failed")
+        editor, error = None, str(exc)
+    studio = Studio(editor, error)
+    on_gpu = editor is not None and editor.adapter.device.type == "cuda"
+    demo = build_ui(studio, concurrency=4 if on_gpu else 1)
+    demo.queue(max_size=32, default_concurrency_limit=8)
+    return demo, studio
+
+
+def launch_kwargs() -> dict:
+    return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+                server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
+                css_paths=[CSS_PATH], theme=gr.themes.Soft(), footer_links=["api"])
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO)
+    app, _ = create_app()
+    app.launch(**launch_kwargs())

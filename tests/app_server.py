@@ -1,0 +1,28 @@
+"""Serve the web app in this process on a free 127.0.0.1 port (used by the API and browser tests)."""
+
+from __future__ import annotations
+
+import socket
+from contextlib import contextmanager
+
+import app as web
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serve(editor):
+    """Yield the URL of the app on ``editor``; close the server afterwards."""
+    studio = web.Studio(editor)
+    demo = web.build_ui(studio)
+    demo.queue(max_size=16)
+    kwargs = {**web.launch_kwargs(), "server_name": "127.0.0.1", "server_port": free_port()}
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
+    try:
+        yield url.rstrip("/") + "/"
+    finally:
+        demo.close()
