@@ -1,0 +1,67 @@
+"""Guidance options of ``python -m dllm_core edit`` (the engine's CLI imports this module when it is installed)."""
+
+from __future__ import annotations
+
+import argparse
+
+from dllm_core.api import EditError
+
+from . import GuidanceOptions, available_attributes, guided_edit
+
+
+def _ratio(text: str) -> float:
+    """``0.7``, ``70%`` -> 0.7"""
+    text = text.strip()
+    try:
+        return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.7 or 70%, got {text!r}") from exc
+
+
+def add_guidance_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("guidance")
+    group.add_argument("--require", action="append", default=[], metavar="WORD",
+                       help="a word or phrase that must appear in the edited spans (repeatable)")
+    group.add_argument("--ban", action="append", default=[], metavar="WORD",
+                       help="a word or phrase never to generate, in any spelling or case (repeatable)")
+    group.add_argument("--attribute", default=None, metavar="NAME=TARGET",
+                       help="steer toward an attribute class, e.g. sentiment=positive")
+    group.add_argument("--guidance-strength", type=float, default=None, metavar="G",
+                       help="classifier guidance strength (default 4 with --attribute; 0: off)")
+    group.add_argument("--exact-guidance", action="store_true",
+                       help="rescore the top-k candidates with the classifier instead of the gradient term")
+    group.add_argument("--guidance-top-k", type=int, default=8, metavar="K", help="candidates for --exact-guidance")
+    group.add_argument("--cfg", type=float, default=0.0, metavar="W",
+                       help="classifier-free guidance scale: follow the fixed text (prompt) harder (0: off)")
+    group.add_argument("--length-target", type=_ratio, default=1.0, metavar="R",
+                       help="[[...|auto]] spans: target length, as a fraction or percent of the original "
+                            "(e.g. 70%% to shorten by about 30%%)")
+    group.add_argument("--length-spread", type=_ratio, default=0.2, metavar="S",
+                       help="[[...|auto]] spans: try lengths from target - S to target + S")
+    group.add_argument("--length-candidates", type=int, default=5, metavar="K",
+                       help="[[...|auto]] spans: how many candidate lengths to score")
+
+
+def options_from_args(args: argparse.Namespace) -> GuidanceOptions:
+    attribute = target = None
+    if args.attribute:
+        if "=" not in args.attribute:
+            known = "; ".join(f"{k}={'|'.join(v)}" for k, v in available_attributes().items()) or "none installed"
+            raise EditError(f"--attribute needs NAME=TARGET (available: {known})")
+        attribute, target = (x.strip() for x in args.attribute.split("=", 1))
+    strength = args.guidance_strength
+    if strength is None:
+        strength = 4.0 if attribute else 0.0
+    return GuidanceOptions(require=list(args.require), ban=list(args.ban), attribute=attribute, target=target,
+                           strength=strength, exact=args.exact_guidance, top_k=args.guidance_top_k, cfg=args.cfg,
+                           length_target=args.length_target, length_spread=args.length_spread,
+                           length_candidates=args.length_candidates)
+
+
+def run_guided(editor, text: str, config, args: argparse.Namespace):
+    """Edit with the guidance flags; returns (EditResult, report dict for the JSON output).
+
+    Without any guidance flag (and no ``|auto`` span) this is exactly ``editor.edit(text, config, n=candidates)``.
+    """
+    options = options_from_args(args)
+    return guided_edit(editor, text, config, options, n=args.candidates)

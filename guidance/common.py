@@ -1,0 +1,116 @@
+"""Small helpers shared by the guidance hooks: word pieces, signals, and forward passes over canvases."""
+
+from __future__ import annotations
+
+import torch
+
+from dllm_core.canvas import TokenState
+from dllm_core.sampler import SamplerState, plan_windows
+
+WORD_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word start; WordPiece marks a continuation
+
+
+class PieceTable:
+    """For every vocabulary id: its text without markers (lower-cased) and whether it starts a new word.
+
+    WordPiece (``##ing`` continues a word), byte-level BPE (``Ġword`` starts one) and SentencePiece (``▁word``) are
+    handled; special tokens count as word starts with empty text.
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        vocab = tokenizer.get_vocab()
+        size = max(vocab.values()) + 1
+        self.text = [""] * size
+        self.starts = [True] * size
+        marker_style = any(tok.startswith(WORD_MARKERS) for tok in list(vocab)[:5000])
+        special = set(tokenizer.all_special_ids)
+        for tok, i in vocab.items():
+            if i in special:
+                continue
+            if tok.startswith("##"):
+                self.text[i], self.starts[i] = tok[2:].lower(), False
+            elif marker_style:
+                starts = tok.startswith(WORD_MARKERS)
+                self.text[i], self.starts[i] = tok.lstrip("".join(WORD_MARKERS)).lower(), starts
+            else:
+                self.text[i] = tok.lower()
+        self.continuation_ids = torch.tensor([i for i in range(size) if not self.starts[i]], dtype=torch.long)
+
+    def encode_word(self, word: str) -> list[int]:
+        """Token ids of ``word`` (or phrase) as the tokenizer spells it mid-sentence."""
+        ids = self.tokenizer(" " + word.strip(), add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"{word!r} has no tokens")
+        return ids
+
+    def words(self, ids: list[int]) -> list[tuple[int, int, str]]:
+        """Split a token sequence into words: (first index, end index, lower-cased text)."""
+        out: list[tuple[int, int, str]] = []
+        for i, tok in enumerate(ids):
+            if tok < 0:
+                break
+            if out and not self.starts[tok]:
+                s, _, text = out[-1]
+                out[-1] = (s, i + 1, text + self.text[tok])
+            else:
+                out.append((i, i + 1, self.text[tok]))
+        return out
+
+
+def step_signals(state: SamplerState, b: int) -> dict:
+    """The signals dict of canvas ``b`` for the current step (created on first use, shared by all hooks)."""
+    rows = state.signals[b]
+    if not rows or rows[-1].get("step") != state.step:
+        rows.append({"step": state.step})
+    return rows[-1]
+
+
+def editable_runs(editable_row: torch.Tensor) -> list[list[int]]:
+    """Contiguous runs of editable positions of one canvas."""
+    runs: list[list[int]] = []
+    for p in editable_row.nonzero().flatten().tolist():
+        if runs and runs[-1][-1] == p - 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return runs
+
+
+def forward_canvases(adapter, state: SamplerState, tokens: torch.Tensor) -> torch.Tensor:
+    """Logits (E, V) at ``state.query_rows`` / ``state.query_pos`` for the given (B, N) tokens.
+
+    Uses the same windows as the sampler (``plan_windows`` with the config's context), so long drafts work.
+    """
+    body = adapter.max_length - 2
+    seqs, rows, cols = [], [], []
+    want = {(int(b), int(p)): k for k, (b, p) in enumerate(zip(state.query_rows, state.query_pos))}
+    order = torch.empty(len(want), dtype=torch.long)
+    k = 0
+    for b in range(tokens.shape[0]):
+        n = int((tokens[b] >= 0).sum())
+        pos = state.editable[b].nonzero().flatten().tolist()
+        for w in plan_windows(b, n, pos, body, state.config.context):
+            r = len(seqs)
+            seqs.append(tokens[b, w.start : w.end])
+            for p in range(w.core_start, w.core_end):
+                if (b, p) in want:
+                    rows.append(r)
+                    cols.append(p - w.start + 1)
+                    order[want[(b, p)]] = k
+                    k += 1
+    length = max(len(s) for s in seqs) + 2
+    input_ids = torch.full((len(seqs), length), adapter.pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), length), dtype=torch.long)
+    for r, seq in enumerate(seqs):
+        input_ids[r, 0] = adapter.cls_id
+        input_ids[r, 1 : len(seq) + 1] = seq
+        input_ids[r, len(seq) + 1] = adapter.sep_id
+        attention[r, : len(seq) + 2] = 1
+    logits = adapter.logits_at(input_ids, attention, torch.tensor(rows), torch.tensor(cols)).cpu()
+    logits[:, adapter.banned_ids] = float("-inf")
+    return logits[order]
+
+
+def is_masked(state: SamplerState) -> torch.Tensor:
+    return state.states == TokenState.MASKED
