@@ -21,7 +21,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from dllm_core import EditError, Editor, EditResult, SamplerConfig, parse
+from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, parse
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.markup import plain_text
 from dllm_core.plots import confidence_heatmap, edited_positions, progress_chart
@@ -524,7 +524,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                            value="keep length", label="Masked length",
                                            scale=3)
                     n_tokens = gr.Number(value=8, precision=0, minimum=1, maximum=1024, label="N tokens", scale=1)
-                    percent = gr.Slider(25, 300, value=70, step=5, label="Percent of original (also the auto target)",
+                    percent = gr.Slider(25, 300, value=70, step=5, label="Length % (also auto target)",
                                         scale=2)
                 plan = gr.HTML(studio.preview(""), elem_id="plan")
                 message = gr.HTML("", elem_id="message")
@@ -533,10 +533,13 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
                 strength = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Strength: rewrite this share of the "
                                      "unpinned draft too (0 = only the masked spans)")
+                gr.Markdown("**Examples**")
+                with gr.Row(elem_classes="examples"):
+                    example_buttons = [gr.Button(e["name"], size="sm", min_width=120) for e in EXAMPLES]
             with gr.Column(scale=2):
                 with gr.Accordion("Sampler settings", open=True):
                     with gr.Row():
-                        steps = gr.Slider(1, 256, value=16, step=1, label="Steps")
+                        steps = gr.Slider(1, 256, value=16, step=1, label="Steps", elem_id="steps")
                         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
                     with gr.Row():
                         schedule = gr.Dropdown(list(SCHEDULES), value="cosine", label="Schedule")
@@ -547,7 +550,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     with gr.Row():
                         block_length = gr.Slider(0, 128, value=0, step=1, label="Block length (0 = off)")
                         threshold = gr.Slider(0.0, 1.0, value=0.0, step=0.05,
-                                              label="Commit above confidence (0 = off)")
+                                              label="Confidence threshold (0 = off)")
                     remask = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Self-correction (remask share)")
                 with gr.Accordion("Guidance", open=guidance_available()):
                     if not guidance_available():
@@ -563,8 +566,6 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                                        interactive=on)
                     cfg_scale = gr.Slider(0.0, 5.0, value=0.0, step=0.25, label="Classifier-free guidance (0 = off)",
                                           interactive=on)
-                with gr.Accordion("Examples", open=True):
-                    example_buttons = [gr.Button(e["name"], size="sm") for e in EXAMPLES]
         status = gr.Markdown(studio.model_line(), elem_id="status")
         canvas = gr.HTML(canvas_html(None, []), elem_id="canvas")
         with gr.Row():
@@ -615,9 +616,12 @@ def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
     """Load the model (a failure leaves a page that says why) and build the page."""
     try:
         editor, error = Editor.load(model or os.environ.get("DLLM_MODEL") or "embedded"), ""
-    except Exception as exc:  # ModelLoadError, missing weights, out of memory: show it rather than die
-        log.exception("model load failed")
+    except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
+        log.error("model load failed: %s", exc)
         editor, error = None, str(exc)
+    except Exception as exc:  # out of memory, a broken checkpoint: show it rather than die
+        log.exception("model load failed")
+        editor, error = None, f"{type(exc).__name__}: {exc}"
     studio = Studio(editor, error)
     on_gpu = editor is not None and editor.adapter.device.type == "cuda"
     demo = build_ui(studio, concurrency=4 if on_gpu else 1)

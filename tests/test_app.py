@@ -256,3 +256,25 @@ def test_page_builds_with_the_named_api(studio):
     demo = web.build_ui(studio)
     names = {dep.get("api_name") for dep in demo.config["dependencies"]}
     assert {"run", "stop", "mask_selection", "pin_selection", "insert_at_cursor", "replay", "accept"} <= names
+
+
+def test_launch_settings_come_from_the_environment(monkeypatch):
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
+    kwargs = web.launch_kwargs()
+    assert (kwargs["server_name"], kwargs["server_port"]) == ("0.0.0.0", 7999)
+    monkeypatch.delenv("GRADIO_SERVER_NAME")
+    monkeypatch.delenv("GRADIO_SERVER_PORT")
+    assert (web.launch_kwargs()["server_name"], web.launch_kwargs()["server_port"]) == ("127.0.0.1", 7860)
+
+
+def test_a_missing_model_leaves_a_page_that_says_why(monkeypatch):
+    def fail(*args, **kwargs):
+        raise web.ModelLoadError("the embedded model is missing")
+
+    monkeypatch.setattr(web.Editor, "load", fail)
+    demo, studio = web.create_app()
+    assert "missing" in studio.model_line()
+    only = run_all(studio, "The [[cat]] sat.")[0]
+    assert "no model is loaded" in only["message"]
+    assert isinstance(demo, gr.Blocks)
