@@ -24,7 +24,9 @@ import gradio as gr
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, parse
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.markup import plain_text
-from dllm_core.plots import confidence_heatmap, edited_positions, progress_chart
+from dllm_core.canvas import TokenState
+from dllm_core.plots import confidence_heatmap, progress_chart
+from dllm_core.trajectory import STATE_NAMES
 
 try:  # guidance lands separately; its controls light up when the package is importable
     import guidance
@@ -215,36 +217,52 @@ def _token_html(frame: dict, surface: list[str | None], i: int) -> str:
     return f'{lead}<span class="{" ".join(classes)}"{style} title="{html.escape(title)}">{html.escape(word)}</span>'
 
 
-def canvas_html(frame: dict | None, surface: list[str | None], edited: list[int] | None = None) -> str:
+def view_positions(states: list[int]) -> list[int]:
+    """Canvas positions worth showing: the edited ones and VIEW_CONTEXT tokens around them (at most
+    MAX_VIEW_TOKENS). Only these are kept per step, so a long draft does not fill the session's memory."""
+    n = len(states)
+    edited = [i for i, s in enumerate(states) if s in (TokenState.MASKED, TokenState.GENERATED)]
+    keep = [not edited] * n
+    for p in edited:
+        lo, hi = max(0, p - VIEW_CONTEXT), min(n, p + VIEW_CONTEXT + 1)
+        keep[lo:hi] = [True] * (hi - lo)
+    return [i for i in range(n) if keep[i]][:MAX_VIEW_TOKENS]
+
+
+def view_frame(record, view: list[int], tokenizer) -> dict:
+    """One step for display: the record's :meth:`to_json` fields, restricted to ``view`` (local indices), plus
+    ``positions`` (canvas index of each entry) and ``length`` (of the whole canvas)."""
+    local = {p: k for k, p in enumerate(view)}
+    tokens = tokenizer.convert_ids_to_tokens([record.ids[p] for p in view])
+    states = [STATE_NAMES[record.states[p]] for p in view]
+    mean = record.mean_confidence()
+    return {
+        "step": record.step, "positions": list(view), "length": len(record.ids),
+        "tokens": ["[MASK]" if s == "masked" else t for s, t in zip(states, tokens)],
+        "states": states, "confidence": [record.confidence[p] for p in view],
+        "committed": [local[p] for p in record.committed if p in local],
+        "remasked": [local[p] for p in record.remasked if p in local],
+        "masked": record.n_masked, "mean_confidence": None if mean is None else round(mean, 4),
+        "signals": record.signals,
+    }
+
+
+def canvas_html(frame: dict | None, surface: list[str | None]) -> str:
     """The canvas at one step: masked slots visible, generated tokens coloured by confidence, pinned marked.
 
-    Long drafts show only the neighbourhood of the edited positions.
+    Gaps in ``frame["positions"]`` (draft text far from any edit) show as an ellipsis.
     """
     if frame is None:
         return '<div class="canvas empty">The canvas appears here when you run an edit.</div>'
-    n = len(frame["states"])
-    edited = edited if edited is not None else edited_positions([frame])
-    keep = [False] * n
-    for p in edited:
-        for q in range(max(0, p - VIEW_CONTEXT), min(n, p + VIEW_CONTEXT + 1)):
-            keep[q] = True
-    if not edited:
-        keep = [True] * n
-    parts, shown, gap = [], 0, False
-    for i in range(n):
-        if not keep[i]:
-            gap = True
-            continue
-        if gap:
-            parts.append('<span class="elided">… </span>' if not parts else ' <span class="elided">…</span>')
-        gap = False
-        if shown >= MAX_VIEW_TOKENS:
-            parts.append(f' <span class="elided">… {n - i} more tokens</span>')
-            break
-        parts.append(_token_html(frame, surface, i))
-        shown += 1
-    if gap:
-        parts.append(' <span class="elided">…</span>')
+    positions = frame.get("positions") or list(range(len(frame["states"])))
+    length = frame.get("length", len(positions))
+    parts = []
+    for k, p in enumerate(positions):
+        if p > (positions[k - 1] + 1 if k else 0):
+            parts.append(" <span class=\"elided\">…</span>")
+        parts.append(_token_html(frame, surface, k))
+    if positions and positions[-1] < length - 1:
+        parts.append(" <span class=\"elided\">…</span>")
     step = f'<div class="canvas-step">step {frame["step"] + 1} · {frame["masked"]} masked</div>'
     return f'{step}<div class="canvas">{"".join(parts).strip()}</div>'
 
@@ -439,8 +457,10 @@ class Studio:
                     yield self._finish(draft, item, frames, surface, session)
                     return
                 if not frames:
-                    surface = surface_strings(item.state.canvases[0])
-                frames.append(item.records[0].to_json(self.editor.tokenizer))
+                    view = view_positions(item.records[0].states)
+                    everything = surface_strings(item.state.canvases[0])
+                    surface = [everything[p] for p in view]
+                frames.append(view_frame(item.records[0], view, self.editor.tokenizer))
                 html_now = canvas_html(frames[-1], surface)
                 now = time.perf_counter()
                 charts = (skip, skip)
@@ -488,8 +508,7 @@ class Studio:
         if not frames:
             return gr.skip(), gr.skip(), gr.skip()
         k = max(0, min(int(step or len(frames)) - 1, len(frames) - 1))
-        edited = edited_positions(frames)
-        return (canvas_html(frames[k], session.get("surface", []), edited), confidence_heatmap(frames, k),
+        return (canvas_html(frames[k], session.get("surface", [])), confidence_heatmap(frames, k),
                 progress_chart(frames, k))
 
 

@@ -2,7 +2,8 @@
 
 Both take the trajectory as a list of step dicts in the shape of :meth:`StepRecord.to_json` (``tokens``,
 ``confidence``, ``states``, ``masked``, ``mean_confidence``, ``signals``), so they work as well on a live run as on
-a downloaded trajectory file. No UI imports here.
+a downloaded trajectory file. A frame may hold a slice of the canvas: then ``positions`` gives the canvas index of
+each entry (used for axis labels). No UI imports here.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def confidence_heatmap(frames: Sequence[dict], current: int | None = None) -> go
             z.append([frame["confidence"][p] for p in shown])
             text.append([f"{frame['tokens'][p]} ({frame['states'][p]})" for p in shown])
         steps = [frame["step"] + 1 for frame in frames]
+        index = frames[0].get("positions")  # a display frame holds a slice of the canvas: label real positions
         fig.add_trace(go.Heatmap(
-            z=z, x=[str(p) for p in shown], y=steps, text=text,
+            z=z, x=[str(index[p] if index else p) for p in shown], y=steps, text=text,
             zmin=0.0, zmax=1.0, colorscale="Viridis", colorbar=dict(title="conf.", thickness=12),
             hovertemplate="step %{y}, position %{x}<br>%{text}<br>confidence %{z:.3f}<extra></extra>",
         ))

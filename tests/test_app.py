@@ -29,6 +29,12 @@ def run_all(studio, draft, **settings):
     return [dict(zip(OUT, update, strict=True)) for update in studio.run(draft, **kwargs)]
 
 
+def read_download(button) -> dict:
+    value = button.value
+    with open(value["path"] if isinstance(value, dict) else value, encoding="utf-8") as f:
+        return json.load(f)
+
+
 def is_error(html: str) -> bool:
     return 'class="msg error"' in html
 
@@ -125,8 +131,7 @@ def test_run_streams_every_step_then_a_reproducible_result(studio, tiny_editor, 
     assert "<del>old stone bridge</del>" in final["diff"]
     assert "steps/s" in final["status"] and "tokens/s" in final["status"]
     assert final["session"]["result"] == expected and len(final["session"]["frames"]) == 4
-    data = json.loads(open(final["download"].value["path"] if isinstance(final["download"].value, dict)
-                           else final["download"].value, encoding="utf-8").read())
+    data = read_download(final["download"])
     assert data["text"] == expected and data["seed"] == 3 and data["draft"] == draft
     assert len(data["trajectory"]) == 4 and data["trajectory"][-1]["masked"] == 0
     assert final["replay"].maximum == 4
@@ -229,6 +234,8 @@ def test_canvas_view_elides_far_away_draft_text(studio):
     final = run_all(studio, draft, steps=1)[-1]
     assert final["canvas"].count('class="tok') <= 2 * web.VIEW_CONTEXT + 1
     assert final["canvas"].count("…") == 2
+    frame = final["session"]["frames"][0]  # the session keeps only the shown neighbourhood of each step
+    assert len(frame["tokens"]) == len(frame["positions"]) <= 2 * web.VIEW_CONTEXT + 1 < frame["length"]
 
 
 def test_diff_marks_removed_and_added_words():
@@ -278,3 +285,18 @@ def test_a_missing_model_leaves_a_page_that_says_why(monkeypatch):
     only = run_all(studio, "The [[cat]] sat.")[0]
     assert "no model is loaded" in only["message"]
     assert isinstance(demo, gr.Blocks)
+
+
+@pytest.mark.skipif(not web.guidance_available(), reason="the guidance package is not installed")
+def test_required_and_banned_words_through_the_real_guidance_package(studio):
+    final = run_all(studio, "On Sunday morning we [[10]]", required="river", banned="the", steps=10)[-1]
+    assert "river" in final["result"].lower()
+    assert "“river” included" in final["message"] and "“the” avoided" in final["message"]
+    data = read_download(final["download"])
+    assert data["guidance"]["require"][0]["holds"] is True
+
+
+@pytest.mark.skipif(not web.guidance_available(), reason="the guidance package is not installed")
+def test_impossible_constraints_are_refused_before_running(studio):
+    only = run_all(studio, "A [[1]] b.", required="river, mountain, ocean")
+    assert len(only) == 1 and is_error(only[0]["message"])
