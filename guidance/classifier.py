@@ -10,12 +10,16 @@ Guidance (:class:`ClassifierGuidance`), two ways:
 
 - ``"gradient"`` (D-CBG, first order): with ``e_i`` the embedding at position ``i``, the change of ``log p(y | x)``
   when the token at ``i`` becomes ``v`` is approximately ``E[v] · ∂ log p(y|x) / ∂e_i`` (the gradient with respect to
-  the one-hot token, up to a constant per position that softmax ignores). ``γ_t`` times this is added to the logits of
-  every masked position. ``γ_t = γ · (floor + (1 - floor) · filled)`` grows as the canvas fills, since the
+  the one-hot token, up to a constant per position that softmax ignores). ``γ_t`` times this is added to the logits
+  of every masked position, for the ``support`` tokens the model finds most likely there (default 64): outside the
+  model's support a linear term mostly rewards rare tokens whose embeddings happen to point the classifier's way,
+  which a weak classifier cannot judge. The term is divided by its standard deviation over that support, so ``γ``
+  means the same for any classifier and model (the raw size depends on embedding norms and sequence length);
+  γ of 1-3 is a moderate push. ``γ_t = γ · (floor + (1 - floor) · filled)`` grows as the canvas fills, since the
   classifier's judgement of a mostly masked canvas is weak.
 - ``"exact"``: for the masked positions most likely to be committed this step, the top-k candidate tokens are each
   put in place and the classifier scores the resulting canvases; the position's distribution becomes
-  ``log p_model(v) + γ_t · log p(y | x with v)`` over those k candidates.
+  ``log p_model(v) + γ_t · log p(y | x with v)`` over those k candidates (γ = 1 is the Bayes posterior).
 
 Strength 0 leaves the logits untouched: the sampler then runs exactly as unguided.
 """
@@ -134,7 +138,7 @@ class ClassifierGuidance(SamplerHook):
     """Steer masked positions toward ``target`` of ``classifier`` with strength ``strength`` (γ)."""
 
     def __init__(self, classifier: AttributeClassifier, target: str, strength: float, *, mode: str = "gradient",
-                 top_k: int = 8, exact_positions: int = 8, ramp_floor: float = 0.3):
+                 top_k: int = 8, exact_positions: int = 8, ramp_floor: float = 0.3, support: int = 64):
         if mode not in ("gradient", "exact"):
             raise ValueError(f"guidance mode must be 'gradient' or 'exact', got {mode!r}")
         if not 0.0 <= strength <= 100.0:
@@ -146,6 +150,7 @@ class ClassifierGuidance(SamplerHook):
         self.top_k = top_k
         self.exact_positions = exact_positions
         self.ramp_floor = ramp_floor
+        self.support = support
 
     def start(self, state: SamplerState) -> None:
         self.n_editable = state.editable.sum(1).clamp_min(1)
@@ -203,7 +208,10 @@ class ClassifierGuidance(SamplerHook):
             b_idx, local, sel = b_idx[inside], local[inside], masked_rows[inside]
             g = grad[b_idx.to(device), local.to(device)]  # (M, D)
             term = (g @ self.classifier.embeddings.T).cpu()  # (M, V): first-order change of log p(y|x)
-            logits[sel] += gammas[b_idx].unsqueeze(1) * term
+            support = logits[sel].topk(min(self.support, logits.shape[1]), dim=-1).indices
+            near = term.gather(1, support)
+            near = near / near.std(dim=1, keepdim=True).clamp_min(1e-8)  # γ in units of the term's spread
+            logits[sel] = logits[sel].scatter_add(1, support, gammas[b_idx].unsqueeze(1) * near)
         else:
             self._exact(state, logits, ids, valid, offsets, masked_rows, gammas)
         return logits
