@@ -44,6 +44,8 @@ MAX_VIEW_TOKENS = 1500
 CHART_INTERVAL_S = 0.5  # while streaming, redraw the charts at most this often
 LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
 MASK_GLYPH = "▒"
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+THEME = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["ui-monospace", "Consolas", "monospace"])  # no font downloads
 
 # Reads the textarea's selection (in code points, as Python counts) into the two numbers that follow the draft.
 SELECTION_JS = """
@@ -268,17 +270,30 @@ def canvas_html(frame: dict | None, surface: list[str | None]) -> str:
 
 
 def diff_html(original: str, result: str) -> str:
-    """Word-level diff: removed words struck through in red, new words in green."""
+    """Word-level diff: removed words struck through in red, new words in green. A run of one or two unchanged
+    words between two changes joins the change, so a rewritten span reads as one block, not a word salad."""
     def words(text: str) -> list[str]:  # each word keeps the white space after it
         return re.findall(r"\s+|\S+\s*", text)
 
     a, b = words(original), words(result)
+    blocks: list[list] = []  # [changed?, old words, new words]
+    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    for k, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        between_changes = 0 < k < len(opcodes) - 1 and i2 - i1 <= 2
+        if op != "equal" or between_changes:
+            if blocks and blocks[-1][0]:
+                blocks[-1][1] += a[i1:i2]
+                blocks[-1][2] += b[j1:j2]
+            else:
+                blocks.append([True, a[i1:i2], b[j1:j2]])
+        else:
+            blocks.append([False, a[i1:i2], b[j1:j2]])
     out = []
-    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
-        if op == "equal":
-            out.append(html.escape("".join(a[i1:i2])))
+    for changed, old, new in blocks:
+        removed, added = "".join(old), "".join(new)
+        if not changed:
+            out.append(html.escape(removed))
             continue
-        removed, added = "".join(a[i1:i2]), "".join(b[j1:j2])
         if removed:
             out.append(f"<del>{html.escape(removed.rstrip())}</del>{' ' if added else removed[len(removed.rstrip()):]}")
         if added:
@@ -651,7 +666,7 @@ def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
 def launch_kwargs() -> dict:
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                css_paths=[CSS_PATH], theme=gr.themes.Soft(), footer_links=["api"])
+                css_paths=[CSS_PATH], theme=THEME, footer_links=["api"])
 
 
 if __name__ == "__main__":
