@@ -89,6 +89,10 @@ class ModelAdapter:
     def load(cls, model_id: str | None = None, *, device: str | None = None, dtype: torch.dtype | None = None,
              allow_download: bool = False, trust_remote_code: bool = False) -> ModelAdapter:
         from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer  # noqa: PLC0415 (slow import)
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415
+
+        hf_logging.disable_progress_bar()  # no progress bars on stderr: the CLI promises one-line errors
+        hf_logging.set_verbosity_error()
 
         model_id = model_id or "embedded"
         dev = pick_device(device)

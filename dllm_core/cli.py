@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from .adapter import ModelLoadError  # noqa: PLC0415 (keeps --help fast)
     from .api import EditError, Editor  # noqa: PLC0415
+    from .markup import MarkupError, parse  # noqa: PLC0415
 
     text = sys.stdin.read() if args.text == "-" else args.text
     config = SamplerConfig(steps=args.steps, schedule=args.schedule, order=args.order, temperature=args.temperature,
@@ -72,6 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config.validate()
     except ValueError as exc:
+        return fail(str(exc))
+    if not text.strip():
+        return fail("the draft is empty: type some text, with [[...]] around what to rewrite")
+    try:
+        parse(text)  # fail fast on bad markup, before the model loads
+    except MarkupError as exc:
         return fail(str(exc))
     try:
         editor = Editor.load(args.model, device=args.device, allow_download=args.allow_download,

@@ -29,17 +29,20 @@ def test_shipped_model_is_small_and_fp16():
 
 
 def test_shipped_model_predicts_common_words(editor):
-    """Far above chance: obvious function words in plain sentences come back top-1."""
+    """Far above chance (1 in 30k): obvious words in plain sentences are among the model's top 5."""
     cases = [("the cat sat on [MASK] mat.", "the"), ("she opened the door [MASK] walked into the room.", "and"),
-             ("it was one of the best days [MASK] my life.", "of"), ("he [MASK] not want to go home.", "did")]
+             ("it was one of the best days [MASK] my life.", "of"), ("he [MASK] not want to go home.", "did"),
+             ("there are many ways [MASK] solve this problem.", "to"), ("i would like a cup [MASK] tea.", "of"),
+             ("the results were published [MASK] the journal in 2010.", "in"),
+             ("we [MASK] going to the beach tomorrow.", "are")]
     tok, ad = editor.tokenizer, editor.adapter
     hits = 0
     for text, want in cases:
         ids = tok(text, return_tensors="pt").input_ids
         pos = (ids[0] == tok.mask_token_id).nonzero().item()
         logits = ad.logits_at(ids, torch.ones_like(ids), torch.tensor([0]), torch.tensor([pos]))
-        hits += tok.convert_ids_to_tokens(int(logits.argmax())) == want
-    assert hits >= 3
+        hits += want in tok.convert_ids_to_tokens(logits[0].topk(5).indices.tolist())
+    assert hits >= 6
 
 
 def test_edit_keeps_everything_outside_spans(editor):
@@ -73,7 +76,7 @@ def test_cli_json_output():
 
 
 @pytest.mark.parametrize("args,code,words", [
-    (["edit", "an [[unclosed span"], 2, "never closed"],
+    (["edit", "an [[unclosed span"], 2, "never closed"),
     (["edit", "   "], 2, "empty"),
     (["edit", "a [[2]] b", "--steps", "100000"], 2, "steps"),
     (["edit", "a [[2]] b", "--model", "evil/model"], 3, "not allowed"),
