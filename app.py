@@ -640,7 +640,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
         run_outputs = [canvas, heatmap, progress, result, diff, status, message, replay, download, session]
         run_event = run_btn.click(studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
                                   concurrency_id="model", show_progress="minimal", show_progress_on=[canvas])
-        stop_btn.click(studio.stopped, None, message, cancels=[run_event], api_name="stop", queue=False)
+        stop_btn.click(None, None, None, cancels=[run_event], api_name="stop", queue=False).then(
+            studio.stopped, None, message, show_progress="hidden", api_visibility="private")  # after the last update
         replay.release(studio.replay, [replay, session], [canvas, heatmap, progress], api_name="replay",
                        show_progress="hidden")
     return demo
