@@ -300,3 +300,16 @@ def test_required_and_banned_words_through_the_real_guidance_package(studio):
 def test_impossible_constraints_are_refused_before_running(studio):
     only = run_all(studio, "A [[1]] b.", required="river, mountain, ocean")
     assert len(only) == 1 and is_error(only[0]["message"])
+
+
+def test_the_shipped_model_fills_a_gap_on_the_page(editor):
+    studio = web.Studio(editor)
+    assert studio.model_line().startswith("Model: embedded on ")
+    draft = "The old cat slept all afternoon on the [[2]] next to the warm kitchen stove."
+    first = run_all(studio, draft, steps=2, seed=0)
+    again = run_all(studio, draft, steps=2, seed=0)
+    result = first[-1]["result"]
+    assert result == again[-1]["result"]  # the seed makes a run reproducible
+    assert result.startswith("The old cat slept all afternoon on the ") and result.endswith(" kitchen stove.")
+    middle = result[len("The old cat slept all afternoon on the "): -len(" next to the warm kitchen stove.")]
+    assert middle.strip() and "▒" not in middle
