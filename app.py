@@ -24,6 +24,7 @@ import gradio as gr
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, parse
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.markup import plain_text
+from dllm_core.api import MAX_DRAFT_CHARS
 from dllm_core.canvas import TokenState
 from dllm_core.plots import confidence_heatmap, progress_chart
 from dllm_core.trajectory import STATE_NAMES
@@ -184,9 +185,10 @@ def surface_strings(canvas) -> list[str | None]:
         if span is None:
             out.append(None)
             continue
-        seg = canvas.segments[canvas.segment_of[i]]
-        before = seg.text[: span[0]]
-        gap = before[len(before.rstrip()):] if span[0] > 0 else ""
+        index = canvas.segment_of[i]
+        seg = canvas.segments[index]
+        before = seg.text[: span[0]] if span[0] > 0 or index == 0 else canvas.segments[index - 1].text
+        gap = before[len(before.rstrip()):]  # the white space in front of the token, maybe from the last segment
         out.append(gap + seg.text[span[0] : span[1]])
     return out
 
@@ -325,6 +327,9 @@ class Studio:
         """What the markup asks for, in words (or what is wrong with it)."""
         if not draft or not draft.strip():
             return message_html("Type or paste a draft. Select words, then mask or pin them.", "hint")
+        if len(draft) > MAX_DRAFT_CHARS:
+            return message_html(f"The draft is {len(draft):,} characters; the limit is {MAX_DRAFT_CHARS:,}: "
+                                "shorten it before running.", "error")
         try:
             segments = parse(draft)
         except ValueError as exc:

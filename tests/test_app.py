@@ -114,6 +114,7 @@ def test_preview_describes_the_plan_or_the_markup_error(studio):
     assert "insert <b>4</b>" in plan
     assert is_error(studio.preview("broken [[markup"))
     assert "Type or paste" in studio.preview("   ")
+    assert is_error(studio.preview("x" * 60_000)) and "limit" in studio.preview("x" * 60_000)
 
 
 # ------------------------------------------------------------------------------------------------ running
@@ -128,6 +129,8 @@ def test_run_streams_every_step_then_a_reproducible_result(studio, tiny_editor, 
     assert final["result"] == expected
     assert expected.startswith("Anna walked to the ") and expected.endswith(" before dinner.")
     assert "▒" not in final["canvas"] and 'class="tok pinned"' in final["canvas"]
+    pinned = run_all(studio, "A ticket to {{London}} and [[back]].", steps=1)[-1]["canvas"]
+    assert ' <span class="tok pinned" title="pinned">London</span> <span class="tok fixed"' in pinned
     assert "<del>old stone bridge</del>" in final["diff"]
     assert "steps/s" in final["status"] and "tokens/s" in final["status"]
     assert final["session"]["result"] == expected and len(final["session"]["frames"]) == 4
