@@ -21,11 +21,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, parse
+from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
+from dllm_core.api import MAX_DRAFT_CHARS
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.markup import plain_text
-from dllm_core.api import MAX_DRAFT_CHARS
-from dllm_core.canvas import TokenState
 from dllm_core.plots import confidence_heatmap, progress_chart
 from dllm_core.trajectory import STATE_NAMES
 
@@ -135,14 +134,14 @@ def snap_selection(text: str, start: int, end: int) -> tuple[int, int]:
 
 
 def fixed_ranges(draft: str) -> list[tuple[int, int]]:
-    """Character ranges of the draft's markup that are plain text (outside every [[...]] and {{...}})."""
+    """Character ranges of the draft's markup where new marks may go: the plain text (outside every [[...]] and
+    {{...}}), and the empty gaps at the edges of marked spans."""
     segments = parse(draft)
     ranges = []
     for k, seg in enumerate(segments):
         end = segments[k + 1].start if k + 1 < len(segments) else len(draft)
-        if seg.kind == "fixed":
-            ranges.append((seg.start, end))
-    return ranges
+        ranges.append((seg.start, end) if seg.kind == "fixed" else (seg.start, seg.start))
+    return [*ranges, (len(draft), len(draft))]
 
 
 def check_selection(draft: str, start, end) -> tuple[int, int]:
@@ -343,7 +342,7 @@ class Studio:
                 items.append(f"<li>keep <span class='pin'>{html.escape(seg.text)}</span> exactly</li>")
             elif seg.kind == "rewrite":
                 n = len(tokenizer(seg.text, add_special_tokens=False)["input_ids"]) if tokenizer else None
-                target = seg.length or (max(1, round(n * seg.ratio)) if seg.ratio and n else n)
+                target = "auto" if seg.auto else seg.length or (max(1, round(n * seg.ratio)) if seg.ratio and n else n)
                 size = f" ({n} → {target} tokens)" if n is not None else ""
                 items.append(f"<li>rewrite “{html.escape(_short(seg.text))}”{size}</li>")
         if not items:

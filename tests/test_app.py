@@ -92,6 +92,8 @@ def test_insert_at_cursor_spaces_the_mark_and_refuses_marked_spans(studio):
     assert new == "Once upon a time [[12]]"
     same, _, msg = studio.insert_at_cursor("A [[long span]] here", 6, 6, 3, [])
     assert same == "A [[long span]] here" and "inside a marked span" in msg
+    new, _, _ = studio.insert_at_cursor("[[whole draft]]", 15, 15, 3, [])
+    assert new == "[[whole draft]] [[3]]"
 
 
 def test_clear_undo_and_accept(studio):
