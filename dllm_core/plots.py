@@ -73,7 +73,8 @@ def progress_chart(frames: Sequence[dict], current: int | None = None) -> go.Fig
         fig.add_vline(x=frames[current]["step"] + 1, line=dict(color="#e4572e", width=2))
     fig.update_layout(
         title=dict(text="Progress per step", x=0.01), **LAYOUT,
-        xaxis=dict(title="step", dtick=1 if len(frames) <= 12 else None), yaxis=dict(title="masked", rangemode="tozero"),
+        xaxis=dict(title="step", dtick=1 if len(frames) <= 12 else None),
+        yaxis=dict(title="masked", rangemode="tozero"),
         yaxis2=dict(title="confidence / signal" if names else "confidence", overlaying="y", side="right",
                     range=None if names else [0, 1.05], showgrid=False),
         legend=dict(orientation="h", y=-0.25),

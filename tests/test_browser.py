@@ -61,7 +61,8 @@ def test_mask_a_selection_run_and_see_the_result_and_chart(page):
 def test_pin_by_clicking_in_a_word_then_undo(page):
     draft = page.locator("#draft textarea")
     draft.fill("Dear Elizabeth, thank you.")
-    page.evaluate("() => { const t = document.querySelector('#draft textarea'); t.focus(); t.setSelectionRange(8, 8); }")
+    page.evaluate("() => { const t = document.querySelector('#draft textarea'); t.focus();"
+                  " t.setSelectionRange(8, 8); }")  # a click inside "Elizabeth"
     page.click("#pin-btn")
     page.wait_for_function("() => document.querySelector('#draft textarea').value.includes('{{')")
     assert draft.input_value() == "Dear {{Elizabeth}}, thank you."
