@@ -26,7 +26,6 @@ from dllm_core.api import MAX_DRAFT_CHARS
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.markup import plain_text
 from dllm_core.plots import confidence_heatmap, progress_chart
-from dllm_core.trajectory import STATE_NAMES
 
 try:  # guidance lands separately; its controls light up when the package is importable
     import guidance
@@ -177,21 +176,6 @@ def confidence_colour(conf: float | None) -> str:
     return f"hsl({round(c * 120)}, 75%, 82%)"
 
 
-def surface_strings(canvas) -> list[str | None]:
-    """Per position, the draft's own spelling (with case) for tokens that came from the draft, else None."""
-    out: list[str | None] = []
-    for i, span in enumerate(canvas.spans):
-        if span is None:
-            out.append(None)
-            continue
-        index = canvas.segment_of[i]
-        seg = canvas.segments[index]
-        before = seg.text[: span[0]] if span[0] > 0 or index == 0 else canvas.segments[index - 1].text
-        gap = before[len(before.rstrip()):]  # the white space in front of the token, maybe from the last segment
-        out.append(gap + seg.text[span[0] : span[1]])
-    return out
-
-
 def _token_html(frame: dict, surface: list[str | None], i: int) -> str:
     state, token, conf = frame["states"][i], frame["tokens"][i], frame["confidence"][i]
     original = surface[i] if i < len(surface) else None
@@ -230,24 +214,6 @@ def view_positions(states: list[int]) -> list[int]:
         lo, hi = max(0, p - VIEW_CONTEXT), min(n, p + VIEW_CONTEXT + 1)
         keep[lo:hi] = [True] * (hi - lo)
     return [i for i in range(n) if keep[i]][:MAX_VIEW_TOKENS]
-
-
-def view_frame(record, view: list[int], tokenizer) -> dict:
-    """One step for display: the record's :meth:`to_json` fields, restricted to ``view`` (local indices), plus
-    ``positions`` (canvas index of each entry) and ``length`` (of the whole canvas)."""
-    local = {p: k for k, p in enumerate(view)}
-    tokens = tokenizer.convert_ids_to_tokens([record.ids[p] for p in view])
-    states = [STATE_NAMES[record.states[p]] for p in view]
-    mean = record.mean_confidence()
-    return {
-        "step": record.step, "positions": list(view), "length": len(record.ids),
-        "tokens": ["[MASK]" if s == "masked" else t for s, t in zip(states, tokens)],
-        "states": states, "confidence": [record.confidence[p] for p in view],
-        "committed": [local[p] for p in record.committed if p in local],
-        "remasked": [local[p] for p in record.remasked if p in local],
-        "masked": record.n_masked, "mean_confidence": None if mean is None else round(mean, 4),
-        "signals": record.signals,
-    }
 
 
 def canvas_html(frame: dict | None, surface: list[str | None]) -> str:
@@ -477,9 +443,9 @@ class Studio:
                     return
                 if not frames:
                     view = view_positions(item.records[0].states)
-                    everything = surface_strings(item.state.canvases[0])
+                    everything = item.state.canvases[0].surface_texts()
                     surface = [everything[p] for p in view]
-                frames.append(view_frame(item.records[0], view, self.editor.tokenizer))
+                frames.append(item.records[0].to_json(self.editor.tokenizer, positions=view))
                 html_now = canvas_html(frames[-1], surface)
                 now = time.perf_counter()
                 charts = (skip, skip)

@@ -165,6 +165,21 @@ class Canvas:
             text = text + " "
         return text
 
+    def surface_texts(self) -> list[str | None]:
+        """Per position, the draft's own spelling (case kept, with the white space before it) for tokens that
+        came from the draft; None for new positions."""
+        out: list[str | None] = []
+        for i, span in enumerate(self.spans):
+            if span is None:
+                out.append(None)
+                continue
+            index = self.segment_of[i]
+            seg = self.segments[index]
+            before = seg.text[: span[0]] if span[0] > 0 or index == 0 else self.segments[index - 1].text
+            gap = before[len(before.rstrip()):]  # the white space in front of the token, maybe from the last segment
+            out.append(gap + seg.text[span[0] : span[1]])
+        return out
+
     def token_strings(self, tokenizer, mask_text: str = "[MASK]") -> list[str]:
         return [self._token_text(i, tokenizer, mask_text) for i in range(len(self.ids))]
 

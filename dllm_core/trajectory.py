@@ -23,19 +23,28 @@ class StepRecord:
         vals = [c for c, s in zip(self.confidence, self.states) if c is not None and s == 3]
         return sum(vals) / len(vals) if vals else None
 
-    def to_json(self, tokenizer, mask_text: str = "[MASK]") -> dict:
-        tokens = [mask_text if s == 2 else t for s, t in zip(self.states, tokenizer.convert_ids_to_tokens(self.ids))]
-        return {
+    def to_json(self, tokenizer, mask_text: str = "[MASK]", positions: list[int] | None = None) -> dict:
+        """JSON-ready step. With ``positions`` (a subset of canvas indices, e.g. what a UI shows), the per-position
+        lists cover only those, ``committed``/``remasked`` become indices into them, and ``positions`` is added."""
+        view = list(range(len(self.ids))) if positions is None else list(positions)
+        local = {p: k for k, p in enumerate(view)}
+        states = [self.states[p] for p in view]
+        tokens = tokenizer.convert_ids_to_tokens([self.ids[p] for p in view])
+        out = {
             "step": self.step,
-            "tokens": tokens,
-            "confidence": self.confidence,
-            "states": [STATE_NAMES[s] for s in self.states],
-            "committed": self.committed,
-            "remasked": self.remasked,
+            "tokens": [mask_text if s == 2 else t for s, t in zip(states, tokens)],
+            "confidence": [self.confidence[p] for p in view],
+            "states": [STATE_NAMES[s] for s in states],
+            "committed": [local[p] for p in self.committed if p in local],
+            "remasked": [local[p] for p in self.remasked if p in local],
             "masked": self.n_masked,
             "mean_confidence": None if (m := self.mean_confidence()) is None else round(m, 4),
             "signals": self.signals,
         }
+        if positions is not None:
+            out["positions"] = view
+            out["length"] = len(self.ids)
+        return out
 
 
 STATE_NAMES = {0: "fixed", 1: "pinned", 2: "masked", 3: "generated"}
