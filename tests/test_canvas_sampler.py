@@ -187,3 +187,18 @@ def test_generated_text_is_capitalised_at_sentence_start(tiny_editor):
     result = tiny_editor.edit("It rained. [[3]] Then {{Anna}} left.", SamplerConfig(steps=3))
     generated = result.text[len("It rained. "):]
     assert generated[0].isupper() or not generated[0].isalpha()
+
+
+def test_surface_texts_and_step_views(tiny_editor, tokenizer):
+    result = tiny_editor.edit("Dear {{Élodie}}, the [[2]] fox.", SamplerConfig(steps=2))
+    surface = result.canvas.surface_texts()
+    generated = result.canvas.positions(TokenState.GENERATED)
+    assert all(surface[p] is None for p in generated)
+    assert "".join(s for s in surface if s is not None).replace(" ", "") == "DearÉlodie,thefox."
+    record = result.trajectory[-1]
+    view = generated + [generated[-1] + 1]
+    part = record.to_json(tokenizer, positions=view)
+    full = record.to_json(tokenizer)
+    assert part["positions"] == view and part["length"] == len(full["tokens"])
+    assert part["tokens"] == [full["tokens"][p] for p in view]
+    assert [view[k] for k in part["committed"]] == [p for p in full["committed"] if p in view]
