@@ -251,6 +251,9 @@ def main(argv=None) -> int:
         seconds += time.time() - t0
         running = loss.item() if math.isnan(running) else 0.98 * running + 0.02 * loss.item()
         if step % 25 == 0:
+            threads_file = RUN_DIR / "threads"  # lets a long run yield cores to other work without restarting
+            if threads_file.exists() and threads_file.read_text().strip().isdigit():
+                torch.set_num_threads(int(threads_file.read_text().strip()))
             print(f"step {step} loss {running:.3f} {time.time() - t0:.2f}s/step", flush=True)
         if time.time() - last_eval > args.eval_every * 60:
             run_eval()
