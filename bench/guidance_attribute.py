@@ -54,11 +54,19 @@ def mark(sentence: str) -> str:
     return " ".join(words[:a] + ["[[" + " ".join(words[a:b]) + "]]"] + words[b:])
 
 
+def bootstrap_ci(values: list[float], seed: int = 0, rounds: int = 2000) -> list[float]:
+    """95 % bootstrap interval of the mean."""
+    rng = random.Random(seed)
+    means = sorted(statistics.mean(rng.choices(values, k=len(values))) for _ in range(rounds))
+    return [round(means[int(0.025 * rounds)], 3), round(means[int(0.975 * rounds) - 1], 3)]
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sentences", type=int, default=60)
-    p.add_argument("--strengths", type=float, nargs="+", default=[3.0, 8.0])
-    p.add_argument("--exact-strength", type=float, default=3.0)
+    p.add_argument("--strengths", type=float, nargs="*", default=[2.0, 5.0])
+    p.add_argument("--exact-strengths", type=float, nargs="*", default=[4.0, 8.0])
+    p.add_argument("--top-k", type=int, default=16, help="candidates per position for exact guidance")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--temperature", type=float, default=0.0)
     p.add_argument("--model", default=None)
@@ -73,9 +81,9 @@ def main(argv=None) -> int:
     conditions = {"unguided": GuidanceOptions()}
     for g in args.strengths:
         conditions[f"gradient γ={g:g}"] = GuidanceOptions(attribute="sentiment", target="positive", strength=g)
-    if args.exact_strength > 0:
-        conditions[f"exact top-8 γ={args.exact_strength:g}"] = GuidanceOptions(
-            attribute="sentiment", target="positive", strength=args.exact_strength, exact=True)
+    for g in args.exact_strengths:
+        conditions[f"exact top-{args.top_k} γ={g:g}"] = GuidanceOptions(
+            attribute="sentiment", target="positive", strength=g, exact=True, top_k=args.top_k)
     texts = sentences(args.sentences, args.seed, afinn)
     outputs: dict[str, list[str]] = {name: [] for name in conditions}
     seconds: dict[str, float] = {name: 0.0 for name in conditions}
@@ -97,6 +105,10 @@ def main(argv=None) -> int:
             "share_positive_afinn": round(sum(s > 0 for s in scores) / len(scores), 3),
             "mean_afinn": round(statistics.mean(scores), 3),
             "mean_shift_vs_unguided": round(statistics.mean(s - b for s, b in zip(scores, base_afinn)), 3),
+            "shift_95ci": bootstrap_ci([s - b for s, b in zip(scores, base_afinn)]),
+            "better_same_worse": [sum(s > b for s, b in zip(scores, base_afinn)),
+                                  sum(s == b for s, b in zip(scores, base_afinn)),
+                                  sum(s < b for s, b in zip(scores, base_afinn))],
             "classifier_p_positive": round(statistics.mean(float(x) for x in
                                                            classifier.score_texts(outs)[:, 1]), 3),
             "median_ppl": round(statistics.median(ppl), 1),

@@ -1,4 +1,4 @@
-"""Required-word satisfaction over varied cases on the shipped model (issue 3).
+"""Required-word satisfaction (and banned-word avoidance) over varied cases on the shipped model (issue 3).
 
     python bench/guidance_required.py                # 60 cases, writes bench/results/guidance_required.json
 
@@ -6,6 +6,10 @@ Each case: a held-out corpus sentence (never the Reuters evaluation texts) with 
 rewriting, 1-3 required words or phrases (single-token, multi-token and multi-word), and one of several sampler
 settings. A case holds when every required word appears as a whole word in the output text (checked here with a
 regular expression, independently of the guidance report) and the fixed text outside the span is unchanged.
+
+Banned words: for the same cases, up to three words the unguided run generated (and the fixed text does not
+contain) are banned, in a mix of cases (``Word``, ``WORD``), and the case is rerun with the same settings; it holds
+when none of them appears as a whole word in the output.
 """
 
 from __future__ import annotations
@@ -38,6 +42,10 @@ CONFIGS = [
     SamplerConfig(steps=4),
 ]
 SOURCES = ("wiki", "news", "austen", "dialogue", "fortunes", "python_docs")
+
+
+def word(w: str) -> re.Pattern:
+    return re.compile(r"(?<!\w)" + re.escape(w) + r"(?!\w)", re.I)
 
 
 def held_out_sentences(n: int, seed: int) -> list[str]:
@@ -91,6 +99,20 @@ def main(argv=None) -> int:
         rows.append({"markup": markup, "required": required, "config": k % len(CONFIGS), "text": result.text,
                      "holds": ok_words and ok_fixed, "report_satisfied": report["satisfied"],
                      "how": [r["how"] for r in report["require"]], "seconds": round(time.time() - t0, 3)})
+    bans = []
+    for k, row in enumerate(rows):
+        config = CONFIGS[k % len(CONFIGS)]
+        markup = row["markup"]
+        fixed = (markup.split("[[")[0] + " " + markup.split("]]")[1]).lower()
+        plain = editor.edit(markup, config).text
+        words = [w for w in dict.fromkeys(re.findall(r"[a-z]{3,}", plain.lower())) if not word(w).search(fixed)][:3]
+        if not words:
+            continue
+        ban = [w.upper() if i == 1 else w.capitalize() if i == 2 else w for i, w in enumerate(words)]
+        result, report = guided_edit(editor, markup, config, GuidanceOptions(ban=ban))
+        bans.append({"markup": markup, "ban": ban, "unguided": plain, "text": result.text,
+                     "holds": not any(word(w).search(result.text) for w in words),
+                     "report_satisfied": report["satisfied"]})
     n = len(rows)
     hows = [h for r in rows for h in r["how"]]
     summary = {
@@ -98,10 +120,14 @@ def main(argv=None) -> int:
         "satisfaction_rate": sum(r["holds"] for r in rows) / n,
         "report_agrees": all(r["holds"] == r["report_satisfied"] for r in rows),
         "placed_by": {h: hows.count(h) for h in sorted(set(map(str, hows)))},
-        "mean_seconds": round(sum(r["seconds"] for r in rows) / n, 3), "total_seconds": round(time.time() - started),
+        "mean_seconds": round(sum(r["seconds"] for r in rows) / n, 3),
+        "ban_cases": len(bans), "banned_words": sum(len(b["ban"]) for b in bans),
+        "ban_rate": sum(b["holds"] for b in bans) / max(1, len(bans)),
+        "ban_report_agrees": all(b["holds"] == b["report_satisfied"] for b in bans),
+        "total_seconds": round(time.time() - started),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"summary": summary, "cases": rows}, indent=1) + "\n")
+    args.out.write_text(json.dumps({"summary": summary, "cases": rows, "ban_cases": bans}, indent=1) + "\n")
     print(json.dumps(summary, indent=1))
     for r in rows[:5]:
         print(r["required"], "->", r["text"])

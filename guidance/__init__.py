@@ -65,9 +65,9 @@ class GuidanceOptions:
     ban: list[str] = field(default_factory=list)  # words/phrases that must never be generated
     attribute: str | None = None  # classifier name, e.g. "sentiment" (see available_attributes())
     target: str | None = None  # class to steer toward, e.g. "positive"
-    strength: float = 0.0  # classifier guidance strength γ (0: off)
+    strength: float = 0.0  # classifier guidance strength γ (0: off; ~3 gradient, ~8 exact)
     exact: bool = False  # top-k rescoring instead of the gradient (first-order) term
-    top_k: int = 8  # candidates rescored per position in exact mode
+    top_k: int = 16  # candidates rescored per position in exact mode
     cfg: float = 0.0  # classifier-free guidance scale w (0: off)
     length_target: float = 1.0  # [[...|auto]] spans: target length as a fraction of the original
     length_spread: float = 0.2  # ... candidates from target - spread to target + spread

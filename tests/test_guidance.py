@@ -49,7 +49,7 @@ def same_run(a, b) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ exactness at 0
-@pytest.mark.parametrize("config", CONFIGS[:3])
+@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[2]])
 def test_zero_strength_is_unguided_exactly(tiny_editor, tiny_classifier, config):
     plain = tiny_editor.edit(DRAFT, config, n=2)
     for mode in ("gradient", "exact"):
