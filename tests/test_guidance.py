@@ -15,7 +15,7 @@ from guidance.cfg import ClassifierFreeGuidance
 from guidance.classifier import AttributeClassifier, AttributeHead, ClassifierGuidance
 from guidance.cli import run_guided
 from guidance.common import PieceTable
-from guidance.constraints import BanWords, RequireWords, packs
+from guidance.constraints import BanWords, packs
 from guidance.length import candidate_lengths, choose_lengths
 
 DRAFT = "The old harbour [[was quiet in the grey morning light and nobody came]] to see the boats."
