@@ -33,6 +33,12 @@ class SamplerHook:
     def start(self, state: SamplerState) -> None:
         """Called once before the first step (after re-noising)."""
 
+    def extra_tokens(self, state: SamplerState) -> torch.Tensor | None:
+        """(B, N) variants of ``state.tokens`` that need logits at the same positions (e.g. classifier-free
+        guidance's unconditional canvases). They go through the model in the same forward pass as the canvases;
+        their (E, V) logits are in ``state.extra_logits[id(self)]`` when :meth:`adjust_logits` runs."""
+        return None
+
     def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
         """``logits`` is (E, V) for ``state.query_rows`` / ``state.query_pos``; return the adjusted tensor."""
         return logits
@@ -68,6 +74,8 @@ class SamplerState:
     probs: torch.Tensor | None = None  # (E, V) probabilities after hooks
     generator: torch.Generator | None = None
     signals: list[dict] = field(default_factory=list)  # per canvas, per step: values hooks want charted
+    windows: list[Window] = field(default_factory=list)  # slices of the canvases the model sees
+    extra_logits: dict = field(default_factory=dict)  # id(hook) -> logits of that hook's extra_tokens
     extra: dict = field(default_factory=dict)
 
     @property
@@ -170,11 +178,10 @@ class Sampler:
         state = SamplerState(canvases, cfg, tokens, states, editable, torch.full(tokens.shape, float("nan")),
                              steps=steps, generator=gen, signals=[[] for _ in canvases])
         body = self.adapter.max_length - 2
-        self._windows = []
         self._blocks = []
         for b, canvas in enumerate(canvases):
             pos = editable[b].nonzero().flatten().tolist()
-            self._windows += plan_windows(b, len(canvas), pos, body, cfg.context)
+            state.windows += plan_windows(b, len(canvas), pos, body, cfg.context)
             self._blocks.append(plan_blocks(pos, steps, cfg.block_length))
         for hook in self.hooks:
             hook.start(state)
@@ -182,31 +189,17 @@ class Sampler:
 
     # ------------------------------------------------------------------------------------------------ forward
     def _forward(self, state: SamplerState) -> torch.Tensor:
-        """Logits (E, V) at every editable position; fills ``state.query_rows`` / ``state.query_pos``."""
-        ad = self.adapter
-        rows, cols, q_rows, q_pos = [], [], [], []
-        seqs = []
-        for r, w in enumerate(self._windows):
-            seq = state.tokens[w.canvas, w.start : w.end].clone()
-            seqs.append(seq)
-            core = state.editable[w.canvas, w.core_start : w.core_end].nonzero().flatten() + w.core_start
-            rows.append(torch.full_like(core, r))
-            cols.append(core - w.start + 1)
-            q_rows.append(torch.full_like(core, w.canvas))
-            q_pos.append(core)
-        length = max(len(s) for s in seqs) + 2
-        input_ids = torch.full((len(seqs), length), ad.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(seqs), length), dtype=torch.long)
-        for r, seq in enumerate(seqs):
-            input_ids[r, 0] = ad.cls_id
-            input_ids[r, 1 : len(seq) + 1] = seq
-            input_ids[r, len(seq) + 1] = ad.sep_id
-            attention[r, : len(seq) + 2] = 1
-        state.query_rows = torch.cat(q_rows)
-        state.query_pos = torch.cat(q_pos)
-        logits = ad.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols)).cpu()
-        logits[:, ad.banned_ids] = float("-inf")
-        return logits
+        """Logits (E, V) at every editable position (and the hooks' extra variants, in the same pass)."""
+        variants, owners = [state.tokens], []
+        for hook in self.hooks:
+            extra = hook.extra_tokens(state)
+            if extra is not None:
+                variants.append(extra)
+                owners.append(id(hook))
+        logits, state.query_rows, state.query_pos = windowed_logits(self.adapter, state.windows, variants,
+                                                                    state.editable)
+        state.extra_logits = dict(zip(owners, logits[1:]))
+        return logits[0]
 
     # ------------------------------------------------------------------------------------------------ choose
     def _propose(self, state: SamplerState, logits: torch.Tensor):
@@ -348,6 +341,34 @@ class Sampler:
             for b, record in enumerate(event.records):
                 trajectories[b].append(record)
         return trajectories
+
+
+def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list[torch.Tensor],
+                    editable: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+    """One forward pass over every window of every (B, N) token variant; logits at the editable positions of each
+    window's core. Returns one (E, V) tensor per variant (special and unused tokens at -inf), and the canvas index
+    and position of each of the E rows (the same order for every variant)."""
+    seqs, rows, cols, q_rows, q_pos = [], [], [], [], []
+    for tokens in variants:
+        for w in windows:
+            core = editable[w.canvas, w.core_start : w.core_end].nonzero().flatten() + w.core_start
+            rows.append(torch.full_like(core, len(seqs)))
+            cols.append(core - w.start + 1)
+            if tokens is variants[0]:
+                q_rows.append(torch.full_like(core, w.canvas))
+                q_pos.append(core)
+            seqs.append(tokens[w.canvas, w.start : w.end])
+    length = max(len(s) for s in seqs) + 2
+    input_ids = torch.full((len(seqs), length), adapter.pad_id, dtype=torch.long)
+    attention = torch.zeros((len(seqs), length), dtype=torch.long)
+    for r, seq in enumerate(seqs):
+        input_ids[r, 0] = adapter.cls_id
+        input_ids[r, 1 : len(seq) + 1] = seq
+        input_ids[r, len(seq) + 1] = adapter.sep_id
+        attention[r, : len(seq) + 2] = 1
+    logits = adapter.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols)).cpu()
+    logits[:, adapter.banned_ids] = float("-inf")
+    return list(logits.chunk(len(variants))), torch.cat(q_rows), torch.cat(q_pos)
 
 
 def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:

@@ -1,11 +1,12 @@
 """Classifier-free guidance for prompted generation (LLaDA style).
 
-The prompt is everything the sampler may not write: fixed draft text and pinned words. Each step runs a second
-forward pass in which those positions are masked too, and combines the two::
+The prompt is everything the sampler may not write: fixed draft text and pinned words. Each step the canvases are
+also run with those positions masked (batched into the sampler's own forward pass, so it costs rows, not passes),
+and the two are combined::
 
     logits = uncond + (w + 1) · (cond - uncond)        (= cond + w · (cond - uncond))
 
-so ``w = 0`` is the unguided sampler exactly (no second pass is made) and larger ``w`` follows the prompt harder.
+so ``w = 0`` is the unguided sampler exactly (no extra rows are run) and larger ``w`` follows the prompt harder.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch
 from dllm_core.canvas import TokenState
 from dllm_core.sampler import SamplerHook, SamplerState
 
-from .common import forward_canvases, step_signals
+from .common import step_signals
 
 
 class ClassifierFreeGuidance(SamplerHook):
@@ -25,15 +26,20 @@ class ClassifierFreeGuidance(SamplerHook):
         self.adapter = adapter
         self.scale = float(scale)
 
-    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+    def extra_tokens(self, state: SamplerState) -> torch.Tensor | None:
         if self.scale == 0.0:
-            return logits
+            return None
         prompt = (state.states == TokenState.FIXED) | (state.states == TokenState.PINNED)
         if not prompt.any():
-            return logits
+            return None
         tokens = state.tokens.clone()
         tokens[prompt] = self.adapter.mask_id
-        uncond = forward_canvases(self.adapter, state, tokens)
+        return tokens
+
+    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        uncond = state.extra_logits.get(id(self))
+        if uncond is None:
+            return logits
         finite = torch.isfinite(logits) & torch.isfinite(uncond)
         guided = uncond + (self.scale + 1.0) * (logits - uncond)
         out = torch.where(finite, guided, logits)

@@ -1,11 +1,11 @@
-"""Small helpers shared by the guidance hooks: word pieces, signals, and forward passes over canvases."""
+"""Small helpers shared by the guidance hooks: word pieces and signals."""
 
 from __future__ import annotations
 
 import torch
 
 from dllm_core.canvas import TokenState
-from dllm_core.sampler import SamplerState, plan_windows
+from dllm_core.sampler import SamplerState
 
 WORD_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word start; WordPiece marks a continuation
 
@@ -75,41 +75,6 @@ def editable_runs(editable_row: torch.Tensor) -> list[list[int]]:
         else:
             runs.append([p])
     return runs
-
-
-def forward_canvases(adapter, state: SamplerState, tokens: torch.Tensor) -> torch.Tensor:
-    """Logits (E, V) at ``state.query_rows`` / ``state.query_pos`` for the given (B, N) tokens.
-
-    Uses the same windows as the sampler (``plan_windows`` with the config's context), so long drafts work.
-    """
-    body = adapter.max_length - 2
-    seqs, rows, cols = [], [], []
-    want = {(int(b), int(p)): k for k, (b, p) in enumerate(zip(state.query_rows, state.query_pos))}
-    order = torch.empty(len(want), dtype=torch.long)
-    k = 0
-    for b in range(tokens.shape[0]):
-        n = int((tokens[b] >= 0).sum())
-        pos = state.editable[b].nonzero().flatten().tolist()
-        for w in plan_windows(b, n, pos, body, state.config.context):
-            r = len(seqs)
-            seqs.append(tokens[b, w.start : w.end])
-            for p in range(w.core_start, w.core_end):
-                if (b, p) in want:
-                    rows.append(r)
-                    cols.append(p - w.start + 1)
-                    order[want[(b, p)]] = k
-                    k += 1
-    length = max(len(s) for s in seqs) + 2
-    input_ids = torch.full((len(seqs), length), adapter.pad_id, dtype=torch.long)
-    attention = torch.zeros((len(seqs), length), dtype=torch.long)
-    for r, seq in enumerate(seqs):
-        input_ids[r, 0] = adapter.cls_id
-        input_ids[r, 1 : len(seq) + 1] = seq
-        input_ids[r, len(seq) + 1] = adapter.sep_id
-        attention[r, : len(seq) + 2] = 1
-    logits = adapter.logits_at(input_ids, attention, torch.tensor(rows), torch.tensor(cols)).cpu()
-    logits[:, adapter.banned_ids] = float("-inf")
-    return logits[order]
 
 
 def is_masked(state: SamplerState) -> torch.Tensor:
