@@ -27,7 +27,8 @@ import train_denoiser as td  # noqa: E402
 MODERN = ("wiki", "news", "debian_handbook", "python_docs")
 
 
-def masked_accuracy(editor: Editor, rows_per_source: int) -> list[str]:
+def masked_accuracy(editor: Editor, rows_per_source: int, int8: Editor | None = None) -> list[str]:
+    """Per source, fp32 accuracy; the last row is the mean, and the mean of the int8 model if given."""
     lines = ["| held-out source | 15 % | 50 % | 90 % |", "|---|---:|---:|---:|"]
     sets = td.load_heldout(editor.tokenizer, 64, rows_per_source)
     model = editor.adapter.model
@@ -38,6 +39,10 @@ def masked_accuracy(editor: Editor, rows_per_source: int) -> list[str]:
             means[k].append(acc[k])
         lines.append(f"| {name} | {acc['15']:.1f} | {acc['50']:.1f} | {acc['90']:.1f} |")
     lines.append("| **mean** | " + " | ".join(f"**{sum(v) / len(v):.1f}**" for v in means.values()) + " |")
+    if int8 is not None:
+        q = [td.evaluate(int8.adapter.model, rows, int8.adapter.mask_id) for rows in sets.values()]
+        lines.append("| mean, int8 model | " + " | ".join(
+            f"{sum(a[k] for a in q) / len(q):.1f}" for k in ("15", "50", "90")) + " |")
     return lines
 
 
@@ -100,7 +105,12 @@ def span_infill(editor: Editor, texts: list[str], settings: dict, judge: bool) -
         texts_out, secs = [], []
         for markup, target in cases:
             t0 = time.perf_counter()
-            if cfg == "naive":
+            if isinstance(cfg, tuple):  # (editor, config): another model variant
+                result = cfg[0].edit(markup, cfg[1])
+                got = [result.canvas.ids[p] for p in result.canvas.positions(TokenState.GENERATED)]
+                texts_out.append(result.text)
+                passes += result.stats.forward_passes
+            elif cfg == "naive":
                 canvas = Canvas.from_markup(markup, tok)
                 masked = canvas.positions(TokenState.MASKED)
                 ids, info = naive_loop(editor.adapter, canvas.ids, masked, 1)
@@ -134,8 +144,9 @@ def main() -> None:
     p.add_argument("--no-judge", action="store_true")
     args = p.parse_args()
     editor = Editor.load("embedded", device="cpu")
+    int8 = Editor.load("embedded", device="cpu", quantize="int8")
     print("== masked accuracy", flush=True)
-    acc = masked_accuracy(editor, args.rows)
+    acc = masked_accuracy(editor, args.rows, int8)
     print("\n".join(acc), flush=True)
     texts = passages(args.passages)
     top5 = top5_single_word(editor, texts)
@@ -147,6 +158,8 @@ def main() -> None:
     settings["engine, threshold 0.7 (≤ 16 steps)"] = SamplerConfig(steps=16, threshold=0.7)
     settings["engine, 16 steps, remask 0.5"] = SamplerConfig(steps=16, remask=0.5)
     settings["engine, 16 steps, margin order"] = SamplerConfig(steps=16, order="margin")
+    settings["engine int8, 16 steps"] = (int8, SamplerConfig(steps=16))
+    settings["engine int8, 8 steps"] = (int8, SamplerConfig(steps=8))
     infill = span_infill(editor, texts, settings, judge=not args.no_judge)
     body = ("### Masked-token top-1 accuracy (one pass), held-out slices\n\n" + "\n".join(acc) +
             f"\n\n### Single-word infill\n\ntop-5 accuracy {top5:.1f} % ({len(texts)} modern held-out passages, "

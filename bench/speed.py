@@ -9,7 +9,6 @@ Every figure is a median over ``--repeats`` runs after one warm-up, all in one p
 from __future__ import annotations
 
 import argparse
-import copy
 import time
 
 import torch
@@ -35,14 +34,6 @@ def draft_of(tokenizer, n_tokens: int) -> str:
     while len(tokenizer(" ".join(words), add_special_tokens=False)["input_ids"]) > n_tokens:
         words.pop()
     return " ".join(words)
-
-
-def quantized(editor: Editor) -> Editor:
-    from torch.ao.quantization import quantize_dynamic  # noqa: PLC0415
-
-    adapter = copy.copy(editor.adapter)
-    adapter.model = quantize_dynamic(copy.deepcopy(editor.adapter.model), {torch.nn.Linear}, dtype=torch.qint8)
-    return Editor(adapter)
 
 
 def time_engine(editor: Editor, markup: str, config: SamplerConfig, repeats: int) -> dict:
@@ -126,7 +117,7 @@ def main() -> None:
     args = p.parse_args()
     torch.manual_seed(0)
     editor = Editor.load("embedded", device="cpu")
-    int8 = quantized(editor)
+    int8 = Editor.load("embedded", device="cpu", quantize="int8")
     tok = editor.tokenizer
     prefix = draft_of(tok, 48)
     suffix = draft_of(tok, 40)

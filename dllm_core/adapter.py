@@ -83,11 +83,15 @@ class ModelAdapter:
         self.banned_ids = torch.tensor(sorted(i for i in never if i is not None and 0 <= i < self.vocab_size),
                                        dtype=torch.long)
         self.forward_passes = 0
+        self.quantized = False  # set by load(quantize="int8")
 
     # ------------------------------------------------------------------------------------------------ loading
     @classmethod
     def load(cls, model_id: str | None = None, *, device: str | None = None, dtype: torch.dtype | None = None,
-             allow_download: bool = False, trust_remote_code: bool = False) -> ModelAdapter:
+             allow_download: bool = False, trust_remote_code: bool = False, quantize: str | None = None
+             ) -> ModelAdapter:
+        """``quantize="int8"``: dynamic int8 quantisation of the linear layers (CPU only; see bench/RESULTS.md
+        for its speed and accuracy)."""
         from transformers import AutoModel, AutoModelForMaskedLM, AutoTokenizer  # noqa: PLC0415 (slow import)
         from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
@@ -125,18 +129,20 @@ class ModelAdapter:
         except OSError as exc:  # not cached and downloads not allowed, or a broken directory
             hint = "" if allow_download or spec is None else " (pass --allow-download to fetch it from the hub)"
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
-        return cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
-                   logit_shift=spec.logit_shift if spec else 0)
+        if quantize not in (None, "none", "int8"):
+            raise ModelLoadError(f"quantize must be 'int8' or none, got {quantize!r}")
+        if quantize == "int8" and dev.type == "cpu":
+            model = quantize_int8(model)
+        adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
+                      logit_shift=spec.logit_shift if spec else 0)
+        adapter.quantized = quantize == "int8" and dev.type == "cpu"
+        return adapter
 
     # ------------------------------------------------------------------------------------------------ forward
     @torch.no_grad()  # not inference_mode: hooks edit the returned logits in place
     def logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
                   cols: torch.Tensor) -> torch.Tensor:
         """Logits (float32) at ``(rows[k], cols[k])`` of a padded batch; one forward pass."""
-        return self.logits_at_grad(input_ids, attention_mask, rows, cols)
-
-    def logits_at_grad(self, input_ids, attention_mask, rows, cols, inputs_embeds=None) -> torch.Tensor:
-        """As :meth:`logits_at` but differentiable (classifier guidance needs gradients w.r.t. embeddings)."""
         self.forward_passes += 1
         input_ids = input_ids.to(self.device)
         attention_mask = attention_mask.to(self.device)
@@ -145,19 +151,27 @@ class ModelAdapter:
         head = getattr(self.model, "cls", None)
         body = getattr(self.model, "bert", None)
         if head is not None and body is not None:  # BERT family: project only the positions asked for
-            if inputs_embeds is not None:
-                hidden = body(inputs_embeds=inputs_embeds, attention_mask=attention_mask).last_hidden_state
-            else:
-                hidden = body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            hidden = body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             return head(hidden[rows, cols]).float()
-        if inputs_embeds is not None:
-            out = self.model(inputs_embeds=inputs_embeds, attention_mask=attention_mask)
-        else:
-            out = self.model(input_ids=input_ids, attention_mask=attention_mask)
-        return out.logits[rows, cols].float()
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits[rows, cols].float()
 
     def input_embeddings(self) -> torch.nn.Embedding:
         return self.model.get_input_embeddings()
 
     def describe(self) -> str:
-        return f"{self.name} on {self.device.type} ({str(self.dtype).replace('torch.', '')})"
+        kind = "int8" if self.quantized else str(self.dtype).replace("torch.", "")
+        return f"{self.name} on {self.device.type} ({kind})"
+
+
+def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
+    """Dynamic int8 quantisation of every nn.Linear (weights int8, activations quantised per batch) for CPUs.
+
+    torch.ao's eager API is deprecated in favour of torchao, but it is in the pinned torch and needs no extra
+    package; the embeddings stay fp32, so guidance that reads them is unaffected."""
+    import warnings  # noqa: PLC0415
+
+    from torch.ao.quantization import quantize_dynamic  # noqa: PLC0415
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)

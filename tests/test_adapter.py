@@ -60,3 +60,25 @@ def test_allowed_hub_model_does_not_download_without_permission():
     bert = next(k for k, v in ALLOWED_MODELS.items() if not v.needs_remote_code)
     with pytest.raises(ModelLoadError, match="allow-download"):
         ModelAdapter.load(bert)
+
+
+def test_int8_quantisation_keeps_predictions_close(tmp_path, tokenizer):
+    from transformers import BertConfig, BertForMaskedLM
+
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                     intermediate_size=128)
+    BertForMaskedLM(cfg).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    fp32 = ModelAdapter.load(str(tmp_path), device="cpu")
+    int8 = ModelAdapter.load(str(tmp_path), device="cpu", quantize="int8")
+    assert int8.quantized and "int8" in int8.describe() and not fp32.quantized
+    assert any("quantized" in type(m).__module__ for m in int8.model.modules())
+    ids = torch.tensor([[101, 7592, 103, 2088, 103, 102]])
+    rows, cols = torch.tensor([0, 0]), torch.tensor([2, 4])
+    a = fp32.logits_at(ids, torch.ones_like(ids), rows, cols)
+    b = int8.logits_at(ids, torch.ones_like(ids), rows, cols)
+    assert not torch.equal(a, b)  # really a different computation ...
+    assert torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1] > 0.99  # ... giving nearly the same logits
+    with pytest.raises(ModelLoadError, match="quantize"):
+        ModelAdapter.load(str(tmp_path), quantize="int4")
