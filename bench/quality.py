@@ -143,7 +143,7 @@ def main() -> None:
     p.add_argument("--passages", type=int, default=60)
     p.add_argument("--no-judge", action="store_true")
     args = p.parse_args()
-    editor = Editor.load("embedded", device="cpu")
+    editor = Editor.load("embedded", device="cpu", quantize="none")
     int8 = Editor.load("embedded", device="cpu", quantize="int8")
     print("== masked accuracy", flush=True)
     acc = masked_accuracy(editor, args.rows, int8)

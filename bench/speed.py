@@ -116,7 +116,7 @@ def main() -> None:
     p.add_argument("--no-ar", action="store_true", help="skip the SmolLM2 baseline")
     args = p.parse_args()
     torch.manual_seed(0)
-    editor = Editor.load("embedded", device="cpu")
+    editor = Editor.load("embedded", device="cpu", quantize="none")
     int8 = Editor.load("embedded", device="cpu", quantize="int8")
     tok = editor.tokenizer
     prefix = draft_of(tok, 48)

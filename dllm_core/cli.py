@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--candidates", type=int, default=1, help="sample several results in one batch")
     edit.add_argument("--model", default=None, help="'embedded' (default), a local directory, or an allowed hub id")
     edit.add_argument("--device", default=None)
+    edit.add_argument("--quantize", choices=("auto", "none", "int8"), default="auto",
+                      help="int8 linear layers on a CPU (auto: on a CPU only)")
     edit.add_argument("--allow-download", action="store_true", help="let an allowed hub model download")
     edit.add_argument("--trust-remote-code", action="store_true", help="run an allowlisted model's custom code")
     edit.add_argument("--json", action="store_true", help="print one JSON object")
@@ -82,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc))
     try:
         editor = Editor.load(args.model, device=args.device, allow_download=args.allow_download,
-                             trust_remote_code=args.trust_remote_code)
+                             trust_remote_code=args.trust_remote_code, quantize=args.quantize)
     except ModelLoadError as exc:
         return fail(str(exc), 3)
     try:

@@ -70,8 +70,9 @@ def test_int8_quantisation_keeps_predictions_close(tmp_path, tokenizer):
                      intermediate_size=128)
     BertForMaskedLM(cfg).save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
-    fp32 = ModelAdapter.load(str(tmp_path), device="cpu")
+    fp32 = ModelAdapter.load(str(tmp_path), device="cpu", quantize="none")
     int8 = ModelAdapter.load(str(tmp_path), device="cpu", quantize="int8")
+    assert ModelAdapter.load(str(tmp_path), device="cpu").quantized  # auto: int8 on a CPU
     assert int8.quantized and "int8" in int8.describe() and not fp32.quantized
     assert any("quantized" in type(m).__module__ for m in int8.model.modules())
     ids = torch.tensor([[101, 7592, 103, 2088, 103, 102]])
