@@ -158,6 +158,8 @@ def main() -> None:
     settings["engine, threshold 0.7 (≤ 16 steps)"] = SamplerConfig(steps=16, threshold=0.7)
     settings["engine, 16 steps, remask 0.5"] = SamplerConfig(steps=16, remask=0.5)
     settings["engine, 16 steps, margin order"] = SamplerConfig(steps=16, order="margin")
+    settings["engine, 16 steps, repetition penalty 1.3"] = SamplerConfig(steps=16, repetition_penalty=1.3)
+    settings["engine, 16 steps, temperature 0.7, top-p 0.9"] = SamplerConfig(steps=16, temperature=0.7, top_p=0.9)
     settings["engine int8, 16 steps"] = (int8, SamplerConfig(steps=16))
     settings["engine int8, 8 steps"] = (int8, SamplerConfig(steps=8))
     infill = span_infill(editor, texts, settings, judge=not args.no_judge)

@@ -20,6 +20,7 @@ class SamplerConfig:
     remask: float = 0.0  # self-correction: remask this fraction of each step's commits among low-confidence tokens
     remask_until: float = 0.75  # ... only during this first fraction of the steps
     threshold: float | None = None  # also commit every masked position whose confidence exceeds this (Fast-dLLM)
+    repetition_penalty: float = 1.0  # > 1: tokens already generated in the edited spans become less likely
     strength: float = 0.0  # re-noise this fraction of the draft's non-pinned tokens before denoising (SDEdit)
     seed: int = 0
     context: int = 96  # tokens of draft context on each side of the edited positions that the model sees
@@ -47,6 +48,8 @@ class SamplerConfig:
             bad("remask_until", f"must be in [0, 1], got {self.remask_until!r}")
         if self.threshold is not None and not 0.0 < float(self.threshold) <= 1.0:
             bad("threshold", f"must be in (0, 1] or unset, got {self.threshold!r}")
+        if not 1.0 <= float(self.repetition_penalty) <= 5.0:
+            bad("repetition_penalty", f"must be in [1, 5], got {self.repetition_penalty!r}")
         if not 0.0 <= float(self.strength) <= 1.0:
             bad("strength", f"must be in [0, 1], got {self.strength!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:

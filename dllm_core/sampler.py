@@ -254,6 +254,8 @@ class Sampler:
             if not (state.states == TokenState.MASKED).any():
                 break
             logits = self._forward(state)
+            if cfg.repetition_penalty != 1.0:
+                logits = penalise_repeats(state, logits, cfg.repetition_penalty)
             for hook in self.hooks:
                 logits = hook.adjust_logits(state, logits)
             probs, candidates, conf, score = self._propose(state, logits)
@@ -341,6 +343,18 @@ class Sampler:
             for b, record in enumerate(event.records):
                 trajectories[b].append(record)
         return trajectories
+
+
+def penalise_repeats(state: SamplerState, logits: torch.Tensor, penalty: float) -> torch.Tensor:
+    """CTRL-style repetition penalty: tokens already generated in a canvas's edited positions become less likely
+    there (positive logits divided by ``penalty``, negative ones multiplied). Weak models otherwise tend to
+    fill parallel slots with the same frequent words ("the area of the area")."""
+    seen = torch.zeros(state.tokens.shape[0], logits.shape[1], dtype=torch.bool)
+    generated = state.states == TokenState.GENERATED
+    rows, cols = generated.nonzero(as_tuple=True)
+    seen[rows, state.tokens[rows, cols]] = True
+    hit = seen[state.query_rows]
+    return torch.where(hit, torch.where(logits > 0, logits / penalty, logits * penalty), logits)
 
 
 def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list[torch.Tensor],

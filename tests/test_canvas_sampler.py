@@ -202,3 +202,17 @@ def test_surface_texts_and_step_views(tiny_editor, tokenizer):
     assert part["positions"] == view and part["length"] == len(full["tokens"])
     assert part["tokens"] == [full["tokens"][p] for p in view]
     assert [view[k] for k in part["committed"]] == [p for p in full["committed"] if p in view]
+
+
+def test_repetition_penalty_discourages_generated_tokens(tiny_editor):
+    """On the random tiny model greedy filling repeats tokens; the penalty lowers the share of repeats."""
+    def repeats(result):
+        ids = [result.canvas.ids[p] for p in result.canvas.positions(TokenState.GENERATED)]
+        return len(ids) - len(set(ids))
+
+    plain = tiny_editor.edit("a [[40]] b", SamplerConfig(steps=40))
+    penalised = tiny_editor.edit("a [[40]] b", SamplerConfig(steps=40, repetition_penalty=5.0))
+    assert repeats(plain) > 0
+    assert repeats(penalised) < repeats(plain)
+    same = tiny_editor.edit("a [[40]] b", SamplerConfig(steps=40, repetition_penalty=1.0))
+    assert same.canvas.ids == plain.canvas.ids
