@@ -154,7 +154,9 @@ class ModelAdapter:
         if head is not None and body is not None:  # BERT family: project only the positions asked for
             hidden = body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             return head(hidden[rows, cols]).float()
-        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits[rows, cols].float()
+        # without padding, pass no mask: custom-code dLLMs (LLaDA, Dream) expect their own mask formats
+        mask = None if bool(attention_mask.all()) else attention_mask
+        return self.model(input_ids=input_ids, attention_mask=mask).logits[rows, cols].float()
 
     def input_embeddings(self) -> torch.nn.Embedding:
         return self.model.get_input_embeddings()
