@@ -553,7 +553,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                         top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
                     with gr.Row():
                         block_length = gr.Slider(0, 128, value=0, step=1, label="Block length (0 = off)")
-                        threshold = gr.Slider(0.0, 1.0, value=0.0, step=0.05,
+                        threshold = gr.Slider(0.0, 1.0, value=0.9, step=0.05,
                                               label="Confidence threshold (0 = off)")
                     remask = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Self-correction (remask share)")
                 with gr.Accordion("Guidance", open=guidance_available()):

@@ -153,15 +153,17 @@ def main() -> None:
     print(f"top-5 single word: {top5:.1f}", flush=True)
     settings = {"naive loop, 1 token/step": "naive"}
     for steps in (1, 2, 4, 8, 16):
-        settings[f"engine, {steps} steps"] = SamplerConfig(steps=steps)
+        settings[f"engine, {steps} steps"] = SamplerConfig(steps=steps, threshold=None)
     settings["engine, threshold 0.9 (≤ 16 steps)"] = SamplerConfig(steps=16, threshold=0.9)
     settings["engine, threshold 0.7 (≤ 16 steps)"] = SamplerConfig(steps=16, threshold=0.7)
-    settings["engine, 16 steps, remask 0.5"] = SamplerConfig(steps=16, remask=0.5)
-    settings["engine, 16 steps, margin order"] = SamplerConfig(steps=16, order="margin")
-    settings["engine, 16 steps, repetition penalty 1.3"] = SamplerConfig(steps=16, repetition_penalty=1.3)
-    settings["engine, 16 steps, temperature 0.7, top-p 0.9"] = SamplerConfig(steps=16, temperature=0.7, top_p=0.9)
-    settings["engine int8, 16 steps"] = (int8, SamplerConfig(steps=16))
-    settings["engine int8, 8 steps"] = (int8, SamplerConfig(steps=8))
+    settings["engine, 16 steps, remask 0.5"] = SamplerConfig(threshold=None, steps=16, remask=0.5)
+    settings["engine, 16 steps, margin order"] = SamplerConfig(threshold=None, steps=16, order="margin")
+    settings["engine, 16 steps, repetition penalty 1.3"] = SamplerConfig(threshold=None, steps=16,
+                                                                         repetition_penalty=1.3)
+    settings["engine, 16 steps, temperature 0.7, top-p 0.9"] = SamplerConfig(threshold=None, steps=16,
+                                                                             temperature=0.7, top_p=0.9)
+    settings["engine int8, 16 steps"] = (int8, SamplerConfig(threshold=None, steps=16))
+    settings["engine int8, 8 steps"] = (int8, SamplerConfig(threshold=None, steps=8))
     infill = span_infill(editor, texts, settings, judge=not args.no_judge)
     body = ("### Masked-token top-1 accuracy (one pass), held-out slices\n\n" + "\n".join(acc) +
             f"\n\n### Single-word infill\n\ntop-5 accuracy {top5:.1f} % ({len(texts)} modern held-out passages, "

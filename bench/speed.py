@@ -132,10 +132,10 @@ def main() -> None:
         naive = time_naive(editor, markup, args.repeats)
         rows = [row("naive loop (1 token/step, full canvas)", naive, None)]
         configs = {
-            "engine, 16 steps cosine (default)": (editor, SamplerConfig()),
-            f"engine, threshold 0.9 (≤ {n} steps)": (editor, SamplerConfig(steps=n, threshold=0.9)),
-            f"engine, {n // 4} steps": (editor, SamplerConfig(steps=n // 4)),
-            "engine int8, 16 steps": (int8, SamplerConfig()),
+            "engine fp32, 16 steps cosine": (editor, SamplerConfig(threshold=None)),
+            f"engine fp32, threshold 0.9 (≤ {n} steps)": (editor, SamplerConfig(steps=n, threshold=0.9)),
+            f"engine fp32, {n // 4} steps": (editor, SamplerConfig(steps=n // 4, threshold=None)),
+            "engine int8, 16 steps (CPU default)": (int8, SamplerConfig()),
         }
         for name, (ed, cfg) in configs.items():
             r = time_engine(ed, markup, cfg, args.repeats)
@@ -149,7 +149,7 @@ def main() -> None:
     print("== 128-token canvas step latency", flush=True)
     canvas_128 = f"{draft_of(tok, 64)} [[32]] {draft_of(tok, 30)}"
     r = time_engine(editor, canvas_128, SamplerConfig(steps=16), args.repeats)
-    body.append(f"### Step latency, 128-token canvas (32 masked, 16 steps)\n\nmedian {r['step_ms']:.1f} ms, "
+    body.append(f"### Step latency, 128-token canvas (32 masked, 16 steps, fp32)\n\nmedian {r['step_ms']:.1f} ms, "
                 f"p90 {r['step_p90_ms']:.1f} ms per step (target ≤ 60 ms)")
     write_section("Speed", "python bench/speed.py", "\n\n".join(body))
 
@@ -166,7 +166,7 @@ def main() -> None:
             naive_ms = f"{time_naive(editor, markup, args.repeats)['seconds'] * 1000:.0f}"
         lines.append(f"| {n_tokens} | {r['seconds'] * 1000:.0f} | {r['seconds'] / base:.2f}× | {naive_ms} |")
         print(lines[-1], flush=True)
-    write_section("Cost growth (10-token span rewrite, 8 steps)", "python bench/speed.py", "\n".join(lines))
+    write_section("Cost growth (10-token span rewrite, 8 steps, fp32)", "python bench/speed.py", "\n".join(lines))
 
 
 if __name__ == "__main__":

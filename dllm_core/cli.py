@@ -28,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--top-p", type=float, default=1.0)
     edit.add_argument("--block-length", type=int, default=0, help="semi-autoregressive block size (0: off)")
     edit.add_argument("--remask", type=float, default=0.0, help="self-correction strength in [0, 1]")
-    edit.add_argument("--threshold", type=float, default=None, help="commit all masks above this confidence")
+    edit.add_argument("--threshold", type=float, default=0.9,
+                      help="also commit every mask above this confidence (0: off)")
     edit.add_argument("--repetition-penalty", type=float, default=1.0,
                       help="> 1 discourages repeating tokens already generated in the spans")
     edit.add_argument("--strength", type=float, default=0.0, help="re-noise this fraction of the draft")
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     text = sys.stdin.read() if args.text == "-" else args.text
     config = SamplerConfig(steps=args.steps, schedule=args.schedule, order=args.order, temperature=args.temperature,
                            top_p=args.top_p, block_length=args.block_length, remask=args.remask,
-                           threshold=args.threshold, strength=args.strength, seed=args.seed,
+                           threshold=args.threshold or None, strength=args.strength, seed=args.seed,
                            repetition_penalty=args.repetition_penalty)
     try:
         config.validate()
