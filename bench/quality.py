@@ -92,7 +92,6 @@ def span_infill(editor: Editor, texts: list[str], settings: dict, judge: bool) -
     tok = editor.tokenizer
     rng = random.Random(2)
     cases = [c for c in (span_markup(tok, t, rng) for t in texts) if c]
-    originals = [t for t, c in zip(texts, cases) if c]
     if judge:
         from ar_model import perplexity  # noqa: PLC0415
 

@@ -5,7 +5,7 @@ Loading rules (see :data:`ALLOWED_MODELS`):
 - ``"embedded"`` (default): the model shipped in ``assets/model``, always offline.
 - a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code.
 - a hub id: only ids on the allowlist; downloaded only when the caller passes ``allow_download=True``, and custom
-  code runs only when the entry needs it *and* the caller passes ``trust_remote_code=True``.
+  code runs only when the entry needs it *and* the caller explicitly sets ``trust_remote_code``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class ModelAdapter:
             spec, path, local = ALLOWED_MODELS[model_id], model_id, not allow_download
             if spec.needs_remote_code and not trust_remote_code:
                 raise ModelLoadError(f"{model_id} runs custom code from its repository; pass --trust-remote-code "
-                                     "(trust_remote_code=True) to allow it for this allowlisted model")
+                                     "(the trust_remote_code argument) to allow it for this allowlisted model")
         else:
             allowed = ", ".join(sorted(ALLOWED_MODELS))
             raise ModelLoadError(f"model id {model_id!r} is not allowed: use 'embedded', a local directory, "

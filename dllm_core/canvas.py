@@ -180,9 +180,6 @@ class Canvas:
             out.append(gap + seg.text[span[0] : span[1]])
         return out
 
-    def token_strings(self, tokenizer, mask_text: str = "[MASK]") -> list[str]:
-        return [self._token_text(i, tokenizer, mask_text) for i in range(len(self.ids))]
-
 
 def span_length(seg: Segment, tokenizer) -> int:
     """Token count of an edit span: insert length, explicit length, ratio of the original, or the original's."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 
-from dllm_core.canvas import TokenState
 from dllm_core.sampler import SamplerState
 
 WORD_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word start; WordPiece marks a continuation
@@ -75,7 +74,3 @@ def editable_runs(editable_row: torch.Tensor) -> list[list[int]]:
         else:
             runs.append([p])
     return runs
-
-
-def is_masked(state: SamplerState) -> torch.Tensor:
-    return state.states == TokenState.MASKED

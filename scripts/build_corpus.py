@@ -28,7 +28,6 @@ import math
 import os
 import random
 import re
-import struct
 import subprocess
 import sys
 import tarfile

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from dllm_core import Canvas, EditError, SamplerConfig, TokenState
 from dllm_core.detok import case_map, detokenize
-from dllm_core.sampler import Sampler, plan_blocks, plan_windows, top_p_filter
+from dllm_core.sampler import plan_blocks, plan_windows, top_p_filter
 
 DRAFT = "Dear {{Élodie}}, the [[quick brown]] fox [[4]] jumps over the lazy dog. It's \"fine\" — naïve café!"
 odd_text = st.text(st.characters(blacklist_characters="[]{}\\", blacklist_categories=("Cs",)), min_size=1,
