@@ -27,8 +27,9 @@ import train_denoiser as td  # noqa: E402
 MODERN = ("wiki", "news", "debian_handbook", "python_docs")
 
 
-def masked_accuracy(editor: Editor, rows_per_source: int, int8: Editor | None = None) -> list[str]:
-    """Per source, fp32 accuracy; the last row is the mean, and the mean of the int8 model if given."""
+def masked_accuracy(editor: Editor, rows_per_source: int, int8: Editor | None = None,
+                    baseline: Editor | None = None) -> list[str]:
+    """Per source, fp32 accuracy; the last rows are the mean, the mean of the int8 model and of a baseline model."""
     lines = ["| held-out source | 15 % | 50 % | 90 % |", "|---|---:|---:|---:|"]
     sets = td.load_heldout(editor.tokenizer, 64, rows_per_source)
     model = editor.adapter.model
@@ -42,6 +43,10 @@ def masked_accuracy(editor: Editor, rows_per_source: int, int8: Editor | None = 
     if int8 is not None:
         q = [td.evaluate(int8.adapter.model, rows, int8.adapter.mask_id) for rows in sets.values()]
         lines.append("| mean, int8 model | " + " | ".join(
+            f"{sum(a[k] for a in q) / len(q):.1f}" for k in ("15", "50", "90")) + " |")
+    if baseline is not None:
+        q = [td.evaluate(baseline.adapter.model, rows, baseline.adapter.mask_id) for rows in sets.values()]
+        lines.append(f"| mean, baseline `{baseline.adapter.name}` | " + " | ".join(
             f"{sum(a[k] for a in q) / len(q):.1f}" for k in ("15", "50", "90")) + " |")
     return lines
 
@@ -141,11 +146,13 @@ def main() -> None:
     p.add_argument("--rows", type=int, default=150, help="held-out rows per source for masked accuracy")
     p.add_argument("--passages", type=int, default=60)
     p.add_argument("--no-judge", action="store_true")
+    p.add_argument("--baseline", default=None, help="another model directory: adds its mean masked accuracy")
     args = p.parse_args()
     editor = Editor.load("embedded", device="cpu", quantize="none")
     int8 = Editor.load("embedded", device="cpu", quantize="int8")
+    base = Editor.load(args.baseline, device="cpu", quantize="none") if args.baseline else None
     print("== masked accuracy", flush=True)
-    acc = masked_accuracy(editor, args.rows, int8)
+    acc = masked_accuracy(editor, args.rows, int8, base)
     print("\n".join(acc), flush=True)
     texts = passages(args.passages)
     top5 = top5_single_word(editor, texts)

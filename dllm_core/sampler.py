@@ -196,8 +196,12 @@ class Sampler:
             if extra is not None:
                 variants.append(extra)
                 owners.append(id(hook))
+        # Without hooks or a repetition penalty the (E, V) logits stay on the model's device: on a GPU, copying them
+        # to the host and taking softmax/argmax there cost more than the forward pass itself once several canvases
+        # share a step. Hooks get host tensors (their bookkeeping lives on the CPU).
+        on_device = not self.hooks and self.config.repetition_penalty == 1.0
         logits, state.query_rows, state.query_pos = windowed_logits(self.adapter, state.windows, variants,
-                                                                    state.editable)
+                                                                    state.editable, keep_on_device=on_device)
         state.extra_logits = dict(zip(owners, logits[1:]))
         return logits[0]
 
@@ -209,7 +213,7 @@ class Sampler:
             scaled = logits / cfg.temperature
             if cfg.top_p < 1.0:
                 scaled = top_p_filter(scaled, cfg.top_p)
-            u = torch.rand(scaled.shape, generator=state.generator).clamp_(1e-10, 1.0)
+            u = torch.rand(scaled.shape, generator=state.generator).clamp_(1e-10, 1.0).to(scaled.device)
             candidates = (scaled - torch.log(-torch.log(u))).argmax(-1)
         else:
             candidates = logits.argmax(-1)
@@ -223,7 +227,8 @@ class Sampler:
             score = (probs * torch.log(probs.clamp_min(1e-12))).sum(-1)  # negative entropy: sure first
         else:
             score = torch.rand(conf.shape, generator=state.generator)
-        return probs, candidates, conf, score
+        # the per-position vectors go to the host (small); the (E, V) probabilities stay where the logits are
+        return probs, candidates.cpu(), conf.cpu(), score.cpu()
 
     def _quota(self, b: int, state: SamplerState, masked_now: set[int]) -> tuple[Block | None, list[int], int]:
         """The current block, its masked positions (eligible this step) and how many of them to commit."""
@@ -262,7 +267,7 @@ class Sampler:
             state.probs, state.candidates = probs, candidates
             rows, pos = state.query_rows, state.query_pos
             current = state.tokens[rows, pos].clamp_min(0)
-            current_conf = probs.gather(1, current[:, None]).squeeze(1)
+            current_conf = gather_rows(probs, current)
             is_masked = state.states[rows, pos] == TokenState.MASKED
             committed: list[list[int]] = [[] for _ in canvases]
             remasked: list[list[int]] = [[] for _ in canvases]
@@ -291,7 +296,7 @@ class Sampler:
             # confidence shown for each editable position: the proposal's for masked ones, the current token's else
             tok_now = state.tokens[rows, pos].clamp_min(0)
             still_masked = state.states[rows, pos] == TokenState.MASKED
-            state.confidence[rows, pos] = torch.where(still_masked, conf, probs.gather(1, tok_now[:, None]).squeeze(1))
+            state.confidence[rows, pos] = torch.where(still_masked, conf, gather_rows(probs, tok_now))
             records = [self._record(state, b, committed[b], remasked[b]) for b in range(len(canvases))]
             self.stats.steps += 1
             yield StepEvent(step, state.steps, records, state)
@@ -357,11 +362,18 @@ def penalise_repeats(state: SamplerState, logits: torch.Tensor, penalty: float) 
     return torch.where(hit, torch.where(logits > 0, logits / penalty, logits * penalty), logits)
 
 
+def gather_rows(probs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """probs[i, index[i]] for every row, on the host (``probs`` may live on the model's device)."""
+    return probs.gather(1, index.to(probs.device)[:, None]).squeeze(1).cpu()
+
+
 def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list[torch.Tensor],
-                    editable: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
+                    editable: torch.Tensor, keep_on_device: bool = False
+                    ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """One forward pass over every window of every (B, N) token variant; logits at the editable positions of each
-    window's core. Returns one (E, V) tensor per variant (special and unused tokens at -inf), and the canvas index
-    and position of each of the E rows (the same order for every variant)."""
+    window's core. Returns one (E, V) float tensor per variant (special and unused tokens at -inf; on the host
+    unless ``keep_on_device``), and the canvas index and position of each of the E rows (the same order for every
+    variant)."""
     seqs, rows, cols, q_rows, q_pos = [], [], [], [], []
     for tokens in variants:
         for w in windows:
@@ -380,7 +392,9 @@ def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list
         input_ids[r, 1 : len(seq) + 1] = seq
         input_ids[r, len(seq) + 1] = adapter.sep_id
         attention[r, : len(seq) + 2] = 1
-    logits = adapter.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols)).cpu()
+    logits = adapter.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols)).float()
+    if not keep_on_device:
+        logits = logits.cpu()
     logits[:, adapter.banned_ids] = float("-inf")
     return list(logits.chunk(len(variants))), torch.cat(q_rows), torch.cat(q_pos)
 

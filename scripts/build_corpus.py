@@ -559,6 +559,40 @@ def split_heldout(passages: list[str]) -> tuple[list[str], list[str]]:
     return train, heldout
 
 
+def sentence_keys(passage: str) -> set[str]:
+    """Normalised sentences of 8+ words: the unit for spotting text that a held-out passage shares with train."""
+    return {" ".join(re.findall(r"\w+", s.lower())) for s in split_sentences(passage) if len(s.split()) >= 8}
+
+
+def decontaminate(heldout: dict[str, list[str]], train: dict[str, list[str]]) -> dict[str, int]:
+    """Drop held-out passages that share a sentence with any train passage of any source (in place).
+
+    Several sources repeat themselves (a manual shipped both as one page and as chapters, dialogue lines reused
+    across conversations), so a contiguous held-out run can still contain text the model trained on. The split
+    itself is left alone, so the train side never changes; only the held-out side shrinks. Returns drops per source.
+    """
+    seen = set()
+    for lines in train.values():
+        for line in lines:
+            seen |= sentence_keys(line)
+    dropped = {}
+    for name, lines in heldout.items():
+        keep = [line for line in lines if line.strip() not in train_lines_set(train) and not (sentence_keys(line) & seen)]
+        dropped[name] = len(lines) - len(keep)
+        heldout[name] = keep
+    return dropped
+
+
+_TRAIN_SET: dict[int, set[str]] = {}
+
+
+def train_lines_set(train: dict[str, list[str]]) -> set[str]:
+    key = id(train)
+    if key not in _TRAIN_SET:
+        _TRAIN_SET[key] = {line.strip() for lines in train.values() for line in lines}
+    return _TRAIN_SET[key]
+
+
 def n_words(lines) -> int:
     return sum(len(line.split()) for line in lines)
 
@@ -606,7 +640,8 @@ def write_stats(stats, composition, mix_words):
     rows = ["# Training corpus statistics", "",
             "Built by `scripts/build_corpus.py`. Words = whitespace tokens. Held-out = 10 evenly "
             "spread contiguous runs of passages in document order (~2 %, >= 300 passages, <= 20 %), "
-            "never in train; the passage on either side of each run is dropped.", "",
+            "never in train; the passage on either side of each run is dropped, and so is every held-out passage "
+            "that shares a sentence of 8+ words with any train passage (sources repeat themselves).", "",
             "| source | group | train passages | train words | held-out passages | held-out words |",
             "|---|---|---:|---:|---:|---:|"]
     for s, (tp, tw, hp, hw) in stats.items():
@@ -627,7 +662,7 @@ def write_stats(stats, composition, mix_words):
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    train, stats = {}, {}
+    train, heldout, stats = {}, {}, {}
     for name, (loader, _group, _repeat, min_words) in SOURCES.items():
         try:
             docs = loader()
@@ -638,11 +673,15 @@ def main() -> None:
         passages = [p for doc in docs for para in doc for p in pack_passages(para, rng, min_words)]
         tr, ho = split_heldout(passages)
         write_lines(OUT / f"{name}.train.txt", tr)
+        train[name], heldout[name] = tr, ho
+        print(f"{name:18s} docs {len(docs):6d}  train {len(tr):7d} passages {n_words(tr):9d} words", flush=True)
+    dropped = decontaminate(heldout, train)
+    for name, ho in heldout.items():
         write_lines(OUT / f"{name}.heldout.txt", ho)
-        train[name] = tr
+        tr = train[name]
         stats[name] = (len(tr), n_words(tr), len(ho), n_words(ho))
-        print(f"{name:18s} docs {len(docs):6d}  train {len(tr):7d} passages {n_words(tr):9d} words"
-              f"  heldout {len(ho):5d} / {n_words(ho):7d} words", flush=True)
+        print(f"{name:18s} heldout {len(ho):5d} passages / {n_words(ho):7d} words "
+              f"({dropped[name]} dropped: text shared with train)")
     mix, composition = build_mix(train)
     write_lines(OUT / "mix.train.txt", mix)
     write_stats(stats, composition, n_words(mix))
