@@ -100,10 +100,10 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {dev}, torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
-def write_section(name: str, command: str, body: str) -> None:
-    """Replace (or add) the section ``## name`` of bench/RESULTS.md."""
+def write_section(name: str, command: str, body: str, where: str | None = None) -> None:
+    """Replace (or add) the section ``## name`` of bench/RESULTS.md (``where``: the machine, if not this one)."""
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    section = f"## {name}\n\n- date: {stamp}\n- machine: {machine()}\n- command: `{command}`\n\n{body.strip()}\n\n"
+    section = f"## {name}\n\n- date: {stamp}\n- machine: {where or machine()}\n- command: `{command}`\n\n{body.strip()}\n\n"
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nEach section is rewritten by its command.\n\n"
     start = text.find(f"## {name}\n")
     if start >= 0:

@@ -1,7 +1,7 @@
 """GPU check: the engine on CUDA -- correctness (pins kept, no mask left, seeded runs identical) and speed.
 
-    python bench/gpu_check.py [--out gpu.json]     # needs a CUDA device; writes the "GPU" section of RESULTS.md
-                                                  # only with --write (the numbers come from another machine)
+    python bench/gpu_check.py [--out gpu.json]     # on a CUDA machine: prints and saves the figures
+    python bench/gpu_check.py --report bench/results/gpu_check_h200.json   # here: writes the "GPU" section
 
 Speed figures are medians of --repeats runs after one warm-up, all in one process: the engine against the naive
 LLaDA-style loop (whole canvas, logits everywhere, one token per pass) on the same GPU, bf16 against fp32, and
@@ -15,7 +15,7 @@ import json
 import time
 
 import torch
-from common import median, naive_loop
+from common import median, naive_loop, write_section
 
 from dllm_core import Editor, SamplerConfig
 from dllm_core.canvas import Canvas, TokenState
@@ -48,7 +48,10 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--out", default="gpu.json")
     p.add_argument("--device", default="cuda", help="cpu only to smoke-test this script")
+    p.add_argument("--report", default=None, help="a saved JSON: write the GPU section of bench/RESULTS.md from it")
     args = p.parse_args()
+    if args.report:
+        return report(args.report)
     cuda = args.device == "cuda"
     res = {"device": torch.cuda.get_device_name() if cuda else "cpu", "torch": torch.__version__}
     bf16 = Editor.load("embedded", device=args.device, dtype=torch.bfloat16, quantize="none")
@@ -83,6 +86,25 @@ def main() -> None:
     print(json.dumps(res, indent=1))
     with open(args.out, "w") as fh:
         json.dump(res, fh, indent=1)
+
+
+def report(path: str) -> None:
+    r = json.load(open(path))
+    ok = all(r[k] for k in ("same_seed_identical", "fixed_text_kept", "no_mask_left"))
+    lines = ["| case | engine | naive loop | ratio |", "|---|---:|---:|---:|"]
+    for dt in ("bf16", "fp32"):
+        c = r[f"rewrite64_{dt}"]
+        lines.append(f"| 64-token rewrite, {dt}, 16 steps | {c['engine_tok_s']} tok/s ({c['engine_ms']} ms) | "
+                     f"{c['naive_tok_s']} tok/s | {c['speedup']}× |")
+    g, c = r["generate256_bf16"], r["candidates16_bf16"]
+    lines.append(f"| 256-token generation, bf16, 64 steps | {g['tok_s']} tok/s ({g['ms']} ms) | | |")
+    lines.append(f"| 16 candidates, one batch vs 16 runs | {c['batched_ms']} ms | {c['sequential_ms']} ms | "
+                 f"{c['speedup']}× |")
+    body = (f"Correctness on the GPU (same seed → same text, fixed and pinned text kept, no mask left): "
+            f"**{'pass' if ok else 'FAIL'}**. Peak GPU memory {r.get('peak_mem_mb', '?')} MiB. Medians of 5 runs "
+            f"after a warm-up, one process.\n\n" + "\n".join(lines) + "\n\n" + r.get("note", ""))
+    write_section("GPU", f"python bench/gpu_check.py (on the device machine; saved as {path})", body,
+                  where=f"{r['device']}, torch {r['torch']}")
 
 
 if __name__ == "__main__":

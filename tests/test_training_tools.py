@@ -1,0 +1,60 @@
+"""The training scripts' pure parts: held-out decontamination, POD cleaning, GPU row sampling, diffusion masking."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import build_corpus as bc  # noqa: E402
+import train_denoiser as td  # noqa: E402
+import train_gpu as tg  # noqa: E402
+
+
+def test_decontaminate_drops_heldout_passages_sharing_a_sentence_with_any_source():
+    shared = "The server keeps a copy of every file that the client has asked for today."
+    train = {"manual": [f"Intro text here. {shared} More follows after this sentence."],
+             "other": ["Completely unrelated prose about gardens and the weather in spring time."]}
+    heldout = {"manual": [f"{shared} Then a new sentence that nobody has written anywhere before now.",
+                          "A fresh passage with its own sentences that appear in no train passage at all."],
+               "book": ["Completely unrelated prose about gardens and the weather in spring time."]}
+    dropped = bc.decontaminate(heldout, train)
+    assert dropped == {"manual": 1, "book": 1}
+    assert heldout["manual"] == ["A fresh passage with its own sentences that appear in no train passage at all."]
+    assert heldout["book"] == []
+    assert train["manual"][0].startswith("Intro")  # the train side is never touched
+
+
+def test_decontaminate_ignores_short_common_sentences():
+    train = {"a": ["Yes. It is what it is, and so on and so forth for ever."]}
+    heldout = {"a": ["Yes. A different long sentence follows here with many words in it."]}
+    assert bc.decontaminate(heldout, train) == {"a": 0}
+
+
+def test_clean_pod_unwraps_formatting_codes_and_skips_commands_and_code():
+    pod = ("=head1 NAME\n\nperlfoo - a page\n\n    my $x = 1;  # verbatim code\n\n"
+           "Use B<bold> and C<code()> with L<perlfunc/open> or L<the manual|perlvar> here, X<index>ok then more.\n")
+    paras = bc.clean_pod(pod)
+    assert paras == ["Use bold and code() with open or the manual here, ok then more."]
+
+
+def test_random_rows_are_windows_of_the_stream_framed_by_cls_and_sep():
+    stream = torch.arange(1000, 1500)
+    gen = torch.Generator().manual_seed(0)
+    rows = tg.random_rows(stream, batch=8, seq_len=16, cls_id=101, sep_id=102, gen=gen)
+    assert rows.shape == (8, 16)
+    assert (rows[:, 0] == 101).all() and (rows[:, -1] == 102).all()
+    body = rows[:, 1:-1]
+    assert ((body[:, 1:] - body[:, :-1]) == 1).all()  # contiguous windows
+    assert body.min() >= 1000 and body.max() < 1500
+
+
+def test_mask_batch_masks_exactly_round_t_n_text_positions():
+    rows = torch.randint(1000, 2000, (6, 34))
+    ratios = torch.tensor([0.01, 0.15, 0.5, 0.9, 1.0, 0.33])
+    inputs, masked, k = td.mask_batch(rows, ratios, mask_id=103, gen=torch.Generator().manual_seed(1))
+    assert masked.sum(1).tolist() == k.tolist() == [1, 5, 16, 29, 32, 11]
+    assert not masked[:, 0].any() and not masked[:, -1].any()
+    assert (inputs[masked] == 103).all() and (inputs[~masked] == rows[~masked]).all()
