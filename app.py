@@ -566,7 +566,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     with gr.Row():
                         attribute = gr.Dropdown(guidance_attributes(), value=NO_ATTRIBUTE, label="Attribute",
                                                 interactive=on)
-                        attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5, label="Attribute strength",
+                        attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5, label="Attribute strength (8 is a good start)",
                                                        interactive=on)
                     cfg_scale = gr.Slider(0.0, 5.0, value=0.0, step=0.25, label="Classifier-free guidance (0 = off)",
                                           interactive=on)

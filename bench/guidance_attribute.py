@@ -80,7 +80,8 @@ def main(argv=None) -> int:
     classifier = get_classifier(editor, "sentiment")
     conditions = {"unguided": GuidanceOptions()}
     for g in args.strengths:
-        conditions[f"gradient γ={g:g}"] = GuidanceOptions(attribute="sentiment", target="positive", strength=g)
+        conditions[f"gradient γ={g:g}"] = GuidanceOptions(attribute="sentiment", target="positive", strength=g,
+                                                            exact=False)
     for g in args.exact_strengths:
         conditions[f"exact top-{args.top_k} γ={g:g}"] = GuidanceOptions(
             attribute="sentiment", target="positive", strength=g, exact=True, top_k=args.top_k)

@@ -66,7 +66,8 @@ class GuidanceOptions:
     attribute: str | None = None  # classifier name, e.g. "sentiment" (see available_attributes())
     target: str | None = None  # class to steer toward, e.g. "positive"
     strength: float = 0.0  # classifier guidance strength γ (0: off; ~3 gradient, ~8 exact)
-    exact: bool = False  # top-k rescoring instead of the gradient (first-order) term
+    # top-k rescoring (default: it is what moved an outside judge in bench/GUIDANCE.md); False = the gradient term
+    exact: bool = True
     top_k: int = 16  # candidates rescored per position in exact mode
     cfg: float = 0.0  # classifier-free guidance scale w (0: off)
     length_target: float = 1.0  # [[...|auto]] spans: target length as a fraction of the original

@@ -27,10 +27,13 @@ def add_guidance_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--attribute", default=None, metavar="NAME=TARGET",
                        help="steer toward an attribute class, e.g. sentiment=positive")
     group.add_argument("--guidance-strength", type=float, default=None, metavar="G",
-                       help="classifier guidance strength (default with --attribute: 3, or 8 with "
-                            "--exact-guidance; 0: off)")
+                       help="classifier guidance strength (default with --attribute: 8, or 3 with "
+                            "--gradient-guidance; 0: off)")
     group.add_argument("--exact-guidance", action="store_true",
-                       help="rescore the top-k candidates with the classifier instead of the gradient term")
+                       help="rescore the top-k candidates with the classifier (the default mode; kept for scripts)")
+    group.add_argument("--gradient-guidance", action="store_true",
+                       help="use the first-order gradient term instead of exact rescoring (cheaper, weaker: "
+                            "see bench/GUIDANCE.md)")
     group.add_argument("--guidance-top-k", type=int, default=16, metavar="K", help="candidates for --exact-guidance")
     group.add_argument("--cfg", type=float, default=0.0, metavar="W",
                        help="classifier-free guidance scale: follow the fixed text (prompt) harder (0: off)")
@@ -52,9 +55,9 @@ def options_from_args(args: argparse.Namespace) -> GuidanceOptions:
         attribute, target = (x.strip() for x in args.attribute.split("=", 1))
     strength = args.guidance_strength
     if strength is None:
-        strength = (8.0 if args.exact_guidance else 3.0) if attribute else 0.0
+        strength = (3.0 if args.gradient_guidance else 8.0) if attribute else 0.0
     return GuidanceOptions(require=list(args.require), ban=list(args.ban), attribute=attribute, target=target,
-                           strength=strength, exact=args.exact_guidance, top_k=args.guidance_top_k, cfg=args.cfg,
+                           strength=strength, exact=not args.gradient_guidance, top_k=args.guidance_top_k, cfg=args.cfg,
                            length_target=args.length_target, length_spread=args.length_spread,
                            length_candidates=args.length_candidates)
 

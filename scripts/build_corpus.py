@@ -255,18 +255,23 @@ def source_news() -> list[list[str]]:
             if line.strip()]
 
 
-def source_debian_handbook() -> list[list[str]]:
-    root = deb_extract("debian-handbook")
-    pages = sorted(glob.glob(str(root / "usr/share/doc/debian-handbook/html/en-US/*.html")))
-    docs = [html_paragraphs(Path(p).read_text(encoding="utf-8")) for p in pages]
+def html_pages(pattern: str) -> list[list[str]]:
+    """One document per HTML page matching the glob ``pattern`` (pages without prose dropped)."""
+    docs = [html_paragraphs(Path(p).read_text(encoding="utf-8", errors="replace")) for p in sorted(glob.glob(pattern))]
     return [d for d in docs if d]
+
+
+def rst_pages(paths: list[str]) -> list[list[str]]:
+    docs = [clean_rst(Path(p).read_text(encoding="utf-8")) for p in paths]
+    return [d for d in docs if d]
+
+
+def source_debian_handbook() -> list[list[str]]:
+    return html_pages(str(deb_extract("debian-handbook") / "usr/share/doc/debian-handbook/html/en-US/*.html"))
 
 
 def source_debian_reference() -> list[list[str]]:
-    root = deb_extract("debian-reference-en")
-    pages = sorted(glob.glob(str(root / "usr/share/debian-reference/*.en.html")))
-    docs = [html_paragraphs(Path(p).read_text(encoding="utf-8")) for p in pages]
-    return [d for d in docs if d]
+    return html_pages(str(deb_extract("debian-reference-en") / "usr/share/debian-reference/*.en.html"))
 
 
 def clean_rst(text: str) -> list[str]:
@@ -298,21 +303,13 @@ def source_python_docs() -> list[list[str]]:
     pages = []
     for part in ("tutorial", "howto", "faq", "reference", "using", "extending"):
         pages += sorted(glob.glob(str(base / part / "*.rst.txt")))
-    docs = [clean_rst(Path(p).read_text(encoding="utf-8")) for p in pages]
-    return [d for d in docs if d]
-
-
-def html_pages(pattern: str) -> list[list[str]]:
-    docs = [html_paragraphs(Path(p).read_text(encoding="utf-8", errors="replace")) for p in sorted(glob.glob(pattern))]
-    return [d for d in docs if d]
+    return rst_pages(pages)
 
 
 def source_python_library() -> list[list[str]]:
     """The standard-library reference (kept apart from python_docs so that its held-out slice stays as it was)."""
     root = deb_extract("python3.11-doc")
-    pages = sorted(glob.glob(str(root / "usr/share/doc/python3.11/html/_sources/library/*.rst.txt")))
-    docs = [clean_rst(Path(p).read_text(encoding="utf-8")) for p in pages]
-    return [d for d in docs if d]
+    return rst_pages(sorted(glob.glob(str(root / "usr/share/doc/python3.11/html/_sources/library/*.rst.txt"))))
 
 
 def source_postgresql_docs() -> list[list[str]]:

@@ -11,6 +11,7 @@ if [ "${1:-}" = "--unpack" ]; then
   exit 0
 fi
 export PYTHONUNBUFFERED=1
+: "${OUT:?set OUT to the folder that receives the results}"; mkdir -p "$OUT"
 MIN=${MINUTES:-6}
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch, transformers, numpy; print('torch', torch.__version__, 'transformers', transformers.__version__)"

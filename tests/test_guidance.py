@@ -255,3 +255,17 @@ def test_bad_options_are_user_errors(tiny_editor):
 
 def test_editor_type():
     assert issubclass(EditError, ValueError) and Editor
+
+
+def test_cli_attribute_defaults_to_exact_rescoring_and_gradient_is_opt_in():
+    import argparse  # noqa: PLC0415
+
+    from guidance.cli import add_guidance_arguments, options_from_args  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser()
+    add_guidance_arguments(parser)
+    default = options_from_args(parser.parse_args(["--attribute", "sentiment=positive"]))
+    assert default.exact and default.strength == 8.0
+    gradient = options_from_args(parser.parse_args(["--attribute", "sentiment=positive", "--gradient-guidance"]))
+    assert not gradient.exact and gradient.strength == 3.0
+    assert options_from_args(parser.parse_args([])).strength == 0.0  # no attribute: no classifier guidance
