@@ -110,5 +110,5 @@ def write_section(name: str, command: str, body: str, where: str | None = None) 
         end = text.find("\n## ", start + 1)
         text = text[:start] + section + (text[end + 1 :] if end >= 0 else "")
     else:
-        text = text + section
+        text = text.rstrip("\n") + "\n\n" + section
     RESULTS.write_text(text)

@@ -118,8 +118,9 @@ def diffusion_loss(model, rows, mask_id, gen, t_min: float = 1e-3):
 
 @torch.inference_mode()
 def evaluate(model, rows: torch.Tensor, mask_id: int, levels=MASK_LEVELS, batch: int = 64) -> dict[str, float]:
-    rows = rows.cpu()  # masks are drawn on the CPU so that the figures do not depend on the device
     """Top-1 accuracy on masked positions, all predicted in one pass, with fixed masks (seed 1234)."""
+    rows = rows.cpu()  # masks are drawn on the CPU so that the figures do not depend on the device
+    was_training = model.training  # restored below: a model measured outside training must keep dropout off
     model.eval()
     out = {}
     for level in levels:
@@ -132,7 +133,7 @@ def evaluate(model, rows: torch.Tensor, mask_id: int, levels=MASK_LEVELS, batch:
             hits += (pred.cpu() == chunk[masked]).sum().item()
             total += masked.sum().item()
         out[f"{int(level * 100)}"] = round(100.0 * hits / max(total, 1), 2)
-    model.train()
+    model.train(was_training)
     return out
 
 

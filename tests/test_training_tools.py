@@ -58,3 +58,18 @@ def test_mask_batch_masks_exactly_round_t_n_text_positions():
     assert masked.sum(1).tolist() == k.tolist() == [1, 5, 16, 29, 32, 11]
     assert not masked[:, 0].any() and not masked[:, -1].any()
     assert (inputs[masked] == 103).all() and (inputs[~masked] == rows[~masked]).all()
+
+
+def test_evaluate_leaves_the_model_in_the_mode_it_found():
+    from transformers import BertConfig, BertForMaskedLM  # noqa: PLC0415
+
+    config = BertConfig(vocab_size=64, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=32, hidden_dropout_prob=0.5)
+    model = BertForMaskedLM(config).eval()
+    rows = torch.randint(5, 64, (4, 12))
+    first = td.evaluate(model, rows, mask_id=3, levels=(0.5,))
+    assert not model.training  # an inference model stays deterministic (dropout off) after being measured
+    assert td.evaluate(model, rows, mask_id=3, levels=(0.5,)) == first
+    model.train()
+    td.evaluate(model, rows, mask_id=3, levels=(0.5,))
+    assert model.training  # and a model being trained goes on training
