@@ -53,6 +53,9 @@ ALLOWED_MODELS: dict[str, ModelSpec] = {
 }
 
 
+CLOSING_PUNCTUATION = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "'", "’", "”"}
+
+
 def pick_device(device: str | None = None) -> torch.device:
     if device:
         return torch.device(device)
@@ -82,6 +85,9 @@ class ModelAdapter:
         never |= {i for tok, i in tokenizer.get_vocab().items() if UNUSED_TOKEN.match(tok)}  # [unused12], <extra_id_3>
         self.banned_ids = torch.tensor(sorted(i for i in never if i is not None and 0 <= i < self.vocab_size),
                                        dtype=torch.long)
+        # tokens that attach to the word before them: never the first thing written after a space of the draft
+        closing = {tok: i for tok, i in tokenizer.get_vocab().items() if tok in CLOSING_PUNCTUATION and i < self.vocab_size}
+        self.closing_ids = torch.tensor(sorted(closing.values()), dtype=torch.long)
         self.forward_passes = 0
         self.quantized = False  # set by load(quantize="int8")
 

@@ -165,6 +165,25 @@ class Canvas:
             text = text + " "
         return text
 
+    def after_space(self) -> list[bool]:
+        """Per position: would its text be written straight after white space of the draft that stays? True for
+        the first position of an edit span whose left text ends in white space, and for draft tokens (re-noised
+        by strength) that have white space in front of them. A comma generated there renders as "word , next"."""
+        out = [False] * len(self.ids)
+        for i, span in enumerate(self.spans):
+            index = self.segment_of[i]
+            if span is not None and span[0] > 0:  # a draft token inside its segment
+                out[i] = self.segments[index].text[: span[0]][-1:].isspace()
+            elif span is not None or i == 0 or self.segment_of[i - 1] != index:  # first of a segment or of a span
+                out[i] = self._kept_text_before(index)[-1:].isspace()
+        return out
+
+    def _kept_text_before(self, index: int) -> str:
+        """The draft text that renders just before segment ``index`` ("" when an edit span comes first)."""
+        if index == 0 or self.segments[index - 1].editable:
+            return ""
+        return self.segments[index - 1].text
+
     def surface_texts(self) -> list[str | None]:
         """Per position, the draft's own spelling (case kept, with the white space before it) for tokens that
         came from the draft; None for new positions."""

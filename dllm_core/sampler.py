@@ -77,6 +77,7 @@ class SamplerState:
     windows: list[Window] = field(default_factory=list)  # slices of the canvases the model sees
     extra_logits: dict = field(default_factory=dict)  # id(hook) -> logits of that hook's extra_tokens
     extra: dict = field(default_factory=dict)
+    after_space: torch.Tensor | None = None  # (B, N) bool: written straight after the draft's white space
 
     @property
     def progress(self) -> float:
@@ -177,6 +178,9 @@ class Sampler:
         gen = torch.Generator().manual_seed(cfg.seed)
         state = SamplerState(canvases, cfg, tokens, states, editable, torch.full(tokens.shape, float("nan")),
                              steps=steps, generator=gen, signals=[[] for _ in canvases])
+        state.after_space = torch.zeros(tokens.shape, dtype=torch.bool)
+        for b, canvas in enumerate(canvases):
+            state.after_space[b, : len(canvas)] = torch.tensor(canvas.after_space(), dtype=torch.bool)
         body = self.adapter.max_length - 2
         self._blocks = []
         for b, canvas in enumerate(canvases):
@@ -263,6 +267,7 @@ class Sampler:
                 logits = penalise_repeats(state, logits, cfg.repetition_penalty)
             for hook in self.hooks:
                 logits = hook.adjust_logits(state, logits)
+            logits = self._no_closing_after_space(state, logits)
             probs, candidates, conf, score = self._propose(state, logits)
             state.probs, state.candidates = probs, candidates
             rows, pos = state.query_rows, state.query_pos
@@ -303,6 +308,15 @@ class Sampler:
         self._finish(state)
         self.stats.forward_passes = self.adapter.forward_passes - passes0
         self.stats.seconds = time.perf_counter() - started
+
+    def _no_closing_after_space(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        """No comma, full stop or closing bracket straight after white space that the draft keeps: the renderer
+        keeps the draft's characters, so it would come out as "Meanwhile , the". Applied after the hooks."""
+        closing = self.adapter.closing_ids
+        rows = state.after_space[state.query_rows, state.query_pos].nonzero().flatten()
+        if len(rows) and len(closing):
+            logits[rows.to(logits.device)[:, None], closing.to(logits.device)[None, :]] = float("-inf")
+        return logits
 
     def _remask(self, state, b, sel, is_masked, current_conf, n_committed, block: Block) -> list[int]:
         """ReMDM-style self-correction: remask the current block's least confident tokens generated in earlier

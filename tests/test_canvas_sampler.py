@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from dllm_core import Canvas, EditError, SamplerConfig, TokenState
 from dllm_core.detok import case_map, detokenize
-from dllm_core.sampler import plan_blocks, plan_windows, top_p_filter
+from dllm_core.sampler import SamplerHook, plan_blocks, plan_windows, top_p_filter
 
 DRAFT = "Dear {{Élodie}}, the [[quick brown]] fox [[4]] jumps over the lazy dog. It's \"fine\" — naïve café!"
 odd_text = st.text(st.characters(blacklist_characters="[]{}\\", blacklist_categories=("Cs",)), min_size=1,
@@ -216,3 +216,28 @@ def test_repetition_penalty_discourages_generated_tokens(tiny_editor):
     assert repeats(penalised) < repeats(plain)
     same = tiny_editor.edit("a [[40]] b", SamplerConfig(steps=40, repetition_penalty=1.0))
     assert same.canvas.ids == plain.canvas.ids
+
+
+def test_after_space_marks_positions_written_straight_after_kept_white_space(tokenizer):
+    canvas = Canvas.from_markup("{{Meanwhile}} [[3]]and then, [[2]]x", tokenizer)
+    words = tokenizer.convert_ids_to_tokens(canvas.ids)
+    flags = dict(enumerate(canvas.after_space()))
+    inserts = [i for i, s in enumerate(canvas.states) if s == TokenState.MASKED]
+    assert [flags[i] for i in inserts] == [True, False, False, True, False]  # first of each insert only
+    fixed = {w: flags[i] for i, w in enumerate(words) if canvas.states[i] == TokenState.FIXED}
+    assert fixed["then"] is True and fixed[","] is False and fixed["and"] is False  # "]]and": no space before
+
+
+def test_no_closing_punctuation_right_after_kept_white_space_even_when_a_hook_wants_it(tiny_editor):
+    comma = tiny_editor.tokenizer.convert_tokens_to_ids(",")
+
+    class LoveCommas(SamplerHook):
+        def adjust_logits(self, state, logits):
+            logits = logits.clone()
+            logits[:, comma] += 1e4
+            return logits
+
+    result = tiny_editor.edit("{{Meanwhile}} [[3]] and then", SamplerConfig(steps=3, seed=0), hooks=[LoveCommas()])
+    generated = [result.canvas.ids[i] for i in result.canvas.positions(TokenState.GENERATED)]
+    assert generated[0] != comma and generated[1:] == [comma, comma]
+    assert "Meanwhile ," not in result.text
