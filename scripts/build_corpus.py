@@ -572,22 +572,13 @@ def decontaminate(heldout: dict[str, list[str]], train: dict[str, list[str]]) ->
     for lines in train.values():
         for line in lines:
             seen |= sentence_keys(line)
+    train_lines = {line.strip() for lines in train.values() for line in lines}
     dropped = {}
     for name, lines in heldout.items():
-        keep = [line for line in lines if line.strip() not in train_lines_set(train) and not (sentence_keys(line) & seen)]
+        keep = [line for line in lines if line.strip() not in train_lines and not (sentence_keys(line) & seen)]
         dropped[name] = len(lines) - len(keep)
         heldout[name] = keep
     return dropped
-
-
-_TRAIN_SET: dict[int, set[str]] = {}
-
-
-def train_lines_set(train: dict[str, list[str]]) -> set[str]:
-    key = id(train)
-    if key not in _TRAIN_SET:
-        _TRAIN_SET[key] = {line.strip() for lines in train.values() for line in lines}
-    return _TRAIN_SET[key]
 
 
 def n_words(lines) -> int:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import shutil
 import subprocess
 import sys
 import time
@@ -186,8 +187,7 @@ def sweep(args) -> None:
     best = max(report["recipes"], key=lambda t: report["recipes"][t]["best_dev"])  # chosen on dev, not on report
     report["chosen"] = best
     (out / "report.json").write_text(json.dumps(report, indent=1))
-    if (out / "best").exists():
-        subprocess.run(["rm", "-rf", str(out / "best")], check=True)
+    shutil.rmtree(out / "best", ignore_errors=True)
     (out / best).rename(out / "best")
     print(json.dumps({k: v["report"]["mean"] for k, v in report["recipes"].items()} | {"start": report["start"]["mean"],
                                                                                       "chosen": best}), flush=True)
