@@ -58,7 +58,8 @@ class Window:
 
 @dataclass
 class SamplerState:
-    """Everything a hook may read. Tensors are on the CPU; ``tokens``/``states`` are (B, N) padded with -1."""
+    """Everything a hook may read. Tensors are on the CPU (``probs`` stays on the model's device only when no hook
+    runs); ``tokens``/``states`` are (B, N) padded with -1."""
 
     canvases: list[Canvas]
     config: SamplerConfig
@@ -200,9 +201,9 @@ class Sampler:
             if extra is not None:
                 variants.append(extra)
                 owners.append(id(hook))
-        # Without hooks or a repetition penalty the (E, V) logits stay on the model's device: on a GPU, copying them
-        # to the host and taking softmax/argmax there cost more than the forward pass itself once several canvases
-        # share a step. Hooks get host tensors (their bookkeeping lives on the CPU).
+        # Without hooks or a repetition penalty the (E, V) logits stay on the model's device: on an H200, copying
+        # them to the host each step is the likely reason 16 batched candidates ran slower than 16 single runs
+        # (bench/RESULTS.md, "GPU"; not re-measured since). Hooks get host tensors (their bookkeeping is on the CPU).
         on_device = not self.hooks and self.config.repetition_penalty == 1.0
         logits, state.query_rows, state.query_pos = windowed_logits(self.adapter, state.windows, variants,
                                                                     state.editable, keep_on_device=on_device)
