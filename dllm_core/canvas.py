@@ -11,8 +11,9 @@ import random
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from .detok import apply_case, at_sentence_start, case_map, detokenize
+from .detok import at_sentence_start, case_map
 from .markup import Segment, parse, plain_text
+from .spelling import Spelling
 
 
 class TokenState(IntEnum):
@@ -40,32 +41,42 @@ class Canvas:
 
     @classmethod
     def from_segments(cls, segments: list[Segment], tokenizer, lengths: dict[int, int] | None = None) -> Canvas:
-        """``lengths`` overrides the token count of edit spans by segment index (used by auto length)."""
+        """``lengths`` overrides the token count of edit spans by segment index (used by auto length).
+
+        Draft text is tokenised in runs: consecutive fixed and pinned segments together (so a pinned word keeps the
+        token it has in context, e.g. BPE's ``Ġcold``), and white space just before an edit span is left out of the
+        tokens (the model writes the space itself, as in training); it stays in the draft text and renders as is."""
         lengths = lengths or {}
+        mask_id = tokenizer.mask_token_id
         ids: list[int] = []
         states: list[TokenState] = []
         segment_of: list[int] = []
         spans: list[tuple[int, int] | None] = []
         originals: list[int | None] = []
-        for index, seg in enumerate(segments):
-            if seg.kind in ("fixed", "pinned"):
-                enc = tokenizer(seg.text, add_special_tokens=False, return_offsets_mapping=True)
-                state = TokenState.FIXED if seg.kind == "fixed" else TokenState.PINNED
-                for tok, span in zip(enc["input_ids"], enc["offset_mapping"]):
-                    ids.append(tok)
-                    states.append(state)
-                    segment_of.append(index)
-                    spans.append(tuple(span))
-                    originals.append(tok)
+        index = 0
+        while index < len(segments):
+            seg = segments[index]
+            if seg.editable:
+                n = lengths.get(index) or span_length(seg, tokenizer)
+                ids.extend([mask_id] * n)
+                states.extend([TokenState.MASKED] * n)
+                segment_of.extend([index] * n)
+                spans.extend([None] * n)
+                originals.extend([None] * n)
+                index += 1
                 continue
-            n = lengths.get(index) or span_length(seg, tokenizer)
-            ids.extend([tokenizer.mask_token_id] * n)
-            states.extend([TokenState.MASKED] * n)
-            segment_of.extend([index] * n)
-            spans.extend([None] * n)
-            originals.extend([None] * n)
-        return cls(segments, ids, states, segment_of, spans, originals, tokenizer.mask_token_id,
-                   case_map(plain_text(segments)))
+            end = index
+            while end < len(segments) and not segments[end].editable:
+                end += 1
+            before_span = end < len(segments)
+            for tok, seg_index, span in tokenize_run(segments, index, end, tokenizer, before_span):
+                ids.append(tok)
+                states.append(TokenState.FIXED if segments[seg_index].kind == "fixed" else TokenState.PINNED)
+                segment_of.append(seg_index)
+                spans.append(span)
+                originals.append(tok)
+            index = end
+        return cls(segments, ids, states, segment_of, spans, originals, mask_id, case_map(plain_text(segments)))
 
     def copy(self) -> Canvas:
         return Canvas(self.segments, list(self.ids), list(self.states), self.segment_of, self.spans,
@@ -116,46 +127,48 @@ class Canvas:
                 return seg.text
         return ""
 
-    def _token_text(self, i: int, tokenizer, mask_text: str) -> str:
-        if self.states[i] == TokenState.MASKED:
-            return mask_text
-        return tokenizer.convert_ids_to_tokens(self.ids[i])
-
     def _splice(self, text: str, positions: list[int], tokenizer, left: str, mask_text: str) -> str:
         """Original text with the character spans of changed tokens replaced by the new tokens."""
+        spelling = Spelling.of(tokenizer)
         out: list[str] = []
         cursor = 0
         for k, i in enumerate(positions):
             if self.ids[i] == self.original_ids[i]:
                 continue
             start, end = self.spans[i]
+            start = max(start, cursor)  # byte-level pieces of one character share its span
             out.append(text[cursor:start])
-            old = text[start:end]
-            new = self._token_text(i, tokenizer, mask_text)
-            glued = new.startswith("##")
-            new = new[2:] if glued else new
-            if new[:1].isalnum() and not glued:
-                before = "".join(out)[-1:] or left[-1:]
-                if before.isalnum():
-                    new = " " + new  # a whole word replacing a word piece or punctuation: separate it
+            if self.states[i] == TokenState.MASKED:
+                new = (" " if text[start:end][:1].isspace() else "") + mask_text
+            else:
                 nxt = positions[k + 1] if k + 1 < len(positions) else None
-                next_is_piece = nxt is not None and tokenizer.convert_ids_to_tokens(self.ids[nxt]).startswith("##")
-                if text[end : end + 1].isalnum() and not next_is_piece:
-                    new = new + " "
-            if new.strip() and old[:1].isupper():
-                stripped = new.lstrip()
-                new = new[: len(new) - len(stripped)] + stripped[:1].upper() + stripped[1:]
-            elif new.strip()[:1].isalpha():
-                stripped = new.strip()
-                new = new.replace(stripped, apply_case(stripped, False, self.cases))
+                new = spelling.respell(self.ids[i], text[start:end], before="".join(out)[-1:] or left[-1:],
+                                       after=text[end : end + 1],
+                                       next_continues=nxt is not None and spelling.continues_word(self.ids[nxt]),
+                                       cases=self.cases)
             out.append(new)
-            cursor = end
+            cursor = max(cursor, end)
         out.append(text[cursor:])
         return "".join(out)
 
     def _edit_text(self, positions: list[int], tokenizer, left: str, right: str, mask_text: str) -> str:
-        tokens = [self._token_text(i, tokenizer, mask_text) for i in positions]
-        text = detokenize(tokens, sentence_start=at_sentence_start(left), cases=self.cases)
+        spelling = Spelling.of(tokenizer)
+        parts: list[str] = []
+        run: list[int] = []
+        for i in positions:  # generated runs are spelled together; each mask shows as mask_text
+            if self.states[i] == TokenState.MASKED:
+                if run:
+                    parts.append(spelling.join(run, left=left + "".join(parts), right=mask_text,
+                                               cases=self.cases, sentence_start=not parts and at_sentence_start(left)))
+                    run = []
+                parts.append((" " if parts else "") + mask_text)
+            else:
+                run.append(self.ids[i])
+        if run:
+            text = spelling.join(run, left=left + "".join(parts), right=right, cases=self.cases,
+                                 sentence_start=not parts and at_sentence_start(left))
+            parts.append((" " if parts and spelling.word_pieces and text[:1].isalnum() else "") + text)
+        text = "".join(parts)
         if not text:
             return ""
         first, last = text[0], text[-1]
@@ -210,3 +223,34 @@ def span_length(seg: Segment, tokenizer) -> int:
     if seg.ratio:
         return max(1, round(n * seg.ratio))
     return n
+
+
+def tokenize_run(segments: list[Segment], start: int, end: int, tokenizer, strip_tail: bool
+                 ) -> list[tuple[int, int, tuple[int, int]]]:
+    """Tokens of the draft segments ``start..end-1`` (none editable) as ``(id, segment index, character span in
+    that segment)``. Tokenised together; a token is assigned to the segment of its last character (a BPE token's
+    leading space may sit in the segment before). Where a token would straddle two segments' words (a pin inside a
+    word), each segment is tokenised on its own instead."""
+    texts = [segments[k].text for k in range(start, end)]
+    if strip_tail:
+        texts[-1] = texts[-1].rstrip()
+    bounds, pos = [], 0
+    for text in texts:
+        bounds.append((pos, pos + len(text)))
+        pos += len(text)
+    joined = "".join(texts)
+    enc = tokenizer(joined, add_special_tokens=False, return_offsets_mapping=True)
+    out = []
+    for tok, (a, b) in zip(enc["input_ids"], enc["offset_mapping"]):
+        k = next((k for k, (lo, hi) in enumerate(bounds) if lo < b <= hi), None)
+        if k is None or (a < bounds[k][0] and joined[a : bounds[k][0]].strip()):
+            break  # straddles two segments' words
+        lo = bounds[k][0]
+        out.append((tok, start + k, (max(a, lo) - lo, b - lo)))
+    else:
+        return out
+    out = []
+    for k, text in enumerate(texts):
+        enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        out += [(tok, start + k, tuple(span)) for tok, span in zip(enc["input_ids"], enc["offset_mapping"])]
+    return out

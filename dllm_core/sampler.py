@@ -394,20 +394,13 @@ def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list
         for w in windows:
             core = editable[w.canvas, w.core_start : w.core_end].nonzero().flatten() + w.core_start
             rows.append(torch.full_like(core, len(seqs)))
-            cols.append(core - w.start + 1)
+            cols.append(core - w.start)
             if tokens is variants[0]:
                 q_rows.append(torch.full_like(core, w.canvas))
                 q_pos.append(core)
             seqs.append(tokens[w.canvas, w.start : w.end])
-    length = max(len(s) for s in seqs) + 2
-    input_ids = torch.full((len(seqs), length), adapter.pad_id, dtype=torch.long)
-    attention = torch.zeros((len(seqs), length), dtype=torch.long)
-    for r, seq in enumerate(seqs):
-        input_ids[r, 0] = adapter.cls_id
-        input_ids[r, 1 : len(seq) + 1] = seq
-        input_ids[r, len(seq) + 1] = adapter.sep_id
-        attention[r, : len(seq) + 2] = 1
-    logits = adapter.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols)).float()
+    input_ids, attention, offset = adapter.frame(seqs)
+    logits = adapter.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols) + offset).float()
     if not keep_on_device:
         logits = logits.cpu()
     logits[:, adapter.banned_ids] = float("-inf")
