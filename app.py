@@ -15,6 +15,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,7 @@ from pathlib import Path
 import gradio as gr
 
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
+from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.api import MAX_DRAFT_CHARS
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.markup import plain_text
@@ -182,11 +184,11 @@ def _token_html(frame: dict, surface: list[str | None], i: int) -> str:
     if original is not None and state in ("fixed", "pinned"):
         lead = "<br>" * min(2, original.count("\n")) if "\n" in original else (" " if original[:1].isspace() else "")
         word = original.strip()
-    elif token.startswith("##"):  # a word piece: glued to a generated neighbour, spaced from draft text
+    elif not token[:1].isspace() and token[:1].isalnum():  # a word piece: glued to a generated neighbour
         glued = i > 0 and frame["states"][i - 1] in ("masked", "generated")
-        lead, word = ("" if glued else " "), token[2:]
-    else:
-        lead, word = ("" if token in ".,;:!?%)'" else " "), token
+        lead, word = ("" if glued else " "), token
+    else:  # the token's own leading space (a word start), or punctuation that attaches to the word before
+        lead, word = (" " if token[:1].isspace() else ""), token.strip() or token
     classes = ["tok", state]
     style = ""
     title = state
@@ -276,10 +278,30 @@ def message_html(text: str, kind: str = "info") -> str:
 class Studio:
     """Event handlers of the page, bound to one loaded :class:`Editor` (shared; per-user data lives in gr.State)."""
 
-    def __init__(self, editor: Editor | None, load_error: str = ""):
+    def __init__(self, editor: Editor | None, load_error: str = "", model_name: str = "embedded"):
         self.editor = editor
         self.load_error = load_error
+        self.model_name = model_name
+        self.editors: dict[str, Editor] = {model_name: editor} if editor is not None else {}
+        self.load_lock = threading.Lock()
         self.downloads = Path(tempfile.mkdtemp(prefix="dllm-app-"))
+
+    # ------------------------------------------------------------------ models
+    def editor_for(self, name: str | None) -> Editor:
+        """The editor of the model picked in the page, loaded on first use (then kept); the model the app started
+        with when nothing is picked. A model that cannot load is a user-facing error; the draft stays as it is."""
+        name = name or self.model_name
+        if name in self.editors:
+            return self.editors[name]
+        if name not in LOCAL_MODELS:
+            raise EditError(f"model {name!r} is not offered here; choose one of: {', '.join(LOCAL_MODELS)}")
+        with self.load_lock:
+            if name not in self.editors:
+                try:
+                    self.editors[name] = Editor.load(name)
+                except ModelLoadError as exc:
+                    raise EditError(f"could not load {name!r}: {exc}") from exc
+        return self.editors[name]
 
     # ------------------------------------------------------------------ status
     def model_line(self) -> str:
@@ -420,7 +442,8 @@ class Studio:
             raise EditError(f"settings: {exc}") from exc
 
     def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
-            seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session) -> Iterator[tuple]:
+            seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None
+            ) -> Iterator[tuple]:
         """Stream the edit: (canvas, heatmap, progress, result, diff, status, message, replay, download, session).
 
         ``percent`` is the length target of [[...|auto]] spans. Closing the generator (the Stop button) stops the
@@ -428,24 +451,25 @@ class Studio:
         """
         skip = gr.skip()
         try:
-            if self.editor is None:
+            if self.editor is None and not model:
                 raise EditError(f"no model is loaded: {self.load_error}")
+            editor = self.editor_for(model)
             config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
                                       strength, seed)
-            stream = edit_stream(self.editor, draft, config, required, banned, attribute, attribute_strength,
+            stream = edit_stream(editor, draft, config, required, banned, attribute, attribute_strength,
                                  cfg_scale, float(percent or 100) / 100)
             frames: list[dict] = []
             surface: list[str | None] = []
             last_chart = 0.0
             for item in stream:
                 if isinstance(item, EditResult):
-                    yield self._finish(draft, item, frames, surface, session)
+                    yield self._finish(draft, item, frames, surface, session, editor)
                     return
                 if not frames:
                     view = view_positions(item.records[0].states)
                     everything = item.state.canvases[0].surface_texts()
                     surface = [everything[p] for p in view]
-                frames.append(item.records[0].to_json(self.editor.tokenizer, positions=view))
+                frames.append(item.records[0].to_json(editor.tokenizer, positions=view))
                 html_now = canvas_html(frames[-1], surface)
                 now = time.perf_counter()
                 charts = (skip, skip)
@@ -460,14 +484,15 @@ class Studio:
             yield (skip,) * 6 + (message_html(f"internal error ({type(exc).__name__}): {exc}", "error"),
                                  skip, skip, skip)
 
-    def _finish(self, draft: str, result: EditResult, frames: list[dict], surface: list, session) -> tuple:
+    def _finish(self, draft: str, result: EditResult, frames: list[dict], surface: list, session,
+                editor: Editor) -> tuple:
         original = plain_text(result.canvas.segments)
         stats = result.stats
         seconds = max(stats.seconds, 1e-9)
-        status = (f"{self.model_line()} · last run: {stats.steps} steps, {stats.generated_tokens} tokens in "
+        status = (f"Model: {editor.adapter.describe()} · last run: {stats.steps} steps, {stats.generated_tokens} tokens in "
                   f"{stats.seconds:.2f} s · {stats.steps / seconds:.1f} steps/s · "
                   f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
-        data = result.to_json(self.editor.tokenizer)
+        data = result.to_json(editor.tokenizer)
         data["draft"] = draft
         if getattr(result, "guidance", None):
             data["guidance"] = result.guidance
@@ -542,6 +567,10 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     example_buttons = [gr.Button(e["name"], size="sm", min_width=120) for e in EXAMPLES]
             with gr.Column(scale=2):
                 with gr.Accordion("Sampler settings", open=True):
+                    model_choice = gr.Dropdown(
+                        [(f"{name}: {note}", name) for name, note in LOCAL_MODELS.items() if name != "minilm"]
+                        if studio.model_name in LOCAL_MODELS else [studio.model_name],
+                        value=studio.model_name, label="Model (loaded on first use)", elem_id="model")
                     with gr.Row():
                         steps = gr.Slider(1, 256, value=16, step=1, label="Steps", elem_id="steps")
                         seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
@@ -606,7 +635,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                           attribute_strength, message], api_visibility="private", show_progress="hidden")
 
         run_inputs = [draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
-                      seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session]
+                      seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model_choice]
         run_outputs = [canvas, heatmap, progress, result, diff, status, message, replay, download, session]
         run_event = run_btn.click(studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
                                   concurrency_id="model", show_progress="minimal", show_progress_on=[canvas])
@@ -620,14 +649,15 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
 def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
     """Load the model (a failure leaves a page that says why) and build the page."""
     try:
-        editor, error = Editor.load(model or os.environ.get("DLLM_MODEL") or "embedded"), ""
+        name = model or os.environ.get("DLLM_MODEL") or "embedded"
+        editor, error = Editor.load(name), ""
     except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
         log.error("model load failed: %s", exc)
         editor, error = None, str(exc)
     except Exception as exc:  # out of memory, a broken checkpoint: show it rather than die
         log.exception("model load failed")
         editor, error = None, f"{type(exc).__name__}: {exc}"
-    studio = Studio(editor, error)
+    studio = Studio(editor, error, name)
     on_gpu = editor is not None and editor.adapter.device.type == "cuda"
     demo = build_ui(studio, concurrency=4 if on_gpu else 1)
     demo.queue(max_size=32, default_concurrency_limit=8)

@@ -26,6 +26,8 @@ from pathlib import Path
 
 import torch
 
+from .spelling import Spelling
+
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 EMBEDDED_DIR = ASSETS / "model"
@@ -100,7 +102,7 @@ class ModelAdapter:
         self.max_length = int(min(limit, 8192))
         if kind == "shifted-causal":  # one start token in front (position 0 is never predicted), the same behind
             self.logit_shift = 1
-            self.vocab_size = int(model.base_vocab)
+            self.vocab_size = int(model.base_vocab) + 1  # logits get a column for the mask id (always banned)
             start = tokenizer.convert_tokens_to_ids(start_token) if start_token else tokenizer.bos_token_id
             self.cls_id = self.sep_id = int(start)
         else:
@@ -110,6 +112,8 @@ class ModelAdapter:
         # ids the sampler must never write into a canvas
         never = set(tokenizer.all_special_ids) | {self.mask_id}
         never |= {i for tok, i in tokenizer.get_vocab().items() if UNUSED_TOKEN.match(tok)}  # [unused12], <extra_id_3>
+        if kind == "shifted-causal" or not Spelling.of(tokenizer).word_pieces:  # tokens that spell only spaces/tabs
+            never |= {i for tok, i in tokenizer.get_vocab().items() if tok.strip("Ġ▁ \t") == "" and tok}  # ("a  b")
         self.banned_ids = torch.tensor(sorted(i for i in never if i is not None and 0 <= i < self.vocab_size),
                                        dtype=torch.long)
         # tokens that attach to the word before them: never the first thing written after a space of the draft
@@ -204,7 +208,8 @@ class ModelAdapter:
         rows, cols = rows.to(self.device), cols.to(self.device)
         if self.kind == "shifted-causal":  # the wrapper reads each token's logits one position to the left
             hidden = self.model.hidden(input_ids, attention_mask)
-            return self.model.logits_at(hidden, rows, cols).float()
+            logits = self.model.logits_at(hidden, rows, cols).float()
+            return torch.nn.functional.pad(logits, (0, 1), value=float("-inf"))
         cols = (cols - self.logit_shift).clamp(min=0)
         head = getattr(self.model, "cls", None)
         body = getattr(self.model, "bert", None)

