@@ -57,7 +57,8 @@ class Canvas:
         while index < len(segments):
             seg = segments[index]
             if seg.editable:
-                n = lengths.get(index) or span_length(seg, tokenizer)
+                before = segments[index - 1].text if index else ""
+                n = lengths.get(index) or span_length(seg, tokenizer, after_space=before[-1:].isspace())
                 ids.extend([mask_id] * n)
                 states.extend([TokenState.MASKED] * n)
                 segment_of.extend([index] * n)
@@ -213,13 +214,20 @@ class Canvas:
         return out
 
 
-def span_length(seg: Segment, tokenizer) -> int:
-    """Token count of an edit span: insert length, explicit length, ratio of the original, or the original's."""
+def span_length(seg: Segment, tokenizer, after_space: bool = True) -> int:
+    """Token count of an edit span: insert length, explicit length, ratio of the original, or the original's.
+
+    The original is counted as it reads in running text: for tokenizers whose tokens carry their leading space
+    (byte-level BPE, SentencePiece), a span after white space is counted with that space, as the model will write
+    it (" York" is one token where "York" is two)."""
     if seg.kind == "insert":
         return int(seg.length)
     if seg.length:
         return int(seg.length)
-    n = max(1, len(tokenizer(seg.text, add_special_tokens=False)["input_ids"]))
+    text = seg.text
+    if after_space and not Spelling.of(tokenizer).word_pieces and text[:1].isalnum():
+        text = " " + text
+    n = max(1, len(tokenizer(text, add_special_tokens=False)["input_ids"]))
     if seg.ratio:
         return max(1, round(n * seg.ratio))
     return n

@@ -48,6 +48,11 @@ class Spelling:
     def pieces(self, ids: list[int]) -> list[str]:
         return [self.piece(i) for i in ids]
 
+    def line_break_ids(self) -> list[int]:
+        """Ids of tokens that write a line break (byte-level ``Ċ``, SentencePiece ``<0x0A>``, a literal newline)."""
+        return sorted(i for tok, i in self.tokenizer.get_vocab().items()
+                      if "Ċ" in tok or "\n" in tok or tok == "<0x0A>")
+
     def continues_word(self, token_id: int) -> bool:
         """Whether the token glues onto the word before it (``##ing``; a BPE token without a leading space that
         starts with a letter or digit)."""

@@ -198,3 +198,24 @@ def test_lora_merge_adds_scaled_product():
     torch.testing.assert_close(layer.weight.detach(), before + 0.5 * b @ a)
     with pytest.raises(KeyError):
         merge_lora(causal, {"model.nowhere.lora_A": a, "model.nowhere.lora_B": b}, 1.0)
+
+
+def test_span_length_counts_the_word_as_it_reads_in_running_text(bpe_tokenizer):
+    # " York" is one token, "York" two: a span after a space is counted with its space
+    assert Canvas.from_markup("New [[York]] City", bpe_tokenizer).n_masked == 1
+    assert Canvas.from_markup("[[York]] City", bpe_tokenizer).n_masked == 2
+
+
+def test_writing_rules_stop_stutters_and_line_breaks(bpe_editor):
+    from dllm_core.writing_rules import NoAdjacentRepeat, NoLineBreakInSentence
+
+    spelling = Spelling.of(bpe_editor.tokenizer)
+    breaks = torch.tensor(spelling.line_break_ids())
+    assert bpe_editor.tokenizer("\n", add_special_tokens=False)["input_ids"][0] in breaks.tolist()
+    hooks = [NoAdjacentRepeat(), NoLineBreakInSentence(breaks)]
+    for seed in range(4):
+        result = bpe_editor.edit("The harbour was [[quiet in the grey morning light today]] when it came.",
+                                 SamplerConfig(steps=8, seed=seed, temperature=2.0), hooks=hooks)
+        ids = result.canvas.ids
+        assert all(a != b for a, b in zip(ids, ids[1:])), result.text
+        assert "\n" not in result.text
