@@ -219,3 +219,24 @@ def test_writing_rules_stop_stutters_and_line_breaks(bpe_editor):
         ids = result.canvas.ids
         assert all(a != b for a, b in zip(ids, ids[1:])), result.text
         assert "\n" not in result.text
+
+
+def test_ranking_prefers_the_text_that_reads_well(base_dir, bpe_tokenizer, tiny_adapter):
+    """The causal reading of the real base ranks a fluent sentence above the same words stuttered or shuffled."""
+    from transformers import AutoModelForCausalLM
+
+    from dllm_core.ranking import differing_region, rank
+
+    causal = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32).eval()
+    adapter = ModelAdapter(ShiftedDiffusionLM(causal), bpe_tokenizer, "base", kind="shifted-causal",
+                           start_token="<|endoftext|>")
+    good = "The committee will meet again next week to discuss the budget for the new library."
+    bad = [good.replace("meet again next week", "meet meet next again"),
+           good.replace("to discuss the budget", "the the budget discuss")]
+    texts, scores = rank(adapter, [bad[0], good, bad[1]])
+    assert texts[0] == good and scores == sorted(scores, reverse=True)
+    start, back = differing_region([good, *bad], context=10)
+    assert good[:start] == bad[0][:start] and (start == 0 or good[start - 1] == " ")
+    # an encoder without a causal reading keeps the sampler's order
+    assert rank(tiny_adapter, ["b", "a"]) == (["b", "a"], None)
+
