@@ -220,6 +220,30 @@ class ModelAdapter:
         mask = None if bool(attention_mask.all()) else attention_mask
         return self.model(input_ids=input_ids, attention_mask=mask).logits[rows, cols].float()
 
+    @property
+    def can_score(self) -> bool:
+        """Whether :meth:`sequence_log_likelihood` is available (a causal LM underneath)."""
+        return self.kind == "shifted-causal"
+
+    @torch.no_grad()
+    def sequence_log_likelihood(self, seqs: list[torch.Tensor], start: list[int] | None = None) -> torch.Tensor:
+        """Sum of log p(token | tokens before it) over ``seqs[r][start[r]:]``, with causal attention and no
+        masks: the base causal LM's reading of a finished text (one forward pass). Used to rank candidates: it
+        rewards spans that read well into the text after them, which one denoising pass cannot see."""
+        if not self.can_score:
+            raise NotImplementedError(f"{self.name} has no causal reading to score with")
+        self.forward_passes += 1
+        input_ids, attention, offset = self.frame(seqs)
+        input_ids, attention = input_ids.to(self.device), attention.to(self.device)
+        logits = self.model(input_ids, attention, causal=True).float()
+        logp = torch.log_softmax(logits[:, :, : self.vocab_size - 1], dim=-1)
+        token_lp = logp.gather(2, input_ids.clamp(max=self.vocab_size - 2)[:, :, None]).squeeze(2)
+        out = []
+        for r, seq in enumerate(seqs):
+            first = offset + (start[r] if start else 0)
+            out.append(token_lp[r, max(first, 1) : offset + len(seq)].sum())
+        return torch.stack(out).cpu()
+
     def input_embeddings(self) -> torch.nn.Embedding:
         if self.kind == "shifted-causal":
             return self.model.causal.get_input_embeddings()
