@@ -304,10 +304,33 @@ def packet_markdown(items: list[dict]) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- models
+# A model may carry a preset after "+": "smollm2-dlm+best6" samples 6 candidates (temperature 0.8, top-p 0.9) and
+# keeps the one the model's causal reading ranks first (dllm_core.ranking); no suffix: greedy, one candidate.
+PRESETS = {"": (1, 0.0), "best6": (6, 0.8), "best4": (4, 0.8)}
+
+
+def split_variant(name: str) -> tuple[str, int, float]:
+    model, _, preset = name.partition("+")
+    if preset not in PRESETS:
+        raise SystemExit(f"unknown preset {preset!r} (known: {', '.join(p for p in PRESETS if p)})")
+    return (model, *PRESETS[preset])
+
+
 def load_editor(name: str, quantize: str):
     from dllm_core import Editor  # noqa: PLC0415
 
-    return Editor.load(name, device="cpu", quantize=quantize)
+    return Editor.load(split_variant(name)[0], device="cpu", quantize=quantize)
+
+
+def edit_text(editor, markup: str, seed: int, candidates: int, temperature: float):
+    """The text of one edit (the best-ranked candidate when sampling several) and its EditResult."""
+    from dllm_core import SamplerConfig  # noqa: PLC0415
+    from dllm_core.ranking import rank  # noqa: PLC0415
+
+    config = SamplerConfig(temperature=temperature, top_p=0.9 if temperature else 1.0, seed=seed)
+    result = editor.edit(markup, config, n=candidates)
+    texts, _ = rank(editor.adapter, result.candidates) if candidates > 1 else ([result.text], None)
+    return texts[0], result
 
 
 def span_tokens(editor, case: dict, config) -> tuple[int, int]:
@@ -321,7 +344,7 @@ def span_tokens(editor, case: dict, config) -> tuple[int, int]:
     return slots, own
 
 
-def run_infill(editor, cases: list[dict], seed: int) -> dict:
+def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
@@ -332,7 +355,7 @@ def run_infill(editor, cases: list[dict], seed: int) -> dict:
         slots.append(n_slots)
         own.append(n_own)
         try:
-            text = editor.edit(markup, config).text
+            text, _ = edit_text(editor, markup, seed, candidates, temperature)
             fill = filled_text(case["sentence"], case["start"], case["end"], text)
         except EditError:
             errors += 1
@@ -352,7 +375,7 @@ def run_infill(editor, cases: list[dict], seed: int) -> dict:
             "by_source": {s: 100.0 * sum(v) / len(v) for s, v in by_source.items()}}
 
 
-def run_spans(editor, cases: list[dict], seed: int) -> dict:
+def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
@@ -364,15 +387,15 @@ def run_spans(editor, cases: list[dict], seed: int) -> dict:
         own.append(n_own)
         t0 = time.perf_counter()
         try:
-            result = editor.edit(markup, config)
+            text, result = edit_text(editor, markup, seed, candidates, temperature)
         except EditError:
             texts.append(None)
             spans.append(None)
             continue
         secs.append(time.perf_counter() - t0)
         passes.append(result.stats.forward_passes)
-        texts.append(result.text)
-        spans.append(filled_text(case["sentence"], case["start"], case["end"], result.text))
+        texts.append(text)
+        spans.append(filled_text(case["sentence"], case["start"], case["end"], text))
     return {"texts": texts, "spans": spans, "seconds": median(secs), "passes": sum(passes) / max(len(passes), 1),
             "slots": sum(slots) / len(slots), "own_tokens": sum(own) / len(own)}
 
@@ -580,15 +603,16 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         editor = load_editor(name, args.quantize)
         r = res[name] = {"describe": editor.adapter.describe()}
-        r["infill"] = run_infill(editor, infill_cases, args.seed)
+        _, n_cand, temp = split_variant(name)
+        r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, temp)
         print(f"   infill exact match {r['infill']['exact']:.1f} % of {r['infill']['n']}", flush=True)
-        r["spans"] = run_spans(editor, span_cases, args.seed)
+        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, temp)
         done = [(o, t) for o, t in zip(originals, r["spans"]["texts"]) if t is not None]
         r["identical"] = 100.0 * sum(o.strip() == t.strip() for o, t in done) / max(len(done), 1)
         r["rep_rate"] = repeated_bigram_rate([t for _, t in done])
         r["rep_share"] = share_with_repeat([t for _, t in done])
         print(f"   spans: repeated bigrams {r['rep_rate']:.1f} %, identical {r['identical']:.0f} %", flush=True)
-        if not args.no_speed:
+        if not args.no_speed and "+" not in name:
             other = "int8" if args.quantize == "none" else "none"
             pair = {args.quantize: editor, other: load_editor(name, other)}
             times = step_time(pair, window_text, args.repeats)
