@@ -9,15 +9,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from .adapter import ModelAdapter
-from .canvas import Canvas
+from .canvas import Canvas, TokenState
 from .config import SamplerConfig
+from .hooks import SamplerHook
+from .limits import MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
 from .markup import Segment, parse
-from .sampler import Sampler, SampleStats, SamplerHook, StepEvent
+from .sampler import Sampler, SampleStats, StepEvent
 from .trajectory import StepRecord
-
-MAX_DRAFT_CHARS = 50_000
-MAX_CANVAS_TOKENS = 16_384
-MAX_CANDIDATES = 16
 
 
 class EditError(ValueError):
@@ -34,6 +32,7 @@ class EditResult:
     model: str
     config: SamplerConfig
     candidates: list[str]
+    guidance: dict | None = None  # the guidance report (see guidance.check_result) when the run was guided
 
     @property
     def seed(self) -> int:
@@ -56,7 +55,16 @@ class EditResult:
                 if self.stats.seconds > 0 else None,
             },
             "trajectory": [r.to_json(tokenizer) for r in self.trajectory] if include_trajectory else [],
+            **({"guidance": self.guidance} if self.guidance is not None else {}),
         }
+
+
+def checked(config: SamplerConfig) -> SamplerConfig:
+    """``config``, validated; a bad setting is an :class:`EditError`."""
+    try:
+        return config.validate()
+    except ValueError as exc:
+        raise EditError(str(exc)) from exc
 
 
 class Editor:
@@ -91,7 +99,7 @@ class Editor:
         if len(canvas) > MAX_CANVAS_TOKENS:
             raise EditError(f"the draft is {len(canvas):,} tokens; the limit is {MAX_CANVAS_TOKENS:,}")
         has_span = any(seg.editable for seg in segments)
-        has_free = any(seg.kind == "fixed" for seg in segments) and len(canvas.positions(0)) > 0
+        has_free = any(seg.kind == "fixed" for seg in segments) and len(canvas.positions(TokenState.FIXED)) > 0
         if not has_span and not (config.strength > 0 and has_free):
             if config.strength > 0:
                 raise EditError("everything is pinned: nothing is left to rewrite")
@@ -99,15 +107,16 @@ class Editor:
         return canvas
 
     # ------------------------------------------------------------------------------------------------ run
+    def denoise(self, canvases: list[Canvas], config: SamplerConfig, hooks: Sequence[SamplerHook] = ()
+                ) -> list[list[StepRecord]]:
+        """Denoise canvases built with :meth:`canvas` (of any lengths) in one batch, in place; their trajectories."""
+        return Sampler(self.adapter, checked(config), hooks).sample(canvases)
+
     def stream(self, markup: str | list[Segment], config: SamplerConfig | None = None,
                hooks: Sequence[SamplerHook] = (), n: int = 1, lengths: dict[int, int] | None = None
                ) -> Iterator[StepEvent | EditResult]:
         """Yield a :class:`StepEvent` after every step, then the :class:`EditResult`."""
-        config = config or SamplerConfig()
-        try:
-            config.validate()
-        except ValueError as exc:
-            raise EditError(str(exc)) from exc
+        config = checked(config or SamplerConfig())
         if not 1 <= n <= MAX_CANDIDATES:
             raise EditError(f"candidates must be in 1..{MAX_CANDIDATES}, got {n}")
         base = self.canvas(markup, config, lengths)

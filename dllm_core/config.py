@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from .limits import MAX_BLOCK_LENGTH, MAX_CONTEXT, MAX_REPETITION_PENALTY, MAX_STEPS, MAX_TEMPERATURE
+
 SCHEDULES = ("cosine", "linear")
 ORDERS = ("confidence", "margin", "entropy", "random")
-MAX_STEPS = 1024
 
 
 @dataclass
@@ -38,26 +39,26 @@ class SamplerConfig:
             bad("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.order not in ORDERS:
             bad("order", f"must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        if not 0.0 <= float(self.temperature) <= 10.0:
-            bad("temperature", f"must be in [0, 10], got {self.temperature!r}")
+        if not 0.0 <= float(self.temperature) <= MAX_TEMPERATURE:
+            bad("temperature", f"must be in [0, {MAX_TEMPERATURE:g}], got {self.temperature!r}")
         if not 0.0 < float(self.top_p) <= 1.0:
             bad("top_p", f"must be in (0, 1], got {self.top_p!r}")
-        if not isinstance(self.block_length, int) or not 0 <= self.block_length <= 4096:
-            bad("block_length", f"must be an integer in 0..4096, got {self.block_length!r}")
+        if not isinstance(self.block_length, int) or not 0 <= self.block_length <= MAX_BLOCK_LENGTH:
+            bad("block_length", f"must be an integer in 0..{MAX_BLOCK_LENGTH}, got {self.block_length!r}")
         if not 0.0 <= float(self.remask) <= 1.0:
             bad("remask", f"must be in [0, 1], got {self.remask!r}")
         if not 0.0 <= float(self.remask_until) <= 1.0:
             bad("remask_until", f"must be in [0, 1], got {self.remask_until!r}")
         if self.threshold is not None and not 0.0 < float(self.threshold) <= 1.0:
             bad("threshold", f"must be in (0, 1] or unset, got {self.threshold!r}")
-        if not 1.0 <= float(self.repetition_penalty) <= 5.0:
-            bad("repetition_penalty", f"must be in [1, 5], got {self.repetition_penalty!r}")
+        if not 1.0 <= float(self.repetition_penalty) <= MAX_REPETITION_PENALTY:
+            bad("repetition_penalty", f"must be in [1, {MAX_REPETITION_PENALTY:g}], got {self.repetition_penalty!r}")
         if not 0.0 <= float(self.strength) <= 1.0:
             bad("strength", f"must be in [0, 1], got {self.strength!r}")
         if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
             bad("seed", f"must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.context, int) or not 0 <= self.context <= 8192:
-            bad("context", f"must be an integer in 0..8192, got {self.context!r}")
+        if not isinstance(self.context, int) or not 0 <= self.context <= MAX_CONTEXT:
+            bad("context", f"must be an integer in 0..{MAX_CONTEXT}, got {self.context!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -67,3 +68,8 @@ class SamplerConfig:
     def from_dict(cls, data: dict) -> SamplerConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def threshold_setting(value: float | None) -> float | None:
+    """The confidence threshold as a user sets it (CLI flag, web slider): 0 or empty means off (None)."""
+    return float(value) if value and float(value) > 0 else None

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-MAX_INSERT_TOKENS = 1024
+from .limits import MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS
 
 SegmentKind = Literal["fixed", "pinned", "rewrite", "insert"]
 
@@ -107,8 +107,8 @@ def parse(markup: str) -> list[Segment]:
 def _edit_segment(body: str, start: int) -> Segment:
     if m := _LENGTH.match(body):
         n = int(m.group(1))
-        if not 1 <= n <= MAX_INSERT_TOKENS:
-            raise MarkupError(f"insertion length {n} is out of range 1..{MAX_INSERT_TOKENS}", start)
+        if not 1 <= n <= MAX_SPAN_TOKENS:
+            raise MarkupError(f"insertion length {n} is out of range 1..{MAX_SPAN_TOKENS}", start)
         return Segment("insert", "", start, length=n)
     if m := _SPEC.match(body):
         text = m.group("body")
@@ -118,12 +118,12 @@ def _edit_segment(body: str, start: int) -> Segment:
             return Segment("rewrite", text, start, auto=True)
         if m.group("pct"):
             pct = float(m.group("pct"))
-            if not 0 < pct <= 400:
-                raise MarkupError(f"length {pct}% is out of range (0, 400]", start)
+            if not 0 < pct <= MAX_LENGTH_PERCENT:
+                raise MarkupError(f"length {pct}% is out of range (0, {MAX_LENGTH_PERCENT:g}]", start)
             return Segment("rewrite", text, start, ratio=pct / 100.0)
         n = int(m.group("n"))
-        if not 1 <= n <= MAX_INSERT_TOKENS:
-            raise MarkupError(f"rewrite length {n} is out of range 1..{MAX_INSERT_TOKENS}", start)
+        if not 1 <= n <= MAX_SPAN_TOKENS:
+            raise MarkupError(f"rewrite length {n} is out of range 1..{MAX_SPAN_TOKENS}", start)
         return Segment("rewrite", text, start, length=n)
     if not body.strip():
         raise MarkupError("empty edit span [[]]: write words to rewrite or a token count such as [[8]]", start)
@@ -148,6 +148,14 @@ def render_markup(segments: list[Segment]) -> str:
                 f"|{seg.ratio * 100:g}%" if seg.ratio else "")
             out.append("[[" + text + spec + "]]")
     return "".join(out)
+
+
+def has_auto_length(markup: str) -> bool:
+    """Whether ``markup`` has a ``[[words|auto]]`` span (False for markup that does not parse: running it says why)."""
+    try:
+        return any(seg.auto for seg in parse(markup))
+    except MarkupError:
+        return False
 
 
 def plain_text(segments: list[Segment]) -> str:

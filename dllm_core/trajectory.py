@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .canvas import TokenState
 from .spelling import Spelling
 
 
@@ -19,10 +20,10 @@ class StepRecord:
 
     @property
     def n_masked(self) -> int:
-        return sum(1 for s in self.states if s == 2)
+        return sum(1 for s in self.states if s == TokenState.MASKED)
 
     def mean_confidence(self) -> float | None:
-        vals = [c for c, s in zip(self.confidence, self.states) if c is not None and s == 3]
+        vals = [c for c, s in zip(self.confidence, self.states) if c is not None and s == TokenState.GENERATED]
         return sum(vals) / len(vals) if vals else None
 
     def to_json(self, tokenizer, mask_text: str = "[MASK]", positions: list[int] | None = None) -> dict:
@@ -34,7 +35,7 @@ class StepRecord:
         tokens = Spelling.of(tokenizer).pieces([self.ids[p] for p in view])  # " word" starts a word, "ing" glues
         out = {
             "step": self.step,
-            "tokens": [mask_text if s == 2 else t for s, t in zip(states, tokens)],
+            "tokens": [mask_text if s == TokenState.MASKED else t for s, t in zip(states, tokens)],
             "confidence": [self.confidence[p] for p in view],
             "states": [STATE_NAMES[s] for s in states],
             "committed": [local[p] for p in self.committed if p in local],
@@ -49,4 +50,4 @@ class StepRecord:
         return out
 
 
-STATE_NAMES = {0: "fixed", 1: "pinned", 2: "masked", 3: "generated"}
+STATE_NAMES = {int(s): s.name.lower() for s in TokenState}  # 0: "fixed", 1: "pinned", 2: "masked", 3: "generated"

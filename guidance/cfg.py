@@ -14,15 +14,16 @@ from __future__ import annotations
 import torch
 
 from dllm_core.canvas import TokenState
-from dllm_core.sampler import SamplerHook, SamplerState
+from dllm_core.hooks import SamplerHook
+from dllm_core.state import SamplerState
 
-from .common import step_signals
+from .limits import MAX_CFG
 
 
 class ClassifierFreeGuidance(SamplerHook):
     def __init__(self, adapter, scale: float):
-        if not 0.0 <= scale <= 20.0:
-            raise ValueError(f"cfg scale must be in [0, 20], got {scale}")
+        if not 0.0 <= scale <= MAX_CFG:
+            raise ValueError(f"cfg scale must be in [0, {MAX_CFG:g}], got {scale}")
         self.adapter = adapter
         self.scale = float(scale)
 
@@ -37,7 +38,7 @@ class ClassifierFreeGuidance(SamplerHook):
         return tokens
 
     def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
-        uncond = state.extra_logits.get(id(self))
+        uncond = state.extra_logits.get(self)
         if uncond is None:
             return logits
         finite = torch.isfinite(logits) & torch.isfinite(uncond)
@@ -48,5 +49,5 @@ class ClassifierFreeGuidance(SamplerHook):
         for b in range(len(state.canvases)):
             rows = state.query_rows == b
             if rows.any():
-                step_signals(state, b)["cfg_shift"] = round(float(shift[rows].max(-1).values.mean()), 4)
+                state.step_signals(b)["cfg_shift"] = round(float(shift[rows].max(-1).values.mean()), 4)
         return out

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 import torch
 
 from dllm_core.canvas import Canvas, TokenState
-from dllm_core.sampler import SamplerHook, SamplerState
+from dllm_core.hooks import SamplerHook
+from dllm_core.state import SamplerState
 
-from .common import PieceTable, editable_runs, step_signals
+from .common import PieceTable, editable_runs
 
 
 class ConstraintError(ValueError):
@@ -102,8 +103,7 @@ class RequireWords(SamplerHook):
     # ------------------------------------------------------------------------------------------------ state
     def start(self, state: SamplerState) -> None:
         self.placed: list[dict[int, list[int]]] = [{} for _ in state.canvases]  # word index -> positions
-        locked = state.extra.setdefault("locked", [dict() for _ in state.canvases])  # position -> token id
-        self.locked: list[dict[int, int]] = locked
+        self.locked: list[dict[int, int]] = state.locked  # placed words: position -> token id, shared with hooks
         sizes = [len(w.ids) for w in self.words]
         for b in range(len(state.canvases)):
             runs = [len(r) for r in editable_runs(state.editable[b])]
@@ -119,7 +119,7 @@ class RequireWords(SamplerHook):
             state.states[b, p] = TokenState.GENERATED
             self.locked[b][p] = tok
         self.placed[b][k] = positions
-        step_signals(state, b).setdefault("placed", []).append({"word": word.text, "position": start, "how": how})
+        state.step_signals(b).setdefault("placed", []).append({"word": word.text, "position": start, "how": how})
 
     def _free_runs(self, state: SamplerState, b: int, masked_only: bool) -> list[list[int]]:
         ok = state.editable[b].clone()
@@ -330,7 +330,7 @@ class BanWords(SamplerHook):
     def adjust_tokens(self, state: SamplerState) -> None:
         if not self.phrases:
             return
-        locked = state.extra.get("locked") or [{} for _ in state.canvases]
+        locked = state.locked
         row_of = {(b, p): r for r, (b, p) in enumerate(zip(state.query_rows.tolist(), state.query_pos.tolist()))}
         for b in range(len(state.canvases)):
             for _ in range(64):  # each repair removes one violation; a few rounds at most in practice
@@ -371,6 +371,6 @@ class BanWords(SamplerHook):
             window = [t if s != TokenState.MASKED else -2 for t, s in
                       zip(state.tokens[b, lo:hi].tolist(), state.states[b, lo:hi].tolist())]
             if not self._visible(window) and cand not in self.table.tokenizer.all_special_ids:
-                step_signals(state, b).setdefault("ban_repairs", []).append(p)
+                state.step_signals(b).setdefault("ban_repairs", []).append(p)
                 return
         state.tokens[b, p] = old  # pragma: no cover - 64 alternatives all forming a banned word

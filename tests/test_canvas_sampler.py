@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from dllm_core import Canvas, EditError, SamplerConfig, TokenState
 from dllm_core.detok import case_map, detokenize
-from dllm_core.sampler import SamplerHook, plan_blocks, plan_windows, top_p_filter
+from dllm_core.hooks import SamplerHook
+from dllm_core.scheduler import plan_blocks, top_p_filter
+from dllm_core.windows import plan_windows
 
 DRAFT = "Dear {{Élodie}}, the [[quick brown]] fox [[4]] jumps over the lazy dog. It's \"fine\" — naïve café!"
 odd_text = st.text(st.characters(blacklist_characters="[]{}\\", blacklist_categories=("Cs",)), min_size=1,

@@ -1,0 +1,95 @@
+"""Hooks: the one way into the denoising loop (guidance, constraints, and the engine's own default rules).
+
+A hook sees the :class:`~dllm_core.state.SamplerState` and may change the logits before the scheduler chooses
+tokens (:meth:`SamplerHook.adjust_logits`), and the tokens after it has committed (:meth:`SamplerHook.adjust_tokens`).
+Every run also has the default hooks of :func:`default_hooks`: the repetition penalty (when configured) before the
+caller's hooks, and the formatting rule :class:`NoClosingAfterSpace` after them.
+"""
+
+from __future__ import annotations
+
+import torch
+from transformers import RepetitionPenaltyLogitsProcessor
+
+from .adapter import ModelAdapter
+from .canvas import TokenState
+from .config import SamplerConfig
+from .state import SamplerState
+
+
+class SamplerHook:
+    """Base class for guidance. Override what you need; every method is called once per step for the batch."""
+
+    #: True when :meth:`adjust_logits` works on logits wherever the model put them (e.g. on a GPU); hooks that
+    #: index them with host tensors keep the default, and then the sampler hands every hook host tensors
+    on_device: bool = False
+
+    def start(self, state: SamplerState) -> None:
+        """Called once before the first step (after re-noising)."""
+
+    def extra_tokens(self, state: SamplerState) -> torch.Tensor | None:
+        """(B, N) variants of ``state.tokens`` that need logits at the same positions (e.g. classifier-free
+        guidance's unconditional canvases). They go through the model in the same forward pass as the canvases;
+        their (E, V) logits are in ``state.extra_logits[self]`` when :meth:`adjust_logits` runs."""
+        return None
+
+    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        """``logits`` is (E, V) for ``state.query_rows`` / ``state.query_pos``; return the adjusted tensor."""
+        return logits
+
+    def adjust_tokens(self, state: SamplerState) -> None:
+        """May change ``state.tokens`` / ``state.states`` after the commit (never PINNED or FIXED positions)."""
+
+
+class RepetitionPenalty(SamplerHook):
+    """CTRL-style repetition penalty: tokens already generated in a canvas's edited positions become less likely
+    there (positive logits divided by ``penalty``, negative ones multiplied). Weak models otherwise tend to fill
+    parallel slots with the same frequent words ("the area of the area").
+
+    The arithmetic is transformers' ``RepetitionPenaltyLogitsProcessor``; what counts as "already generated" is
+    ours: a diffusion canvas has no prefix of earlier tokens, so every logits row is penalised by the tokens
+    generated so far anywhere in the edited positions of its own canvas (never the draft's fixed or pinned text).
+    """
+
+    def __init__(self, penalty: float):
+        self.processor = RepetitionPenaltyLogitsProcessor(float(penalty))
+
+    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        vocab = logits.shape[1]
+        generated = state.states == TokenState.GENERATED
+        per_canvas = [state.tokens[b][generated[b]] for b in range(len(state.tokens))]
+        width = max(1, max(len(ids) for ids in per_canvas))
+        # rows padded with the id one past the vocabulary, which the processor ignores
+        seen = torch.full((len(per_canvas), width), vocab, dtype=torch.long)
+        for b, ids in enumerate(per_canvas):
+            seen[b, : len(ids)] = ids
+        return self.processor(seen[state.query_rows].to(logits.device), logits)
+
+
+class NoClosingAfterSpace(SamplerHook):
+    """No comma, full stop or closing bracket straight after white space that the draft keeps: the renderer keeps
+    the draft's characters, so it would come out as "Meanwhile , the". Runs after every other hook."""
+
+    on_device = True
+
+    def __init__(self, adapter: ModelAdapter):
+        self.closing = adapter.closing_ids
+
+    def start(self, state: SamplerState) -> None:
+        self.after_space = torch.zeros(state.tokens.shape, dtype=torch.bool)  # (B, N)
+        for b, canvas in enumerate(state.canvases):
+            self.after_space[b, : len(canvas)] = torch.tensor(canvas.after_space(), dtype=torch.bool)
+
+    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        rows = self.after_space[state.query_rows, state.query_pos].nonzero().flatten()
+        if len(rows) and len(self.closing):
+            logits[rows.to(logits.device)[:, None], self.closing.to(logits.device)[None, :]] = float("-inf")
+        return logits
+
+
+def default_hooks(adapter: ModelAdapter, config: SamplerConfig) -> tuple[list[SamplerHook], list[SamplerHook]]:
+    """The engine's own hooks: (those that run before the caller's hooks, those that run after them)."""
+    before: list[SamplerHook] = []
+    if config.repetition_penalty != 1.0:
+        before.append(RepetitionPenalty(config.repetition_penalty))
+    return before, [NoClosingAfterSpace(adapter)]

@@ -1,0 +1,215 @@
+"""The unmasking schedule: which masked positions become tokens at each step, and which tokens are taken back.
+
+:class:`UnmaskingScheduler` plays the part of a diffusers scheduler (its ``BlockRefinementScheduler`` in particular):
+:meth:`~UnmaskingScheduler.set_timesteps` plans the run and :meth:`~UnmaskingScheduler.step` turns one step's logits
+into commits, returning a small :class:`SchedulerOutput`; :func:`add_noise` is the forward process (SDEdit-style
+re-noising of the draft). The loop in :mod:`dllm_core.sampler` owns the model and the hooks, this module owns:
+
+- the schedule: each canvas's editable positions in left-to-right blocks (``block_length``; one block when 0), the
+  steps shared among the blocks, and per step a quota from the cosine or linear mask fraction;
+- the proposal: one candidate token per masked position (greedy, or Gumbel-max at ``temperature`` after top-p) and a
+  score by the unmasking ``order`` (confidence, margin, negative entropy, random);
+- the commit rule: the quota's best-scored masked positions of the current block, plus every one whose confidence
+  exceeds ``threshold`` (Fast-dLLM); on the last step everything still masked;
+- remasking: ReMDM-style self-correction of the current block's least confident earlier tokens.
+
+Unlike diffusers' scheduler, the quota is per canvas (the canvases of a batch have scattered spans of different
+sizes), several unmasking orders and the cosine schedule are supported, and hooks get the proposal to work with.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+import torch
+
+from .canvas import Canvas, TokenState
+from .config import SamplerConfig
+from .state import SamplerState
+
+
+def add_noise(canvas: Canvas, config: SamplerConfig, index: int = 0) -> int:
+    """Re-noise ``config.strength`` of the draft's unpinned tokens of canvas ``index`` of a batch (SDEdit for text);
+    the seed depends on the run's seed and the index, so every candidate of a batch is re-noised differently and
+    a run is reproducible. Returns how many tokens were masked."""
+    if config.strength <= 0:
+        return 0
+    return canvas.renoise(config.strength, random.Random(config.seed * 7919 + index))
+
+
+def mask_fraction(schedule: str, t: float) -> float:
+    """Fraction of a block still masked after progress t in [0, 1]."""
+    t = min(max(t, 0.0), 1.0)
+    return math.cos(math.pi / 2 * t) if schedule == "cosine" else 1.0 - t
+
+
+@dataclass
+class Block:
+    positions: list[int]
+    first_step: int
+    n_steps: int
+
+
+def plan_blocks(positions: list[int], steps: int, block_length: int) -> list[Block]:
+    """Split a canvas's editable positions into left-to-right blocks and share the steps among them."""
+    if not positions:
+        return []
+    size = block_length if block_length > 0 else len(positions)
+    n_blocks = math.ceil(len(positions) / size)
+    if n_blocks > steps:  # fewer steps than blocks: make the blocks bigger
+        size = math.ceil(len(positions) / steps)
+        n_blocks = math.ceil(len(positions) / size)
+    base, extra = divmod(steps, n_blocks)
+    blocks, first = [], 0
+    for b in range(n_blocks):
+        n = base + (1 if b < extra else 0)
+        blocks.append(Block(positions[b * size : (b + 1) * size], first, n))
+        first += n
+    return blocks
+
+
+def top_p_filter(logits: torch.Tensor, top_p: float) -> torch.Tensor:
+    """Keep the smallest set of tokens whose probability reaches ``top_p`` (always the top one).
+
+    Not transformers' ``TopPLogitsWarper``: it keeps the same set in exact arithmetic, but it sums the probabilities
+    from the least likely token up, and over a vocabulary of tens of thousands of tokens the rounding of that sum
+    moves the cut-off by a token in some rows (measured on random logits), so sampled outputs for a fixed seed
+    would change."""
+    sorted_logits, order = logits.sort(dim=-1, descending=True)
+    cum = sorted_logits.softmax(-1).cumsum(-1)
+    drop = cum - sorted_logits.softmax(-1) >= top_p
+    sorted_logits = sorted_logits.masked_fill(drop, float("-inf"))
+    return torch.full_like(logits, float("-inf")).scatter(-1, order, sorted_logits)
+
+
+def gather_rows(probs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """probs[i, index[i]] for every row, on the host (``probs`` may live on the model's device)."""
+    return probs.gather(1, index.to(probs.device)[:, None]).squeeze(1).cpu()
+
+
+@dataclass
+class SchedulerOutput:
+    """What one step did. Per canvas: the positions committed and remasked. Per logits row: the proposal."""
+
+    committed: list[list[int]]
+    remasked: list[list[int]]
+    probs: torch.Tensor  # (E, V) probabilities after hooks (where the logits were)
+    candidates: torch.Tensor  # (E,) proposed token, on the host
+    confidence: torch.Tensor  # (E,) probability of the proposed token, on the host
+
+
+class UnmaskingScheduler:
+    """The schedule, commit rule and remasking of one run (see the module docstring)."""
+
+    def __init__(self, config: SamplerConfig, mask_id: int):
+        self.config = config
+        self.mask_id = mask_id
+        self.steps = 0
+        self.blocks: list[list[Block]] = []
+
+    def set_timesteps(self, editable: torch.Tensor) -> int:
+        """Plan the run for (B, N) ``editable`` positions; returns the number of steps. Every step commits at least
+        one token, so more steps than tokens would be idle passes (unless remasking)."""
+        cfg = self.config
+        most = int(editable.sum(1).max())
+        self.steps = cfg.steps if cfg.remask > 0 else max(1, min(cfg.steps, most))
+        self.blocks = [plan_blocks(row.nonzero().flatten().tolist(), self.steps, cfg.block_length)
+                       for row in editable]
+        return self.steps
+
+    # ------------------------------------------------------------------------------------------------ proposal
+    def propose(self, logits: torch.Tensor, generator: torch.Generator):
+        """(probs, candidate, confidence, score) for every logits row; the (E, V) probabilities stay where the
+        logits are, the per-row vectors go to the host (small)."""
+        cfg = self.config
+        probs = torch.softmax(logits, dim=-1)
+        if cfg.temperature > 0:
+            scaled = logits / cfg.temperature
+            if cfg.top_p < 1.0:
+                scaled = top_p_filter(scaled, cfg.top_p)
+            u = torch.rand(scaled.shape, generator=generator).clamp_(1e-10, 1.0).to(scaled.device)
+            candidates = (scaled - torch.log(-torch.log(u))).argmax(-1)
+        else:
+            candidates = logits.argmax(-1)
+        conf = probs.gather(1, candidates[:, None]).squeeze(1)
+        if cfg.order == "confidence":
+            score = conf
+        elif cfg.order == "margin":
+            top2 = probs.topk(2, dim=-1).values
+            score = top2[:, 0] - top2[:, 1]
+        elif cfg.order == "entropy":
+            score = (probs * torch.log(probs.clamp_min(1e-12))).sum(-1)  # negative entropy: sure first
+        else:
+            score = torch.rand(conf.shape, generator=generator)
+        return probs, candidates.cpu(), conf.cpu(), score.cpu()
+
+    # ------------------------------------------------------------------------------------------------ schedule
+    def quota(self, b: int, step: int, masked_now: set[int]) -> tuple[Block | None, list[int], int]:
+        """Canvas ``b``'s current block, its masked positions (eligible this step) and how many of them to commit."""
+        if step >= self.steps - 1:  # last step: everything still masked, in every block
+            left = sorted(masked_now)
+            return (self.blocks[b][-1] if self.blocks[b] else None), left, len(left)
+        for block in self.blocks[b]:
+            left = [p for p in block.positions if p in masked_now]
+            if not left:
+                continue
+            local = step - block.first_step
+            if local >= block.n_steps - 1:
+                return block, left, len(left)
+            target = round(len(block.positions) * mask_fraction(self.config.schedule, (local + 1) / block.n_steps))
+            return block, left, max(1, len(left) - target)
+        return None, [], 0
+
+    # ------------------------------------------------------------------------------------------------ step
+    def step(self, state: SamplerState, logits: torch.Tensor) -> SchedulerOutput:
+        """Propose from ``logits`` (E, V, after the hooks), commit into ``state.tokens`` / ``state.states`` per the
+        schedule and threshold, and remask for self-correction."""
+        cfg = self.config
+        probs, candidates, conf, score = self.propose(logits, state.generator)
+        rows, pos = state.query_rows, state.query_pos
+        current_conf = gather_rows(probs, state.tokens[rows, pos].clamp_min(0))
+        is_masked = state.states[rows, pos] == TokenState.MASKED
+        n_canvases = len(state.tokens)
+        committed: list[list[int]] = [[] for _ in range(n_canvases)]
+        remasked: list[list[int]] = [[] for _ in range(n_canvases)]
+        for b in range(n_canvases):
+            sel = (rows == b).nonzero().flatten()
+            if len(sel) == 0:
+                continue
+            index_of = {int(pos[i]): int(i) for i in sel}
+            masked_now = {p for p, i in index_of.items() if is_masked[i]}
+            block, eligible, k = self.quota(b, state.step, masked_now)
+            if not eligible:
+                continue
+            idx = torch.tensor([index_of[p] for p in eligible])
+            order = score[idx].argsort(descending=True)
+            take = set(order[:k].tolist())
+            if cfg.threshold is not None:
+                take |= set((conf[idx] > cfg.threshold).nonzero().flatten().tolist())
+            chosen = idx[sorted(take)]
+            state.tokens[b, pos[chosen]] = candidates[chosen]
+            state.states[b, pos[chosen]] = TokenState.GENERATED
+            committed[b] = pos[chosen].tolist()
+            if cfg.remask > 0 and state.step < self.steps - 1 and state.step < cfg.remask_until * self.steps:
+                remasked[b] = self.remask(state, b, sel, is_masked, current_conf, len(chosen), block)
+        return SchedulerOutput(committed, remasked, probs, candidates, conf)
+
+    def remask(self, state: SamplerState, b: int, sel, is_masked, current_conf, n_committed: int,
+               block: Block) -> list[int]:
+        """ReMDM-style self-correction: remask the current block's least confident tokens generated in earlier
+        steps (never pinned or fixed ones; never the tokens committed this step)."""
+        pos = state.query_pos
+        in_block = set(block.positions)
+        old = [int(i) for i in sel
+               if not is_masked[i] and state.states[b, pos[i]] == TokenState.GENERATED and int(pos[i]) in in_block]
+        want = self.config.remask * n_committed  # stochastic rounding keeps small fractions meaningful
+        n = min(len(old), int(want) + int(torch.rand((), generator=state.generator) < want - int(want)))
+        if n <= 0:
+            return []
+        worst = sorted(old, key=lambda i: float(current_conf[i]))[:n]
+        positions = pos[torch.tensor(worst)]
+        state.tokens[b, positions] = self.mask_id
+        state.states[b, positions] = TokenState.MASKED
+        return positions.tolist()
