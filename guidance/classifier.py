@@ -36,9 +36,10 @@ import torch
 from torch import nn
 
 from dllm_core.canvas import TokenState
-from dllm_core.sampler import SamplerHook, SamplerState
+from dllm_core.hooks import SamplerHook
+from dllm_core.state import SamplerState
 
-from .common import step_signals
+from .limits import MAX_ATTRIBUTE_STRENGTH
 
 CLASSIFIER_DIR = Path(__file__).resolve().parents[1] / "assets" / "classifiers"
 MAX_CLASSIFIER_TOKENS = 256
@@ -106,6 +107,26 @@ def available_classifiers(directory: Path = CLASSIFIER_DIR) -> list[str]:
     return sorted(p.stem for p in directory.glob("*.json") if (p.with_suffix(".safetensors")).exists())
 
 
+def available_attributes() -> dict[str, list[str]]:
+    """Shipped attribute classifiers and their classes, e.g. ``{"sentiment": ["negative", "positive"]}``."""
+    out = {}
+    for name in available_classifiers():
+        meta = json.loads((CLASSIFIER_DIR / f"{name}.json").read_text())
+        out[name] = list(meta["classes"])
+    return out
+
+
+_BOUND: dict[tuple[str, int], AttributeClassifier] = {}
+
+
+def get_classifier(editor, name: str) -> AttributeClassifier:
+    """The classifier ``name`` bound to ``editor``'s embeddings (cached per editor)."""
+    key = (name, id(editor.adapter))
+    if key not in _BOUND:
+        _BOUND[key] = load_classifier(name, editor.adapter)
+    return _BOUND[key]
+
+
 def load_classifier(name: str, adapter, directory: Path | None = None) -> AttributeClassifier:
     """Load ``assets/classifiers/NAME`` (or a path without suffix) onto ``adapter``'s token embeddings."""
     from safetensors.torch import load_file  # noqa: PLC0415
@@ -141,8 +162,8 @@ class ClassifierGuidance(SamplerHook):
                  top_k: int = 8, exact_positions: int = 8, ramp_floor: float = 0.3, support: int = 64):
         if mode not in ("gradient", "exact"):
             raise ValueError(f"guidance mode must be 'gradient' or 'exact', got {mode!r}")
-        if not 0.0 <= strength <= 100.0:
-            raise ValueError(f"guidance strength must be in [0, 100], got {strength}")
+        if not 0.0 <= strength <= MAX_ATTRIBUTE_STRENGTH:
+            raise ValueError(f"guidance strength must be in [0, {MAX_ATTRIBUTE_STRENGTH:g}], got {strength}")
         self.classifier = classifier
         self.target = classifier.class_index(target)
         self.strength = float(strength)
@@ -196,7 +217,7 @@ class ClassifierGuidance(SamplerHook):
             (grad,) = torch.autograd.grad(log_p.sum(), emb)
         log_p = log_p.detach()
         for b in range(len(state.canvases)):
-            sig = step_signals(state, b)
+            sig = state.step_signals(b)
             sig["attribute_p"] = round(float(log_p[b].exp()), 4)
             sig["gamma"] = round(float(gammas[b]), 4)
         if len(masked_rows) == 0:

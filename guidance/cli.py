@@ -6,7 +6,11 @@ import argparse
 
 from dllm_core.api import EditError
 
-from . import GuidanceOptions, available_attributes, guided_edit
+from .classifier import available_attributes
+from .edit import guided_edit
+from .options import GuidanceOptions
+
+DEFAULTS = GuidanceOptions()
 
 
 def _ratio(text: str) -> float:
@@ -34,15 +38,16 @@ def add_guidance_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--gradient-guidance", action="store_true",
                        help="use the first-order gradient term instead of exact rescoring (cheaper, weaker: "
                             "see bench/GUIDANCE.md)")
-    group.add_argument("--guidance-top-k", type=int, default=16, metavar="K", help="candidates for --exact-guidance")
-    group.add_argument("--cfg", type=float, default=0.0, metavar="W",
+    group.add_argument("--guidance-top-k", type=int, default=DEFAULTS.top_k, metavar="K",
+                       help="candidates for --exact-guidance")
+    group.add_argument("--cfg", type=float, default=DEFAULTS.cfg, metavar="W",
                        help="classifier-free guidance scale: follow the fixed text (prompt) harder (0: off)")
-    group.add_argument("--length-target", type=_ratio, default=1.0, metavar="R",
+    group.add_argument("--length-target", type=_ratio, default=DEFAULTS.length_target, metavar="R",
                        help="[[...|auto]] spans: target length, as a fraction or percent of the original "
                             "(e.g. 70%% to shorten by about 30%%)")
-    group.add_argument("--length-spread", type=_ratio, default=0.2, metavar="S",
+    group.add_argument("--length-spread", type=_ratio, default=DEFAULTS.length_spread, metavar="S",
                        help="[[...|auto]] spans: try lengths from target - S to target + S")
-    group.add_argument("--length-candidates", type=int, default=5, metavar="K",
+    group.add_argument("--length-candidates", type=int, default=DEFAULTS.length_candidates, metavar="K",
                        help="[[...|auto]] spans: how many candidate lengths to score")
 
 

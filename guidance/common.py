@@ -1,12 +1,10 @@
-"""Small helpers shared by the guidance hooks: word pieces and signals."""
+"""Small helpers shared by the guidance hooks: words made of token pieces, and runs of editable positions."""
 
 from __future__ import annotations
 
 import torch
 
-from dllm_core.sampler import SamplerState
-
-WORD_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word start; WordPiece marks a continuation
+from dllm_core.spelling import WORD_MARKERS, Spelling
 
 
 class PieceTable:
@@ -22,13 +20,14 @@ class PieceTable:
         size = max(vocab.values()) + 1
         self.text = [""] * size
         self.starts = [True] * size
+        spelling = Spelling.of(tokenizer)
         marker_style = any(tok.startswith(WORD_MARKERS) for tok in list(vocab)[:5000])
         special = set(tokenizer.all_special_ids)
         for tok, i in vocab.items():
             if i in special:
                 continue
-            if tok.startswith("##"):
-                self.text[i], self.starts[i] = tok[2:].lower(), False
+            if spelling.word_pieces:  # the spelling knows which pieces continue a word, and their text
+                self.text[i], self.starts[i] = spelling.piece(i).strip().lower(), not spelling.continues_word(i)
             elif marker_style:
                 starts = tok.startswith(WORD_MARKERS)
                 self.text[i], self.starts[i] = tok.lstrip("".join(WORD_MARKERS)).lower(), starts
@@ -55,14 +54,6 @@ class PieceTable:
             else:
                 out.append((i, i + 1, self.text[tok]))
         return out
-
-
-def step_signals(state: SamplerState, b: int) -> dict:
-    """The signals dict of canvas ``b`` for the current step (created on first use, shared by all hooks)."""
-    rows = state.signals[b]
-    if not rows or rows[-1].get("step") != state.step:
-        rows.append({"step": state.step})
-    return rows[-1]
 
 
 def editable_runs(editable_row: torch.Tensor) -> list[list[int]]:

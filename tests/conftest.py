@@ -29,6 +29,18 @@ def make_tiny_adapter(tokenizer, seed: int = 0, max_positions: int = 512) -> Mod
     return ModelAdapter(BertForMaskedLM(config).eval(), tokenizer, "tiny-random-bert")
 
 
+def make_tiny_classifier(editor: Editor):
+    """A random two-class attribute head on the editor's token embeddings (for guidance mechanics, not quality)."""
+    from guidance.classifier import AttributeClassifier, AttributeHead
+
+    torch.manual_seed(0)
+    emb = editor.adapter.input_embeddings().weight.detach()
+    head = AttributeHead(emb.shape[1], 2, hidden=16).eval()
+    for p in head.parameters():
+        p.requires_grad_(False)
+    return AttributeClassifier("tiny", ["negative", "positive"], head, emb, editor.tokenizer)
+
+
 @pytest.fixture(scope="session")
 def tiny_adapter(tokenizer) -> ModelAdapter:
     return make_tiny_adapter(tokenizer)

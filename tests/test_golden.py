@@ -16,12 +16,12 @@ import hashlib
 import json
 
 import pytest
-import torch
+from conftest import make_tiny_adapter, make_tiny_classifier
 
-from dllm_core import Editor, ModelAdapter, SamplerConfig
+from dllm_core import Editor, SamplerConfig
 from dllm_core.adapter import EMBEDDED_DIR
 from guidance import GuidanceOptions, guided_edit
-from guidance.classifier import AttributeClassifier, AttributeHead, ClassifierGuidance
+from guidance.classifier import ClassifierGuidance
 
 HARBOUR = "The old harbour [[was quiet in the grey morning light and nobody came]] to see the boats."
 PINS = "Dear {{Élodie}}, the [[quick brown]] fox [[4]] jumps over the lazy dog. It's \"fine\" — naïve café!"
@@ -103,16 +103,6 @@ def digest(result, report: dict | None, passes: int) -> dict:
     return json.loads(json.dumps(out))  # the form the expected values are written in (string keys, lists)
 
 
-def tiny_classifier(editor: Editor) -> AttributeClassifier:
-    """A random attribute head on the editor's embeddings (the same one as test_guidance.py builds)."""
-    torch.manual_seed(0)
-    emb = editor.adapter.input_embeddings().weight.detach()
-    head = AttributeHead(emb.shape[1], 2, hidden=16).eval()
-    for p in head.parameters():
-        p.requires_grad_(False)
-    return AttributeClassifier("tiny", ["negative", "positive"], head, emb, editor.tokenizer)
-
-
 def run_case(editor: Editor, name: str) -> dict:
     case = CASES[name]
     config = SamplerConfig(**case["config"])
@@ -123,24 +113,15 @@ def run_case(editor: Editor, name: str) -> dict:
     else:
         hooks = []
         if case.get("hook"):
-            hooks = [ClassifierGuidance(tiny_classifier(editor), "positive", **case["hook"])]
+            hooks = [ClassifierGuidance(make_tiny_classifier(editor), "positive", **case["hook"])]
         result, report = editor.edit(case["markup"], config, hooks, n=case.get("n", 1)), None
     return digest(result, report, editor.adapter.forward_passes - before)
 
 
-def small_context_editor(tokenizer) -> Editor:
-    """A tiny random BERT that sees at most 64 positions: long drafts are read in several windows."""
-    from transformers import BertConfig, BertForMaskedLM
-
-    torch.manual_seed(1)
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    return Editor(ModelAdapter(BertForMaskedLM(config).eval(), tokenizer, "tiny-64"))
-
-
 @pytest.fixture(scope="module")
 def windowed_editor(tokenizer) -> Editor:
-    return small_context_editor(tokenizer)
+    """A tiny random BERT that sees at most 64 positions: long drafts are read in several windows."""
+    return Editor(make_tiny_adapter(tokenizer, seed=1, max_positions=64))
 
 
 @pytest.mark.parametrize("name", TINY_CASES)

@@ -6,13 +6,14 @@ import re
 
 import pytest
 import torch
+from conftest import make_tiny_classifier
 
 from dllm_core import EditError, Editor, SamplerConfig, TokenState
 from dllm_core.cli import build_parser
-from dllm_core.sampler import SamplerHook
+from dllm_core.hooks import SamplerHook
 from guidance import GuidanceOptions, guided_edit
 from guidance.cfg import ClassifierFreeGuidance
-from guidance.classifier import AttributeClassifier, AttributeHead, ClassifierGuidance
+from guidance.classifier import AttributeClassifier, ClassifierGuidance
 from guidance.cli import run_guided
 from guidance.common import PieceTable
 from guidance.constraints import BanWords, packs
@@ -35,12 +36,7 @@ def word_in(word: str, text: str) -> bool:
 
 @pytest.fixture(scope="module")
 def tiny_classifier(tiny_editor) -> AttributeClassifier:
-    torch.manual_seed(0)
-    emb = tiny_editor.adapter.input_embeddings().weight.detach()
-    head = AttributeHead(emb.shape[1], 2, hidden=16).eval()
-    for p in head.parameters():
-        p.requires_grad_(False)
-    return AttributeClassifier("tiny", ["negative", "positive"], head, emb, tiny_editor.tokenizer)
+    return make_tiny_classifier(tiny_editor)
 
 
 def same_run(a, b) -> bool:
@@ -237,7 +233,7 @@ class Probe(SamplerHook):
 def test_auto_length_picks_among_candidates(tiny_editor):
     markup = "Tea [[was served in the drawing room just after four o'clock every single day|auto]] as usual."
     segments = tiny_editor.parse(markup)
-    lengths, choices = choose_lengths(tiny_editor.adapter, segments, SamplerConfig(), target=0.7, spread=0.2)
+    lengths, choices = choose_lengths(tiny_editor, segments, SamplerConfig(), target=0.7, spread=0.2)
     original = choices[0].original
     assert choices[0].candidates == candidate_lengths(original, 0.7, 0.2)
     assert lengths[1] in choices[0].candidates and max(choices[0].candidates) < original
