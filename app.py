@@ -24,9 +24,9 @@ import gradio as gr
 
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
 from dllm_core.adapter import LOCAL_MODELS
-from dllm_core.api import MAX_DRAFT_CHARS
-from dllm_core.config import ORDERS, SCHEDULES
-from dllm_core.markup import plain_text
+from dllm_core.config import ORDERS, SCHEDULES, threshold_setting
+from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS
+from dllm_core.markup import has_auto_length, plain_text
 from dllm_core.plots import confidence_heatmap, progress_chart
 
 try:  # guidance lands separately; its controls light up when the package is importable
@@ -93,8 +93,7 @@ def edit_stream(editor: Editor, draft: str, config: SamplerConfig, required: str
     """StepEvents then the EditResult, guided when any guidance control is set (``result.guidance`` = report)."""
     require, ban = parse_words(required), parse_words(banned)
     name, _, target = (attribute or NO_ATTRIBUTE).partition("=")
-    auto = re.search(r"\|\s*auto\s*\]\]", draft or "") is not None
-    wanted = bool(require or ban or (target and attribute_strength) or cfg_scale or auto)
+    wanted = bool(require or ban or (target and attribute_strength) or cfg_scale or has_auto_length(draft or ""))
     if not wanted:
         return editor.stream(draft, config)
     if not guidance_available():
@@ -345,8 +344,8 @@ class Studio:
             spec = ""
             if mode == "tokens":
                 n = int(n_tokens)
-                if not 1 <= n <= 1024:
-                    raise EditError(f"length must be 1..1024 tokens, got {n}")
+                if not 1 <= n <= MAX_SPAN_TOKENS:
+                    raise EditError(f"length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
                 spec = f"|{n}"
             elif mode == "auto":
                 if not guidance_available():
@@ -354,8 +353,8 @@ class Studio:
                 spec = "|auto"
             elif mode == "percent":
                 pct = float(percent)
-                if not 0 < pct <= 400:
-                    raise EditError(f"length must be in (0, 400] %, got {pct:g}")
+                if not 0 < pct <= MAX_LENGTH_PERCENT:
+                    raise EditError(f"length must be in (0, {MAX_LENGTH_PERCENT:g}] %, got {pct:g}")
                 spec = f"|{pct:g}%"
         except (EditError, TypeError, ValueError) as exc:
             return draft, undo, message_html(str(exc), "error")
@@ -376,8 +375,8 @@ class Studio:
         try:
             n = int(n_tokens)
             cursor = max(0, min(int(end if end is not None else len(draft)), len(draft)))
-            if not 1 <= n <= 1024:
-                raise EditError(f"insert length must be 1..1024 tokens, got {n}")
+            if not 1 <= n <= MAX_SPAN_TOKENS:
+                raise EditError(f"insert length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
             ranges = fixed_ranges(draft) if draft else [(0, 0)]
         except (TypeError, ValueError) as exc:
             return draft, undo, message_html(str(exc) if isinstance(exc, EditError) else
@@ -435,7 +434,7 @@ class Studio:
             config = SamplerConfig(
                 steps=int(steps), schedule=str(schedule), order=str(order), temperature=float(temperature),
                 top_p=float(top_p), block_length=int(block_length), remask=float(remask),
-                threshold=float(threshold) if threshold and float(threshold) > 0 else None,
+                threshold=threshold_setting(threshold),
                 strength=float(strength), seed=int(seed))
             return config.validate()
         except (TypeError, ValueError, OverflowError) as exc:
@@ -467,7 +466,7 @@ class Studio:
                     return
                 if not frames:
                     view = view_positions(item.records[0].states)
-                    everything = item.state.canvases[0].surface_texts()
+                    everything = item.surface_texts()
                     surface = [everything[p] for p in view]
                 frames.append(item.records[0].to_json(editor.tokenizer, positions=view))
                 html_now = canvas_html(frames[-1], surface)
@@ -494,8 +493,6 @@ class Studio:
                   f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
         data = result.to_json(editor.tokenizer)
         data["draft"] = draft
-        if getattr(result, "guidance", None):
-            data["guidance"] = result.guidance
         path = self.downloads / f"trajectory-seed{result.seed}-{time.strftime('%H%M%S')}-{os.getpid()}-{id(data)}.json"
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
         session = {"frames": frames, "surface": surface, "original": original, "result": result.text}
@@ -505,7 +502,7 @@ class Studio:
         return (canvas_html(frames[last] if frames else None, surface), confidence_heatmap(frames, last),
                 progress_chart(frames, last), result.text, diff_html(original, result.text), status,
                 message_html(" · ".join(filter(None, ["done: accept the result into the draft to keep editing",
-                                                      guidance_summary(getattr(result, "guidance", None))])), "ok"),
+                                                      guidance_summary(result.guidance)])), "ok"),
                 replay,
                 gr.DownloadButton(value=str(path), visible=True), session)
 
@@ -529,6 +526,7 @@ def _short(text: str, n: int = 40) -> str:
 
 # ------------------------------------------------------------------------------------------------ the page
 def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
+    default = SamplerConfig()  # the settings start at the engine's defaults
     with gr.Blocks(title="Diffusion text editor") as demo:
         session = gr.State({})
         undo_stack = gr.State([])
@@ -552,7 +550,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     length_mode = gr.Radio(list(LENGTH_MODES) if guidance_available() else list(LENGTH_MODES[:-1]),
                                            value="keep length", label="Masked length",
                                            scale=3)
-                    n_tokens = gr.Number(value=8, precision=0, minimum=1, maximum=1024, label="N tokens", scale=1)
+                    n_tokens = gr.Number(value=8, precision=0, minimum=1, maximum=MAX_SPAN_TOKENS, label="N tokens",
+                                         scale=1)
                     percent = gr.Slider(25, 300, value=70, step=5, label="Length % (also auto target)",
                                         scale=2)
                 plan = gr.HTML(studio.preview(""), elem_id="plan")
@@ -560,7 +559,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                 with gr.Row():
                     run_btn = gr.Button("Run", variant="primary", elem_id="run-btn")
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
-                strength = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Strength: rewrite this share of the "
+                strength = gr.Slider(0.0, 1.0, value=default.strength, step=0.05,
+                                     label="Strength: rewrite this share of the "
                                      "unpinned draft too (0 = only the masked spans)")
                 gr.Markdown("**Examples**")
                 with gr.Row(elem_classes="examples"):
@@ -572,19 +572,22 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                         if studio.model_name in LOCAL_MODELS else [studio.model_name],
                         value=studio.model_name, label="Model (loaded on first use)", elem_id="model")
                     with gr.Row():
-                        steps = gr.Slider(1, 256, value=16, step=1, label="Steps", elem_id="steps")
-                        seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                        steps = gr.Slider(1, 256, value=default.steps, step=1, label="Steps", elem_id="steps")
+                        seed = gr.Number(value=default.seed, precision=0, minimum=0, label="Seed")
                     with gr.Row():
-                        schedule = gr.Dropdown(list(SCHEDULES), value="cosine", label="Schedule")
-                        order = gr.Dropdown(list(ORDERS), value="confidence", label="Unmasking order")
+                        schedule = gr.Dropdown(list(SCHEDULES), value=default.schedule, label="Schedule")
+                        order = gr.Dropdown(list(ORDERS), value=default.order, label="Unmasking order")
                     with gr.Row():
-                        temperature = gr.Slider(0.0, 2.0, value=0.0, step=0.05, label="Temperature (0 = greedy)")
-                        top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
+                        temperature = gr.Slider(0.0, 2.0, value=default.temperature, step=0.05,
+                                                label="Temperature (0 = greedy)")
+                        top_p = gr.Slider(0.05, 1.0, value=default.top_p, step=0.05, label="Top-p")
                     with gr.Row():
-                        block_length = gr.Slider(0, 128, value=0, step=1, label="Block length (0 = off)")
-                        threshold = gr.Slider(0.0, 1.0, value=0.9, step=0.05,
+                        block_length = gr.Slider(0, 128, value=default.block_length, step=1,
+                                                 label="Block length (0 = off)")
+                        threshold = gr.Slider(0.0, 1.0, value=default.threshold or 0.0, step=0.05,
                                               label="Confidence threshold (0 = off)")
-                    remask = gr.Slider(0.0, 1.0, value=0.0, step=0.05, label="Self-correction (remask share)")
+                    remask = gr.Slider(0.0, 1.0, value=default.remask, step=0.05,
+                                       label="Self-correction (remask share)")
                 with gr.Accordion("Guidance", open=guidance_available()):
                     if not guidance_available():
                         gr.Markdown("*The guidance package is not installed in this build; these controls are "
