@@ -1,0 +1,84 @@
+"""``python -m dllm_core action shorten|rephrase|tone TEXT``: the writing actions of :mod:`dllm_core.actions` on the
+command line. Prints the best alternative (``--alternatives K`` prints K, best first; ``--json`` one object)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .actions import ACTIONS, MAX_ALTERNATIVES
+from .config import SamplerConfig
+
+
+def add_action_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("action", help="shorten, rephrase or change the tone of a text, keeping its meaning",
+                       description="Writing actions: shorten to a length (--target 12 words or 70%%), rephrase "
+                                   "(--strength), tone (--attribute sentiment=positive; models with a classifier "
+                                   "only). Names, numbers and capitalised words are kept.")
+    p.add_argument("action", choices=ACTIONS)
+    p.add_argument("text", help="the text ('-' reads standard input)")
+    p.add_argument("--target", default="70%", help="shorten: words (12) or a share (70%%, 0.7); default 70%%")
+    p.add_argument("--strength", type=float, default=0.5, help="rephrase/tone: share of the words re-written")
+    p.add_argument("--attribute", default=None, metavar="NAME=TARGET", help="tone: e.g. formality=formal")
+    p.add_argument("--selection", default=None, metavar="START:END", help="act on these character offsets only")
+    p.add_argument("--keep", action="append", default=[], metavar="WORD", help="a word every alternative keeps")
+    p.add_argument("--alternatives", "-k", type=int, default=1, help=f"how many to return (1..{MAX_ALTERNATIVES})")
+    p.add_argument("--steps", type=int, default=16)
+    p.add_argument("--temperature", type=float, default=None, help="default: 0 for one, 0.7 for alternatives")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--model", default=None)
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", action="store_true")
+    return p
+
+
+def run_action_command(args) -> int:
+    from .actions import run_action  # noqa: PLC0415
+    from .adapter import ModelLoadError  # noqa: PLC0415
+    from .api import EditError, Editor  # noqa: PLC0415
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"error: {message}", file=sys.stderr)
+        return code
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    temperature = args.temperature if args.temperature is not None else (0.7 if args.alternatives > 1 else 0.0)
+    config = SamplerConfig(steps=args.steps, temperature=temperature, seed=args.seed)
+    try:
+        config.validate()
+    except ValueError as exc:
+        return fail(str(exc))
+    kwargs: dict = {"k": args.alternatives, "config": config, "keep": tuple(args.keep), "seed": args.seed}
+    if args.selection:
+        try:
+            a, b = (int(x) for x in args.selection.split(":"))
+        except ValueError:
+            return fail(f"--selection: expected START:END character offsets, got {args.selection!r}")
+        kwargs["selection"] = (a, b)
+    if args.action == "shorten":
+        kwargs["target"] = args.target
+    else:
+        kwargs["strength"] = args.strength
+    if args.action == "tone":
+        if not args.attribute or "=" not in args.attribute:
+            return fail("tone needs --attribute NAME=TARGET, e.g. sentiment=positive")
+        kwargs["attribute"], kwargs["target"] = (x.strip() for x in args.attribute.split("=", 1))
+    try:
+        editor = Editor.load(args.model, device=args.device)
+    except ModelLoadError as exc:
+        return fail(str(exc), 3)
+    try:
+        result = run_action(editor, args.action, text, **kwargs)
+    except EditError as exc:
+        return fail(str(exc))
+    if args.json:
+        json.dump({**result.to_json(), "model": editor.adapter.name}, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for alt in result.alternatives:
+            print(alt.text)
+        if result.target_words is not None:
+            print(f"({result.words_before} -> {result.words_after} words; target {result.target_words})",
+                  file=sys.stderr)
+    return 0

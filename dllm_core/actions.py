@@ -1,0 +1,483 @@
+"""Writing actions that keep the meaning: shorten, rephrase, tone. Each returns ``k`` alternatives, drafted in one
+batched sampler run and ordered best first by :func:`dllm_core.ranking.rank` (the model's causal reading where it
+has one; the sampler's order otherwise).
+
+An action turns the draft (or a selection of it, given as character offsets) into edit markup per candidate and
+lets the sampler do the writing:
+
+- **shorten** to a target in words (``12``) or as a share of the selection (``0.7`` / ``"70%"``): one batched
+  forward pass masks each word in turn and scores how predictable it is from the rest; the most predictable
+  words (never a content word: names, numbers, capitalised words) are deleted, one word on each side of every
+  deletion becomes a rewrite span of the same token count (the seam), and the model repairs the grammar there.
+  Candidates after the first drop a slightly different set (the scores perturbed with a seeded Gumbel noise).
+- **rephrase** at a ``strength`` in (0, 1]: that share of the selection's non-content words is masked (SDEdit on
+  the span; each candidate its own random share) and re-written, the content words pinned; the original word at
+  a masked position is made less likely (``change``), so that rewriting means changing.
+- **tone** (``sentiment=positive``, ``formality=formal`` ...): rephrase plus the attribute classifier's guidance
+  (guidance package). Only models with a trained classifier can do this (the embedded MiniLM today); for others
+  it is an :class:`~dllm_core.api.EditError` that says so.
+
+Lengths are counted in words (what a writer counts), not tokens.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+
+import torch
+
+from .api import EditError, Editor
+from .canvas import Canvas
+from .config import SamplerConfig
+from .hooks import SamplerHook
+from .markup import Segment
+from .ranking import rank
+from .spelling import Spelling
+from .state import SamplerState
+from .windows import window_budget
+
+ACTIONS = ("shorten", "rephrase", "tone")
+MAX_ALTERNATIVES = 8
+WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # a word core; punctuation around it is not part of it
+SENTENCE_END = re.compile(r"[.!?:;]")
+# words that start sentences without being names (a capitalised word at a sentence start is kept unless listed)
+FUNCTION_WORDS = frozenset("""a an the this that these those it its he she they we i you his her their our my your
+him them us me who whom whose which what when where why how there here then than so but and or nor yet if because
+as at by for from in into of off on onto out over to under up with without about after before during since until
+while although though also just only even still some any many much most more few all both each every no not one
+other such very can could may might must shall should will would do does did done be is am are was were been being
+have has had having say says said today yesterday now once however meanwhile""".split())
+
+
+@dataclass
+class Word:
+    start: int  # character offsets in the text
+    end: int
+    text: str
+    content: bool  # a name, number or capitalised word: kept by every action
+
+
+@dataclass
+class Alternative:
+    text: str
+    words: int  # words in the selection's place after the action
+    score: float | None = None  # the ranking score (None: the model cannot score)
+    markup: str = ""  # what the sampler was given
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class ActionResult:
+    action: str
+    text: str  # the best alternative
+    alternatives: list[Alternative]
+    selection: tuple[int, int]
+    words_before: int
+    target_words: int | None = None  # shorten: the target
+    kept: list[str] = field(default_factory=list)  # content words every alternative keeps
+    note: str = ""  # e.g. why there are fewer alternatives than asked for
+
+    @property
+    def words_after(self) -> int:
+        return self.alternatives[0].words
+
+    def to_json(self) -> dict:
+        return {"action": self.action, "text": self.text, "selection": list(self.selection),
+                "words_before": self.words_before, "target_words": self.target_words,
+                "words_after": self.words_after, "kept": self.kept, "note": self.note,
+                "alternatives": [a.to_json() for a in self.alternatives]}
+
+
+# ---------------------------------------------------------------------------------------------------- words
+def count_words(text: str) -> int:
+    return len(WORD.findall(text))
+
+
+def words_of(text: str, start: int = 0, end: int | None = None, keep: tuple[str, ...] = ()) -> list[Word]:
+    """The words of ``text[start:end]``, each marked content or not (names, numbers, capitalised words not at a
+    sentence start, all-caps words, and the words in ``keep``)."""
+    end = len(text) if end is None else end
+    keep_lower = {k.lower() for k in keep}
+    out = []
+    for m in WORD.finditer(text, start, end):
+        w = m.group()
+        before = text[: m.start()].rstrip()
+        sentence_start = not before or bool(SENTENCE_END.search(before[-1:])) or before[-1:] in "\"“"
+        content = (any(c.isdigit() for c in w) or (w[0].isupper() and (not sentence_start
+                                                                      or w.lower() not in FUNCTION_WORDS))
+                   or (len(w) > 1 and w.isupper()) or w.lower() in keep_lower)
+        out.append(Word(m.start(), m.end(), w, content))
+    return out
+
+
+def parse_target(target: int | float | str, n_words: int) -> int:
+    """A shorten target as a word count: ``12`` words, ``0.7`` or ``"70%"`` of ``n_words``."""
+    if isinstance(target, str):
+        t = target.strip()
+        try:
+            value = float(t[:-1]) / 100 if t.endswith("%") else float(t)
+        except ValueError:
+            raise EditError(f"shorten target: {target!r} is neither a word count nor a percentage") from None
+        if not t.endswith("%") and value == int(value) and value >= 1:
+            return parse_target(int(value), n_words)
+        return parse_target(value, n_words)
+    if isinstance(target, float) and not float(target).is_integer() or isinstance(target, float) and target < 1:
+        if not 0 < target < 1:
+            raise EditError(f"shorten target must be below 100 %, got {target:.0%}")
+        return max(1, round(n_words * target))
+    target = int(target)
+    if not 1 <= target < n_words:
+        raise EditError(f"shorten target must be 1..{n_words - 1} words for this {n_words}-word text, got {target}")
+    return target
+
+
+# ---------------------------------------------------------------------------------------------------- markup
+def escape(text: str) -> str:
+    """``text`` as fixed markup text (brackets written literally)."""
+    for raw, esc in (("[[", "\\[["), ("]]", "\\]]"), ("{{", "\\{{"), ("}}", "\\}}")):
+        text = text.replace(raw, esc)
+    return text
+
+
+def build_markup(text: str, pieces: list[tuple[int, int, str]]) -> str:
+    """``text`` with the character ranges of ``pieces`` (start, end, kind: 'rewrite', 'pin', 'drop') marked up;
+    pieces are sorted and do not overlap."""
+    out, cursor = [], 0
+    for start, end, kind in sorted(pieces):
+        out.append(escape(text[cursor:start]))
+        body = escape(text[start:end])
+        out.append({"rewrite": f"[[{body}]]", "pin": f"{{{{{body}}}}}", "drop": ""}[kind])
+        cursor = end
+    out.append(escape(text[cursor:]))
+    return "".join(out)
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for i in sorted(indices):
+        if runs and i == runs[-1][-1] + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------------- scoring
+@torch.no_grad()
+def predictability(editor: Editor, text: str, words: list[Word], batch: int = 64) -> list[float]:
+    """Per word: the mean log-probability of its tokens with that word masked and the rest of ``text`` visible
+    (one batched forward pass per ``batch`` words). High: the rest says it already."""
+    adapter = editor.adapter
+    canvas = Canvas.from_segments([Segment("fixed", text, 0)], editor.tokenizer)
+    ids = torch.tensor(canvas.ids)
+    token_words: list[list[int]] = []
+    for w in words:
+        token_words.append([i for i, span in enumerate(canvas.spans)
+                            if span is not None and span[0] < w.end and span[1] > w.start])
+    body = window_budget(adapter)
+    scores = [0.0] * len(words)
+    order = [k for k, toks in enumerate(token_words) if toks]
+    for chunk_start in range(0, len(order), batch):
+        chunk = order[chunk_start : chunk_start + batch]
+        seqs, rows, cols, targets, owner = [], [], [], [], []
+        for r, k in enumerate(chunk):
+            toks = token_words[k]
+            lo = max(0, min(toks[0] - body // 2, len(ids) - body))
+            hi = min(len(ids), lo + body)
+            seq = ids[lo:hi].clone()
+            for p in toks:
+                if lo <= p < hi:
+                    seq[p - lo] = adapter.mask_id
+                    rows.append(r)
+                    cols.append(p - lo)
+                    targets.append(int(ids[p]))
+                    owner.append(k)
+            seqs.append(seq)
+        input_ids, attention, offset = adapter.frame(seqs)
+        logits = adapter.logits_at(input_ids, attention, torch.tensor(rows), torch.tensor(cols) + offset)
+        logp = logits.log_softmax(-1).gather(1, torch.tensor(targets).unsqueeze(1).to(logits.device)).flatten()
+        sums: dict[int, list[float]] = {}
+        for k, lp in zip(owner, logp.tolist()):
+            sums.setdefault(k, []).append(lp)
+        for k, lps in sums.items():
+            scores[k] = sum(lps) / len(lps)
+    return scores
+
+
+@torch.no_grad()
+def deletion_fit(editor: Editor, text: str, words: list[Word], batch: int = 64, reach: int = 300) -> list[float]:
+    """Per word: how well the text reads without it. The word is deleted (with the white space before it), and
+    each neighbouring word is masked in turn (two sequences per word, all in batched passes): the mean
+    log-probability of the neighbours' own tokens. High: nothing is missing where the word was."""
+    items = []  # (word index, token ids, positions to score)
+    for k, w in enumerate(words):
+        cut_lo = words[k - 1].end if k > 0 and not text[words[k - 1].end : w.start].strip() else w.start
+        lo, hi = max(0, w.start - reach), min(len(text), w.end + reach)
+        short = text[lo:cut_lo] + text[w.end : hi]
+        shift = w.end - cut_lo
+        enc = editor.tokenizer(short, add_special_tokens=False, return_offsets_mapping=True)
+        ids, offsets = enc["input_ids"], enc["offset_mapping"]
+        neighbours = []
+        if k > 0:
+            neighbours.append((words[k - 1].start - lo, words[k - 1].end - lo))
+        if k + 1 < len(words):
+            neighbours.append((words[k + 1].start - lo - shift, words[k + 1].end - lo - shift))
+        for a, b in neighbours:
+            toks = [i for i, (s, e) in enumerate(offsets) if s < b and e > a]
+            if toks:
+                items.append((k, ids, toks))
+    body = window_budget(editor.adapter)
+    sums: dict[int, list[float]] = {}
+    for chunk_start in range(0, len(items), batch):
+        seqs, rows, cols, targets, owner = [], [], [], [], []
+        for r, (k, ids, toks) in enumerate(items[chunk_start : chunk_start + batch]):
+            w_lo = max(0, min(toks[0] - body // 2, len(ids) - body))
+            seq = torch.tensor(ids[w_lo : w_lo + body], dtype=torch.long)
+            for p in toks:
+                if w_lo <= p < w_lo + len(seq):
+                    rows.append(r)
+                    cols.append(p - w_lo)
+                    targets.append(int(seq[p - w_lo]))
+                    owner.append(k)
+            seq[[c for rr, c in zip(rows, cols) if rr == r]] = editor.adapter.mask_id
+            seqs.append(seq)
+        input_ids, attention, offset = editor.adapter.frame(seqs)
+        logits = editor.adapter.logits_at(input_ids, attention, torch.tensor(rows), torch.tensor(cols) + offset)
+        logp = logits.log_softmax(-1).gather(1, torch.tensor(targets).unsqueeze(1).to(logits.device)).flatten()
+        for k, lp in zip(owner, logp.tolist()):
+            sums.setdefault(k, []).append(lp)
+    return [sum(sums[k]) / len(sums[k]) if k in sums else 0.0 for k in range(len(words))]
+
+
+# ---------------------------------------------------------------------------------------------------- hooks
+class AvoidOriginal(SamplerHook):
+    """Make the draft's own token less likely at each re-written position (by ``penalty`` logits), so that a
+    rephrase changes words rather than guessing them back."""
+
+    def __init__(self, originals: list[dict[int, int]], penalty: float):
+        self.originals = originals  # per canvas: position -> the token the draft had there
+        self.penalty = float(penalty)
+
+    def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        if self.penalty == 0:  # negative: a bonus, the draft's token is preferred
+            return logits
+        rows, cols, toks = [], [], []
+        for e, (b, p) in enumerate(zip(state.query_rows.tolist(), state.query_pos.tolist())):
+            tok = self.originals[b].get(p) if b < len(self.originals) else None
+            if tok is not None:
+                rows.append(e)
+                toks.append(tok)
+        if rows:
+            logits[torch.tensor(rows, device=logits.device), torch.tensor(toks, device=logits.device)] -= self.penalty
+        return logits
+
+
+def _span_originals(editor: Editor, canvas: Canvas) -> dict[int, int]:
+    """Position -> the draft's token there, for rewrite spans that kept their token count."""
+    spelling = Spelling.of(editor.tokenizer)
+    out: dict[int, int] = {}
+    for index, seg in enumerate(canvas.segments):
+        if seg.kind != "rewrite":
+            continue
+        positions = [p for p, s in enumerate(canvas.segment_of) if s == index]
+        before = canvas.segments[index - 1].text if index else ""
+        text = (" " if not spelling.word_pieces and before[-1:].isspace() and seg.text[:1].isalnum() else "") + seg.text
+        ids = editor.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) == len(positions):
+            out.update(zip(positions, ids))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- running
+def _selection(text: str, selection: tuple[int, int] | None) -> tuple[int, int]:
+    if not isinstance(text, str) or not text.strip():
+        raise EditError("the draft is empty: type or paste some text first")
+    start, end = selection if selection else (0, len(text))
+    if not 0 <= start < end <= len(text):
+        raise EditError(f"the selection {start}..{end} is outside the {len(text)}-character draft")
+    return start, end
+
+
+def _config(config: SamplerConfig | None, k: int) -> SamplerConfig:
+    if config is None:  # alternatives need sampling to differ; one answer is the greedy one
+        config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0)
+    return config
+
+
+def _check_k(k: int) -> int:
+    if not isinstance(k, int) or not 1 <= k <= MAX_ALTERNATIVES:
+        raise EditError(f"alternatives must be in 1..{MAX_ALTERNATIVES}, got {k!r}")
+    return k
+
+
+def run_markups(editor: Editor, text: str, selection: tuple[int, int], markups: list[str], config: SamplerConfig,
+                hooks_for=None) -> list[Alternative]:
+    """Denoise one canvas per markup in one batched run; distinct results, best first."""
+    canvases = [editor.canvas(m, config) for m in markups]
+    hooks = list(hooks_for(canvases)) if hooks_for else []
+    editor.denoise(canvases, config, hooks)
+    texts = [c.render(editor.tokenizer) for c in canvases]
+    if not text[-1:].isspace():
+        texts = [t.rstrip() for t in texts]
+    seen: dict[str, str] = {}
+    for t, m in zip(texts, markups):
+        seen.setdefault(t, m)
+    ordered, scores = rank(editor.adapter, list(seen))
+    outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
+    return [Alternative(t, count_words(t) - outside, None if scores is None else scores[i], seen[t])
+            for i, t in enumerate(ordered)]
+
+
+def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selection: tuple[int, int] | None = None,
+            k: int = 1, config: SamplerConfig | None = None, keep: tuple[str, ...] = (), seam: int = 1,
+            seam_bias: float = 2.0, tolerance: int = 1, seed: int = 0) -> ActionResult:
+    """Shorten ``text`` (or ``text[selection]``) to ``target`` words (int) or a share (0.7 / "70%")."""
+    start, end = _selection(text, selection)
+    k = _check_k(k)
+    config = _config(config, k)
+    words = words_of(text, start, end, keep)
+    if len(words) < 2:
+        raise EditError("select at least two words to shorten")
+    goal = parse_target(target, len(words))
+    n_drop = len(words) - goal
+    droppable = [i for i, w in enumerate(words) if not w.content]
+    if n_drop > len(droppable):
+        raise EditError(f"cannot reach {goal} words: {len(words) - len(droppable)} of the {len(words)} words are "
+                        "names, numbers or other words to keep")
+    scores = [p + f for p, f in zip(predictability(editor, text, words), deletion_fit(editor, text, words))]
+    rng = random.Random(seed)
+    spread = max(0.5, statistics.pstdev([scores[i] for i in droppable])) if droppable else 1.0
+    markups = []
+    # 2k drafts in the batch (a seam can come out a word longer or shorter than it was); those within a word of
+    # the target come first. The first drops the best-scored words, the others a Gumbel-perturbed choice
+    for j in range(2 * k):
+        noisy = {i: scores[i] + (0.0 if j == 0 else -spread * math.log(-math.log(rng.random() or 1e-9)))
+                 for i in droppable}
+        drop = set(sorted(droppable, key=lambda i: -noisy[i])[:n_drop])
+        markups.append(build_markup(text, _shorten_pieces(text, words, drop, seam)))
+    def hooks_for(canvases):  # a seam word stays unless the grammar around the deletion asks for another
+        return [AvoidOriginal([_span_originals(editor, c) for c in canvases], -seam_bias)]
+
+    drafts = run_markups(editor, text, (start, end), markups, config, hooks_for)
+    alternatives = sorted(drafts, key=lambda a: abs(a.words - goal) > tolerance)[:k]  # stable: ranking kept
+    note = "" if len(alternatives) == k else f"{k - len(alternatives)} alternatives came out the same"
+    return ActionResult("shorten", alternatives[0].text, alternatives, (start, end), len(words), goal,
+                        [w.text for w in words if w.content], note)
+
+
+def _shorten_pieces(text: str, words: list[Word], drop: set[int], seam: int) -> list[tuple[int, int, str]]:
+    pieces: list[tuple[int, int, str]] = []
+    seams: set[int] = set()
+    for run in _runs(list(drop)):
+        a, b = run[0], run[-1]
+        # delete the words with the gap before them (or after, at the start); sentence punctuation stays
+        lo = words[a].start
+        hi = words[b].end
+        tail = re.match(r"[^\s\w]*", text[hi:]).group()
+        if tail and not SENTENCE_END.search(tail) and (a > 0 and not text[words[a - 1].end : lo].strip()):
+            hi += len(tail)
+        if a > 0 and (a - 1) not in drop:
+            lo = words[a - 1].end + len(re.match(r"[^\s\w]*", text[words[a - 1].end :]).group())
+        elif a == 0:
+            hi += len(re.match(r"\s*", text[hi:]).group())
+        pieces.append((lo, hi, "drop"))
+        for s in range(1, seam + 1):
+            seams.update({a - s, b + s})
+    seam_words = sorted(i for i in seams if 0 <= i < len(words) and i not in drop and not words[i].content)
+    for run in _runs(seam_words):
+        pieces.append((words[run[0]].start, words[run[-1]].end, "rewrite"))
+    return _no_overlap(pieces)
+
+
+def _no_overlap(pieces: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    for lo, hi, kind in sorted(pieces):
+        if out and lo < out[-1][1]:
+            if kind == "drop" or out[-1][2] != "drop":
+                continue
+            lo = out[-1][1]
+            if lo >= hi:
+                continue
+        out.append((lo, hi, kind))
+    return out
+
+
+def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tuple[int, int] | None = None,
+             k: int = 1, config: SamplerConfig | None = None, keep: tuple[str, ...] = (), change: float = 2.0,
+             key_share: float = 0.3, seed: int = 0, hooks=()) -> ActionResult:
+    """Re-write ``strength`` of the selection's non-content words (content words pinned); k alternatives."""
+    start, end = _selection(text, selection)
+    k = _check_k(k)
+    config = _config(config, k)
+    if not 0 < float(strength) <= 1:
+        raise EditError(f"rephrase strength must be in (0, 1], got {strength}")
+    words = words_of(text, start, end, keep)
+    # key words: the least predictable ``key_share`` of the other non-function words carry the meaning; kept too
+    others = [i for i, w in enumerate(words) if not w.content and w.text.lower() not in FUNCTION_WORDS]
+    if others and key_share > 0:
+        scores = predictability(editor, text, words)
+        for i in sorted(others, key=lambda i: scores[i])[: round(key_share * len(others))]:
+            words[i].content = True
+    free = [i for i, w in enumerate(words) if not w.content]
+    if not free:
+        raise EditError("nothing to rephrase: every selected word is a name, number or word to keep")
+    n = max(1, round(strength * len(free)))
+    rng = random.Random(seed)
+    markups = []
+    for _ in range(k):
+        chosen = sorted(rng.sample(free, n))
+        pieces = [(words[r[0]].start, words[r[-1]].end, "rewrite") for r in _runs(chosen)]
+        pieces += [(w.start, w.end, "pin") for w in words if w.content]
+        markups.append(build_markup(text, pieces))
+
+    def hooks_for(canvases):
+        return [*hooks, AvoidOriginal([_span_originals(editor, c) for c in canvases], change)]
+
+    alternatives = run_markups(editor, text, (start, end), markups, config, hooks_for)
+    note = "" if len(alternatives) == k else f"{k - len(alternatives)} alternatives came out the same"
+    return ActionResult("rephrase", alternatives[0].text, alternatives, (start, end), len(words), None,
+                        [w.text for w in words if w.content], note)
+
+
+def tone(editor: Editor, text: str, attribute: str, target: str, *, strength: float = 0.5, guidance: float = 8.0,
+         selection: tuple[int, int] | None = None, k: int = 1, config: SamplerConfig | None = None,
+         keep: tuple[str, ...] = (), seed: int = 0) -> ActionResult:
+    """Rephrase toward ``attribute=target`` (e.g. sentiment=positive) with the attribute classifier's guidance."""
+    from guidance import GuidanceOptions  # noqa: PLC0415 (the guidance package builds on this one)
+    from guidance.classifier import available_attributes, get_classifier  # noqa: PLC0415
+    from guidance.edit import build_hooks  # noqa: PLC0415
+
+    attributes = available_attributes()
+    if attribute not in attributes:
+        raise EditError(f"no {attribute!r} classifier; available: {', '.join(attributes) or 'none'}")
+    try:
+        get_classifier(editor, attribute)
+    except ValueError as exc:
+        raise EditError(f"tone needs an attribute classifier trained on this model's embeddings; "
+                        f"{editor.adapter.name} has none for {attribute!r} (only the embedded MiniLM has them "
+                        f"today): {exc}") from exc
+    if target not in attributes[attribute]:
+        raise EditError(f"{attribute} has no class {target!r}; choose one of {', '.join(attributes[attribute])}")
+    options = GuidanceOptions(attribute=attribute, target=target, strength=guidance).validate()
+    result = rephrase(editor, text, strength, selection=selection, k=k, config=config, keep=keep, seed=seed,
+                      hooks=build_hooks(editor, options))
+    classifier = get_classifier(editor, attribute)
+    scored = sorted(result.alternatives, key=lambda a: -classifier.score(a.text, target))
+    if result.alternatives and result.alternatives[0].score is None:  # no causal reading: order by the classifier
+        result.alternatives = scored
+        result.text = scored[0].text
+    result.action = "tone"
+    return result
+
+
+def run_action(editor: Editor, action: str, text: str, **kwargs) -> ActionResult:
+    """Dispatch by name: ``shorten`` (target=...), ``rephrase`` (strength=...), ``tone`` (attribute=, target=)."""
+    if action not in ACTIONS:
+        raise EditError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
+    return {"shorten": shorten, "rephrase": rephrase, "tone": tone}[action](editor, text, **kwargs)
