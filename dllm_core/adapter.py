@@ -119,6 +119,7 @@ class ModelAdapter:
         # tokens that attach to the word before them: never the first thing written after a space of the draft
         closing = {tok: i for tok, i in tokenizer.get_vocab().items() if tok in CLOSING_PUNCTUATION and i < self.vocab_size}
         self.closing_ids = torch.tensor(sorted(closing.values()), dtype=torch.long)
+        self.line_break_ids = torch.tensor(Spelling.of(tokenizer).line_break_ids(), dtype=torch.long)
         self.forward_passes = 0
         self.quantized = False  # set by load(quantize="int8")
 

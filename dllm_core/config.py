@@ -27,6 +27,8 @@ class SamplerConfig:
     strength: float = 0.0  # re-noise this fraction of the draft's non-pinned tokens before denoising (SDEdit)
     seed: int = 0
     context: int = 96  # tokens of draft context on each side of the edited positions that the model sees
+    # writing rules as default hooks: no token repeats its neighbour, no line break inside a paragraph's spans
+    writing_rules: bool = True
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range; return self."""

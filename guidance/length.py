@@ -83,7 +83,8 @@ def choose_lengths(editor: Editor, segments: list[Segment], config: SamplerConfi
                    ) -> tuple[dict[int, int], list[LengthChoice]]:
     """Token counts for every ``auto`` span (``{segment index: n}``) and how each was chosen."""
     auto = [i for i, s in enumerate(segments) if s.kind == "rewrite" and s.auto]
-    draft = SamplerConfig(steps=draft_steps, seed=config.seed, context=config.context)
+    draft = SamplerConfig(steps=draft_steps, seed=config.seed, context=config.context,
+                          writing_rules=config.writing_rules)
     as_written = editor.canvas(segments, draft)  # the spans at their original token counts
     original = {i: as_written.segment_of.count(i) for i in auto}
     lengths: dict[int, int] = {}

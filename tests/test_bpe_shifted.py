@@ -207,18 +207,46 @@ def test_span_length_counts_the_word_as_it_reads_in_running_text(bpe_tokenizer):
 
 
 def test_writing_rules_stop_stutters_and_line_breaks(bpe_editor):
-    from dllm_core.writing_rules import NoAdjacentRepeat, NoLineBreakInSentence
-
     spelling = Spelling.of(bpe_editor.tokenizer)
-    breaks = torch.tensor(spelling.line_break_ids())
-    assert bpe_editor.tokenizer("\n", add_special_tokens=False)["input_ids"][0] in breaks.tolist()
-    hooks = [NoAdjacentRepeat(), NoLineBreakInSentence(breaks)]
+    assert bpe_editor.tokenizer("\n", add_special_tokens=False)["input_ids"][0] in spelling.line_break_ids()
     for seed in range(4):
         result = bpe_editor.edit("The harbour was [[quiet in the grey morning light today]] when it came.",
-                                 SamplerConfig(steps=8, seed=seed, temperature=2.0), hooks=hooks)
+                                 SamplerConfig(steps=8, seed=seed, temperature=2.0))
         ids = result.canvas.ids
         assert all(a != b for a, b in zip(ids, ids[1:])), result.text
         assert "\n" not in result.text
+
+
+def test_adjacent_repeat_rule_bans_exactly_the_neighbours():
+    from dllm_core.config import SamplerConfig as Config
+    from dllm_core.hooks import NoAdjacentRepeat
+    from dllm_core.state import SamplerState
+
+    tokens = torch.tensor([[5, 7, 2, 9, 2]])  # position 2 and 4 masked (id 2)
+    states = torch.tensor([[0, 3, 2, 0, 2]])
+    state = SamplerState([], Config(), tokens, states, states == 2, torch.zeros(1, 5))
+    state.query_rows, state.query_pos = torch.tensor([0, 0]), torch.tensor([2, 4])
+    logits = NoAdjacentRepeat().adjust_logits(state, torch.zeros(2, 12))
+    assert torch.isinf(logits[0]).nonzero().flatten().tolist() == [7, 9]  # the generated and the fixed neighbour
+    assert torch.isinf(logits[1]).nonzero().flatten().tolist() == [9]  # nothing past the end
+
+
+def test_line_breaks_only_where_allowed(bpe_editor):
+    markup = "Line one [[4]] and more.\n\nThen [[the end\nof it]] here. Free: [[6]]"
+    config = SamplerConfig(steps=4, seed=0, temperature=3.0)
+    canvas = bpe_editor.canvas(markup, config)
+    from dllm_core.hooks import NoLineBreakInSentence
+    from dllm_core.state import SamplerState
+
+    hook = NoLineBreakInSentence(torch.tensor([1]))
+    tokens = torch.tensor([canvas.ids])
+    states = torch.tensor([[int(s) for s in canvas.states]])
+    hook.start(SamplerState([canvas], config, tokens, states, states == 2, torch.zeros(tokens.shape)))
+    spans = {}
+    for i, index in enumerate(canvas.segment_of):
+        if canvas.segments[index].editable:
+            spans.setdefault(index, set()).add(bool(hook.allowed[0, i]))
+    assert list(spans.values()) == [{False}, {True}, {True}]  # inside a line; had a break; free text at the end
 
 
 def test_ranking_prefers_the_text_that_reads_well(base_dir, bpe_tokenizer, tiny_adapter):

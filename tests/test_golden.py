@@ -8,6 +8,10 @@ confidence and guidance signals of every step), the other candidates, and the gu
 Two models: the tiny random BERT of ``conftest.py`` (fast, exercises every option) and the shipped model (the
 outputs a user sees). Floating-point results may differ on another CPU type; these were recorded on the project's
 2-core x86 machine with the pinned torch.
+
+The writing rules (no token repeats its neighbour, no line break inside a paragraph's spans) were added after these
+values were pinned and change outputs on purpose, so the cases run with ``writing_rules=False``: everything else
+stays pinned. The rules have their own tests (tests/test_bpe_shifted.py).
 """
 
 from __future__ import annotations
@@ -105,7 +109,7 @@ def digest(result, report: dict | None, passes: int) -> dict:
 
 def run_case(editor: Editor, name: str) -> dict:
     case = CASES[name]
-    config = SamplerConfig(**case["config"])
+    config = SamplerConfig(**{"writing_rules": False, **case["config"]})
     before = editor.adapter.forward_passes
     if case.get("guidance") is not None:
         result, report = guided_edit(editor, case["markup"], config, GuidanceOptions(**case["guidance"]),
