@@ -325,12 +325,10 @@ def load_editor(name: str, quantize: str):
 def edit_text(editor, markup: str, seed: int, candidates: int, temperature: float):
     """The text of one edit (the best-ranked candidate when sampling several) and its EditResult."""
     from dllm_core import SamplerConfig  # noqa: PLC0415
-    from dllm_core.ranking import rank  # noqa: PLC0415
 
     config = SamplerConfig(temperature=temperature, top_p=0.9 if temperature else 1.0, seed=seed)
-    result = editor.edit(markup, config, n=candidates)
-    texts, _ = rank(editor.adapter, result.candidates) if candidates > 1 else ([result.text], None)
-    return texts[0], result
+    result = editor.edit(markup, config, n=candidates)  # candidates come best first (dllm_core.ranking)
+    return result.text, result
 
 
 def span_tokens(editor, case: dict, config) -> tuple[int, int]:

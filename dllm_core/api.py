@@ -14,6 +14,7 @@ from .config import SamplerConfig
 from .hooks import SamplerHook
 from .limits import MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
 from .markup import Segment, parse
+from .ranking import rank_order
 from .sampler import Sampler, SampleStats, StepEvent
 from .trajectory import StepRecord
 
@@ -33,6 +34,7 @@ class EditResult:
     config: SamplerConfig
     candidates: list[str]
     guidance: dict | None = None  # the guidance report (see guidance.check_result) when the run was guided
+    scores: list[float] | None = None  # reading score of each candidate (best first; None: model cannot score)
 
     @property
     def seed(self) -> int:
@@ -43,6 +45,7 @@ class EditResult:
             "text": self.text,
             "markup": self.markup,
             "candidates": self.candidates,
+            "scores": self.scores,
             "model": self.model,
             "seed": self.seed,
             "config": self.config.to_dict(),
@@ -128,9 +131,12 @@ class Editor:
                 trajectories[b].append(record)
             yield event
         texts = [c.render(self.tokenizer) for c in canvases]
+        # several candidates: best first where the model can read finished text causally (dllm_core.ranking)
+        order, scores = rank_order(self.adapter, texts)
+        texts, canvases, trajectories = ([x[i] for i in order] for x in (texts, canvases, trajectories))
         markup_text = markup if isinstance(markup, str) else ""
         yield EditResult(texts[0], markup_text, trajectories[0], canvases[0], sampler.stats, self.adapter.name,
-                         config, texts)
+                         config, texts, scores=scores)
 
     def edit(self, markup: str | list[Segment], config: SamplerConfig | None = None,
              hooks: Sequence[SamplerHook] = (), n: int = 1, lengths: dict[int, int] | None = None) -> EditResult:

@@ -46,10 +46,17 @@ def reading_scores(adapter: ModelAdapter, texts: list[str]) -> list[float]:
     return [float(x) for x in adapter.sequence_log_likelihood(seqs)]
 
 
-def rank(adapter: ModelAdapter, texts: list[str]) -> tuple[list[str], list[float] | None]:
-    """``texts`` best first, with their scores (None when the model cannot score; the order is then kept)."""
+def rank_order(adapter: ModelAdapter, texts: list[str]) -> tuple[list[int], list[float] | None]:
+    """Indices of ``texts`` best first, with their scores in that order (None, and the order kept, when the model
+    cannot score or there is nothing to choose between)."""
     if len(texts) < 2 or not adapter.can_score:
-        return list(texts), None
+        return list(range(len(texts))), None
     scores = reading_scores(adapter, texts)
     order = sorted(range(len(texts)), key=lambda i: -scores[i])
-    return [texts[i] for i in order], [round(scores[i], 3) for i in order]
+    return order, [round(scores[i], 3) for i in order]
+
+
+def rank(adapter: ModelAdapter, texts: list[str]) -> tuple[list[str], list[float] | None]:
+    """``texts`` best first, with their scores (None when the model cannot score; the order is then kept)."""
+    order, scores = rank_order(adapter, texts)
+    return [texts[i] for i in order], scores

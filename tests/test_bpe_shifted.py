@@ -268,3 +268,12 @@ def test_ranking_prefers_the_text_that_reads_well(base_dir, bpe_tokenizer, tiny_
     # an encoder without a causal reading keeps the sampler's order
     assert rank(tiny_adapter, ["b", "a"]) == (["b", "a"], None)
 
+
+
+def test_candidates_come_best_first_with_their_trajectories(bpe_editor):
+    result = bpe_editor.edit("The harbour was [[quiet in the grey morning]] when it came.",
+                             SamplerConfig(steps=5, seed=2, temperature=1.5), n=4)
+    assert result.scores == sorted(result.scores, reverse=True) and len(result.scores) == 4
+    assert result.text == result.candidates[0] == result.canvas.render(bpe_editor.tokenizer)
+    assert result.trajectory[-1].ids == result.canvas.ids
+    assert result.to_json(bpe_editor.tokenizer)["scores"] == result.scores
