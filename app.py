@@ -237,9 +237,10 @@ def canvas_html(frame: dict | None, surface: list[str | None]) -> str:
     return f'{step}<div class="canvas">{"".join(parts).strip()}</div>'
 
 
-def diff_html(original: str, result: str) -> str:
+def diff_html(original: str, result: str, keep: frozenset[str] | set[str] = frozenset()) -> str:
     """Word-level diff: removed words struck through in red, new words in green. A run of one or two unchanged
-    words between two changes joins the change, so a rewritten span reads as one block, not a word salad."""
+    words between two changes joins the change, so a rewritten span reads as one block, not a word salad; unless
+    it holds a pinned word (``keep``): that never shows as deleted and re-inserted."""
     def words(text: str) -> list[str]:  # each word keeps the white space after it
         return re.findall(r"\s+|\S+\s*", text)
 
@@ -247,7 +248,8 @@ def diff_html(original: str, result: str) -> str:
     blocks: list[list] = []  # [changed?, old words, new words]
     opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     for k, (op, i1, i2, j1, j2) in enumerate(opcodes):
-        between_changes = 0 < k < len(opcodes) - 1 and i2 - i1 <= 2
+        between_changes = (0 < k < len(opcodes) - 1 and i2 - i1 <= 2
+                           and not any(w.strip(" \t\n.,;:!?\"'()") in keep for w in a[i1:i2]))
         if op != "equal" or between_changes:
             if blocks and blocks[-1][0]:
                 blocks[-1][1] += a[i1:i2]
@@ -267,6 +269,9 @@ def diff_html(original: str, result: str) -> str:
         if added:
             out.append(f"<ins>{html.escape(added.rstrip())}</ins>{html.escape(added[len(added.rstrip()):])}")
     return f'<div class="diff">{"".join(out)}</div>'
+
+
+DIFF_PLACEHOLDER = '<div class="diff muted">The diff appears after a run.</div>'
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -415,7 +420,7 @@ class Studio:
         """Draft, sampler settings and guidance fields of an example (guidance only where installed)."""
         example = next((e for e in EXAMPLES if e["name"] == name), None)
         if example is None:
-            return (gr.skip(),) * 10 + (message_html(f"unknown example {name!r}", "error"),)
+            return (gr.skip(),) * 16 + (message_html(f"unknown example {name!r}", "error"),)
         s = {**SamplerConfig().to_dict(), **example.get("settings", {})}
         guided = guidance_available() and bool(example.get("guidance"))
         g = example.get("guidance", {}) if guided else {}
@@ -424,8 +429,19 @@ class Studio:
         if attribute not in guidance_attributes():  # that classifier is not shipped: leave the attribute off
             attribute = NO_ATTRIBUTE
         strength = g.get("attribute_strength", 0.0) if attribute != NO_ATTRIBUTE else 0.0
-        return (draft, s["steps"], s["strength"], s["seed"], s["block_length"], s["temperature"], s["top_p"],
-                g.get("required", ""), attribute, strength, message_html(example.get("help", ""), "hint"))
+        # every setting the example does not name goes back to its default: nothing of the last task lingers
+        return (draft, s["steps"], s["schedule"], s["order"], s["strength"], s["seed"], s["block_length"],
+                s["temperature"], s["top_p"], s["remask"], s["threshold"] or 0.0, g.get("required", ""),
+                g.get("banned", ""), attribute, strength, g.get("cfg", 0.0),
+                message_html(example.get("help", ""), "hint"))
+
+    def attribute_picked(self, attribute: str, strength):
+        """Choosing an attribute at strength 0 would do nothing: start it at 8 and say so."""
+        if not attribute or attribute == NO_ATTRIBUTE:
+            return gr.skip(), ""
+        if float(strength or 0) > 0:
+            return gr.skip(), ""
+        return 8.0, message_html(f"{attribute}: attribute strength set to 8 (at 0 the attribute does nothing)", "hint")
 
     # ------------------------------------------------------------------ running
     def make_config(self, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
@@ -475,6 +491,10 @@ class Studio:
                 if now - last_chart >= CHART_INTERVAL_S:
                     charts, last_chart = (confidence_heatmap(frames), progress_chart(frames)), now
                 note = message_html(f"step {item.step + 1} of {item.steps}…", "info")
+                if len(frames) == 1:  # the previous run's result must not outlive this one (Stop, Accept)
+                    yield (html_now, *charts, "", DIFF_PLACEHOLDER, skip, note, gr.Slider(visible=False),
+                           gr.DownloadButton(visible=False), {})
+                    continue
                 yield (html_now, *charts, skip, skip, skip, note, skip, skip, skip)
         except EditError as exc:
             yield (skip,) * 6 + (message_html(str(exc), "error"), skip, skip, skip)
@@ -488,7 +508,10 @@ class Studio:
         original = plain_text(result.canvas.segments)
         stats = result.stats
         seconds = max(stats.seconds, 1e-9)
-        status = (f"Model: {editor.adapter.describe()} · last run: {stats.steps} steps, {stats.generated_tokens} tokens in "
+        capped = (f" (of {result.config.steps} asked: at most one step per token to write, fewer when the confidence "
+                  f"threshold commits several at once)" if stats.steps < result.config.steps else "")
+        status = (f"Model: {editor.adapter.describe()} · last run: {plural(stats.steps, 'step')}{capped}, "
+                  f"{plural(stats.generated_tokens, 'token')} in "
                   f"{stats.seconds:.2f} s · {stats.steps / seconds:.1f} steps/s · "
                   f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
         data = result.to_json(editor.tokenizer)
@@ -500,7 +523,8 @@ class Studio:
         replay = (gr.Slider(minimum=1, maximum=len(frames), value=len(frames), step=1, interactive=True, visible=True)
                   if len(frames) > 1 else gr.Slider(visible=False))  # one step: nothing to replay
         return (canvas_html(frames[last] if frames else None, surface), confidence_heatmap(frames, last),
-                progress_chart(frames, last), result.text, diff_html(original, result.text), status,
+                progress_chart(frames, last), result.text,
+                diff_html(original, result.text, pinned_words(result)), status,
                 message_html(" · ".join(filter(None, ["done: accept the result into the draft to keep editing",
                                                       guidance_summary(result.guidance)])), "ok"),
                 replay,
@@ -517,6 +541,15 @@ class Studio:
         k = max(0, min(int(step or len(frames)) - 1, len(frames) - 1))
         return (canvas_html(frames[k], session.get("surface", [])), confidence_heatmap(frames, k),
                 progress_chart(frames, k))
+
+
+def pinned_words(result: EditResult) -> set[str]:
+    """The words of the draft's pinned spans."""
+    return {w.strip(".,;:!?\"'()") for seg in result.canvas.segments if seg.kind == "pinned" for w in seg.text.split()}
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _short(text: str, n: int = 40) -> str:
@@ -617,7 +650,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     download = gr.DownloadButton("Download trajectory (JSON)", visible=False)
             with gr.Column():
                 gr.Markdown("**Changes** (original → result)")
-                diff = gr.HTML('<div class="diff muted">The diff appears after a run.</div>', elem_id="diff")
+                diff = gr.HTML(DIFF_PLACEHOLDER, elem_id="diff")
 
         # -------------------------------------------------------------- wiring
         draft_ops = dict(outputs=[draft, undo_stack, message], show_progress="hidden")
@@ -634,18 +667,29 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                      trigger_mode="always_last")
         for button, example in zip(example_buttons, EXAMPLES):
             button.click(lambda name=example["name"]: studio.load_example(name), None,
-                         [draft, steps, strength, seed, block_length, temperature, top_p, required, attribute,
-                          attribute_strength, message], api_visibility="private", show_progress="hidden")
+                         [draft, steps, schedule, order, strength, seed, block_length, temperature, top_p, remask,
+                          threshold, required, banned, attribute, attribute_strength, cfg_scale, message],
+                         api_visibility="private", show_progress="hidden")
+        attribute.input(studio.attribute_picked, [attribute, attribute_strength], [attribute_strength, message],
+                        api_visibility="private", show_progress="hidden")
 
         run_inputs = [draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
                       seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model_choice]
         run_outputs = [canvas, heatmap, progress, result, diff, status, message, replay, download, session]
         run_event = run_btn.click(studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
                                   concurrency_id="model", show_progress="minimal", show_progress_on=[canvas])
+        # Run is not clickable while a run streams; it comes back when the run ends or is stopped
+        run_btn.click(lambda: gr.Button(interactive=False), None, run_btn, queue=False, api_visibility="private",
+                      show_progress="hidden")
+        run_event.then(lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private",
+                       show_progress="hidden")
         stop_btn.click(None, None, None, cancels=[run_event], api_name="stop", queue=False).then(
-            studio.stopped, None, message, show_progress="hidden", api_visibility="private")  # after the last update
+            studio.stopped, None, message, show_progress="hidden", api_visibility="private").then(
+            lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private", show_progress="hidden")
         replay.release(studio.replay, [replay, session], [canvas, heatmap, progress], api_name="replay",
                        show_progress="hidden")
+        replay.input(studio.replay, [replay, session], [canvas, heatmap, progress], api_visibility="private",
+                     show_progress="hidden", trigger_mode="always_last")
     return demo
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import gradio as gr
 import pytest
@@ -126,7 +127,8 @@ def test_run_streams_every_step_then_a_reproducible_result(studio, tiny_editor, 
     steps, final = updates[:-1], updates[-1]
     assert len(steps) == 4
     assert "▒" in steps[0]["canvas"]  # masked slots are visible while the canvas forms
-    assert all(u["result"] == SKIP for u in steps)
+    assert steps[0]["result"] == "" and steps[0]["session"] == {}  # the last run's result is cleared at once
+    assert all(u["result"] == SKIP for u in steps[1:])
     expected = tiny_editor.edit(draft, SamplerConfig(steps=4, seed=3)).text
     assert final["result"] == expected
     assert expected.startswith("Anna walked to the ") and expected.endswith(" before dinner.")
@@ -216,9 +218,15 @@ def test_guidance_controls_are_passed_to_the_guidance_package(studio, tiny_edito
 # ------------------------------------------------------------------------------------------------ examples
 @pytest.mark.parametrize("name", [e["name"] for e in web.EXAMPLES])
 def test_every_example_loads_as_valid_markup_and_settings(studio, tiny_editor, name):
-    draft, steps, strength, seed, block_length, temperature, top_p, required, attribute, attr_strength, msg = \
-        studio.load_example(name)
-    config = studio.make_config(steps, "cosine", "confidence", temperature, top_p, block_length, 0, 0, strength, seed)
+    (draft, steps, schedule, order, strength, seed, block_length, temperature, top_p, remask, threshold, required,
+     banned, attribute, attr_strength, cfg, msg) = studio.load_example(name)
+    config = studio.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
+                                seed)
+    default = SamplerConfig()  # what the example does not set is reset, not kept from the last task
+    assert (banned, cfg) == ("", 0.0) or web.guidance_available()
+    assert schedule in ("cosine", "linear") and order in ("confidence", "margin", "entropy", "random")
+    if "schedule" not in next(e for e in web.EXAMPLES if e["name"] == name).get("settings", {}):
+        assert schedule == default.schedule
     canvas = tiny_editor.canvas(draft, config)  # raises if the example would not run
     assert len(canvas) > 0 and msg
     if web.guidance_available():
@@ -318,3 +326,48 @@ def test_the_shipped_model_fills_a_gap_on_the_page(editor):
     assert result.startswith("The old cat slept all afternoon on the ") and result.endswith(" kitchen stove.")
     middle = result[len("The old cat slept all afternoon on the "): -len(" next to the warm kitchen stove.")]
     assert middle.strip() and "▒" not in middle
+
+
+# ------------------------------------------------------------------------------------------------ issue 14 fixes
+def test_a_new_run_clears_the_last_result_so_accept_after_stop_keeps_the_draft(studio):
+    final = run_all(studio, "A [[b c d|3]] e.", steps=3)[-1]
+    assert final["session"]["result"]
+    stream = studio.run("New [[draft words here|4]] now.", **{**DEFAULTS, "steps": 4, "session": final["session"]})
+    first = dict(zip(OUT, next(stream), strict=True))
+    stream.close()  # Stop
+    assert first["result"] == "" and first["session"] == {} and first["replay"].visible is False
+    assert "appears after a run" in first["diff"] and first["download"].visible is False
+    draft, _, msg = studio.accept("New [[draft words here|4]] now.", first["session"], [])
+    assert draft == "New [[draft words here|4]] now." and "run an edit first" in msg
+
+
+def test_examples_reset_settings_the_user_changed(studio):
+    name = web.EXAMPLES[0]["name"]
+    out = studio.load_example(name)
+    default = SamplerConfig()
+    settings = web.EXAMPLES[0].get("settings", {})
+    values = dict(zip(("schedule", "order", "remask", "threshold", "banned", "cfg"), (out[2], out[3], out[9],
+                                                                                     out[10], out[12], out[15])))
+    assert values["banned"] == "" and values["cfg"] == 0.0
+    assert values["remask"] == settings.get("remask", default.remask)
+    assert values["threshold"] == (settings.get("threshold", default.threshold) or 0.0)
+    assert values["order"] == settings.get("order", default.order)
+
+
+def test_choosing_an_attribute_at_strength_zero_turns_it_on_and_says_so(studio):
+    value, msg = studio.attribute_picked("sentiment=positive", 0.0)
+    assert value == 8.0 and "strength" in msg
+    assert studio.attribute_picked("sentiment=positive", 3.0) == (SKIP, "")
+    assert studio.attribute_picked(web.NO_ATTRIBUTE, 0.0) == (SKIP, "")
+
+
+def test_diff_never_shows_a_pinned_word_as_deleted_and_reinserted():
+    before, after = "the old man Anna met the dog", "a young woman Anna saw a cat"
+    assert "<del>" in web.diff_html(before, after) and "Anna" in web.diff_html(before, after).split("<ins>")[1]
+    out = web.diff_html(before, after, {"Anna"})
+    assert "Anna" not in "".join(re.findall(r"<(?:del|ins)>(.*?)</(?:del|ins)>", out))
+
+
+def test_status_says_when_steps_were_capped_and_counts_in_the_singular(studio):
+    final = run_all(studio, "The [[cat]] sat.", steps=16)[-1]
+    assert "1 step (of 16 asked" in final["status"] and "1 token in" in final["status"]
