@@ -34,7 +34,7 @@ from .api import EditError, Editor
 from .canvas import Canvas
 from .config import SamplerConfig
 from .hooks import SamplerHook
-from .markup import Segment
+from .markup import Segment, parse, plain_text
 from .ranking import rank
 from .spelling import Spelling
 from .state import SamplerState
@@ -319,10 +319,20 @@ def _check_k(k: int) -> int:
 def run_markups(editor: Editor, text: str, selection: tuple[int, int], markups: list[str], config: SamplerConfig,
                 hooks_for=None) -> list[Alternative]:
     """Denoise one canvas per markup in one batched run; distinct results, best first."""
-    canvases = [editor.canvas(m, config) for m in markups]
-    hooks = list(hooks_for(canvases)) if hooks_for else []
-    editor.denoise(canvases, config, hooks)
-    texts = [c.render(editor.tokenizer) for c in canvases]
+    texts: list[str | None] = [None] * len(markups)
+    canvases, owners = [], []
+    for j, m in enumerate(markups):
+        segments = parse(m)
+        if any(seg.editable for seg in segments):
+            canvases.append(editor.canvas(segments, config))
+            owners.append(j)
+        else:  # e.g. a deletion between two kept names: nothing to repair
+            texts[j] = plain_text(segments)
+    if canvases:
+        hooks = list(hooks_for(canvases)) if hooks_for else []
+        editor.denoise(canvases, config, hooks)
+        for j, c in zip(owners, canvases):
+            texts[j] = c.render(editor.tokenizer)
     if not text[-1:].isspace():
         texts = [t.rstrip() for t in texts]
     seen: dict[str, str] = {}

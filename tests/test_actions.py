@@ -132,3 +132,9 @@ def test_cli_has_the_action_subcommand(capsys):
     assert main(["action", "rephrase", WIKI, "--steps", "4", "-k", "2"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
     assert main(["action", "shorten", WIKI, "--target", "200%"]) == 2
+
+
+def test_a_deletion_with_nothing_to_repair_still_gives_a_result(tiny_editor):
+    text = "Anna and Boris met Carl in Paris."
+    result = shorten(tiny_editor, text, 5, config=SamplerConfig(steps=2))
+    assert "Anna" in result.text and "Paris" in result.text and result.words_after <= 6
