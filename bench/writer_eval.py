@@ -306,10 +306,11 @@ def packet_markdown(items: list[dict]) -> str:
 # ----------------------------------------------------------------------------------------------- models
 # A model may carry a preset after "+": "smollm2-dlm+best6" samples 6 candidates (temperature 0.8, top-p 0.9) and
 # keeps the one the model's causal reading ranks first (dllm_core.ranking); no suffix: greedy, one candidate.
-PRESETS = {"": (1, 0.0), "best6": (6, 0.8), "best4": (4, 0.8)}
+# "+b4best6": the same in semi-autoregressive blocks of 4 tokens, left to right.
+PRESETS = {"": (1, 0.0, 0), "best6": (6, 0.8, 0), "best4": (4, 0.8, 0), "b4best6": (6, 0.8, 4)}
 
 
-def split_variant(name: str) -> tuple[str, int, float]:
+def split_variant(name: str) -> tuple[str, int, float, int]:
     model, _, preset = name.partition("+")
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r} (known: {', '.join(p for p in PRESETS if p)})")
@@ -322,11 +323,12 @@ def load_editor(name: str, quantize: str):
     return Editor.load(split_variant(name)[0], device="cpu", quantize=quantize)
 
 
-def edit_text(editor, markup: str, seed: int, candidates: int, temperature: float):
+def edit_text(editor, markup: str, seed: int, candidates: int, temperature: float, block: int = 0):
     """The text of one edit (the best-ranked candidate when sampling several) and its EditResult."""
     from dllm_core import SamplerConfig  # noqa: PLC0415
 
-    config = SamplerConfig(temperature=temperature, top_p=0.9 if temperature else 1.0, seed=seed)
+    config = SamplerConfig(temperature=temperature, top_p=0.9 if temperature else 1.0, seed=seed,
+                           block_length=block)
     result = editor.edit(markup, config, n=candidates)  # candidates come best first (dllm_core.ranking)
     return result.text, result
 
@@ -342,7 +344,8 @@ def span_tokens(editor, case: dict, config) -> tuple[int, int]:
     return slots, own
 
 
-def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0) -> dict:
+def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0,
+               block: int = 0) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
@@ -353,7 +356,7 @@ def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temper
         slots.append(n_slots)
         own.append(n_own)
         try:
-            text, _ = edit_text(editor, markup, seed, candidates, temperature)
+            text, _ = edit_text(editor, markup, seed, candidates, temperature, block)
             fill = filled_text(case["sentence"], case["start"], case["end"], text)
         except EditError:
             errors += 1
@@ -373,7 +376,8 @@ def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temper
             "by_source": {s: 100.0 * sum(v) / len(v) for s, v in by_source.items()}}
 
 
-def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0) -> dict:
+def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0,
+              block: int = 0) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
@@ -385,7 +389,7 @@ def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, tempera
         own.append(n_own)
         t0 = time.perf_counter()
         try:
-            text, result = edit_text(editor, markup, seed, candidates, temperature)
+            text, result = edit_text(editor, markup, seed, candidates, temperature, block)
         except EditError:
             texts.append(None)
             spans.append(None)
@@ -601,10 +605,10 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         editor = load_editor(name, args.quantize)
         r = res[name] = {"describe": editor.adapter.describe()}
-        _, n_cand, temp = split_variant(name)
-        r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, temp)
+        _, n_cand, temp, block = split_variant(name)
+        r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, temp, block)
         print(f"   infill exact match {r['infill']['exact']:.1f} % of {r['infill']['n']}", flush=True)
-        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, temp)
+        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, temp, block)
         done = [(o, t) for o, t in zip(originals, r["spans"]["texts"]) if t is not None]
         r["identical"] = 100.0 * sum(o.strip() == t.strip() for o, t in done) / max(len(done), 1)
         r["rep_rate"] = repeated_bigram_rate([t for _, t in done])
