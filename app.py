@@ -61,6 +61,13 @@ SELECTION_JS = """
 """
 
 
+CANVAS_LEGEND = ('<div class="canvas-step">Canvas: <span class="tok masked">▒</span> still masked · '
+                 '<span class="tok generated" style="background:hsl(0, 75%, 82%)">unsure</span> → '
+                 '<span class="tok generated" style="background:hsl(120, 75%, 82%)">sure</span> written by the model '
+                 '(colour = confidence) · <span class="tok generated new">outlined</span> written this step · '
+                 '<span class="tok pinned">pinned</span> kept exactly · plain: your text</div>')
+
+
 # ------------------------------------------------------------------------------------------------ guidance wiring
 # Everything the app knows about the guidance package is in this section.
 NO_ATTRIBUTE = "none"
@@ -533,6 +540,68 @@ class Studio:
     def stopped(self):
         return message_html("stopped: the model stops before its next step; your draft is unchanged", "hint")
 
+    # ------------------------------------------------------------------ writing actions
+    def act(self, action: str, draft: str, start, end, target, rephrase_strength, tone_choice, k, seed,
+            session, model=None) -> tuple:
+        """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
+        to choose from. Returns (alternatives, result, diff, message, session)."""
+        skip = gr.skip()
+        try:
+            if self.editor is None and not model:
+                raise EditError(f"no model is loaded: {self.load_error}")
+            editor = self.editor_for(model)
+            if not draft or not draft.strip():
+                raise EditError("the draft is empty: type or paste some text first")
+            try:
+                marked = any(seg.kind != "fixed" for seg in parse(draft))
+            except ValueError as exc:
+                raise EditError(f"the draft's markup is broken: {exc}") from exc
+            if marked:
+                raise EditError("actions work on plain text: clear the marks first (Clear marks)")
+            start, end = snap_selection(draft, int(start or 0), int(end or 0))
+            selection = (start, end) if end > start else None
+            k = int(k or 1)
+            config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0, seed=int(seed or 0))
+            kwargs: dict = {"selection": selection, "k": k, "config": config, "seed": int(seed or 0)}
+            if action == "shorten":
+                kwargs["target"] = str(target or "70%")
+            elif action in ("rephrase", "tone"):
+                kwargs["strength"] = float(rephrase_strength or 0.5)
+            if action == "tone":
+                name, _, goal = (tone_choice or "").partition("=")
+                if not goal:
+                    raise EditError("choose a tone first (e.g. sentiment=positive)")
+                kwargs["attribute"], kwargs["target"] = name, goal
+            from dllm_core.actions import run_action  # noqa: PLC0415
+
+            out = run_action(editor, action, draft, **kwargs)
+        except EditError as exc:
+            return skip, skip, skip, message_html(str(exc), "error"), skip
+        except Exception as exc:  # never lose the page over a bug
+            log.exception("action failed")
+            return skip, skip, skip, message_html(f"internal error ({type(exc).__name__}): {exc}", "error"), skip
+        texts = [a.text for a in out.alternatives]
+        where = "the selection" if out.selection != (0, len(draft)) else "the draft"
+        size = (f"{out.words_before} → {out.words_after} words (target {out.target_words})"
+                if out.target_words is not None else f"{out.words_before} → {out.words_after} words")
+        ranked = ("best first by the model's reading" if out.alternatives[0].score is not None else
+                  "in the sampler's order (this model cannot rank them)")
+        kept = f" · kept: {', '.join(out.kept[:8])}" if out.kept else ""
+        note = f" · {out.note}" if out.note else ""
+        msg = message_html(f"{action}: {where}, {size}{kept} · {plural(len(texts), 'alternative')}, {ranked}{note}"
+                           " · pick one, then Accept into draft", "ok")
+        new_session = {"result": texts[0], "original": draft, "alternatives": texts}
+        return (gr.Radio(choices=texts, value=texts[0], visible=True), texts[0], diff_html(draft, texts[0]), msg,
+                new_session)
+
+    def choose_alternative(self, choice: str, session) -> tuple:
+        """Show the picked alternative as the result (and make it what Accept takes)."""
+        session = dict(session or {})
+        if not choice or choice not in session.get("alternatives", []):
+            return gr.skip(), gr.skip(), gr.skip()
+        session["result"] = choice
+        return choice, diff_html(session.get("original", ""), choice), session
+
     def replay(self, step, session):
         """Show step ``step`` (1-based) of the last run on the canvas and the charts."""
         frames = (session or {}).get("frames") or []
@@ -567,12 +636,23 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     "them to keep them, then **Run** and watch the model fill the masked slots step by step.",
                     elem_id="intro")
         with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
+            with gr.Column(scale=3):  # the text and what to do with it
                 draft = gr.Textbox(label="Draft (edit markup: [[rewrite]], [[words|5]], [[words|70%]], [[N]] "
                                    "insert, {{pin}})", lines=7, max_lines=20, elem_id="draft",
                                    placeholder="Paste a draft, select a few words, then press Mask selection.")
                 sel_start = gr.Number(value=0, precision=0, visible=False)
                 sel_end = gr.Number(value=0, precision=0, visible=False)
+                with gr.Row(elem_classes="toolbar", elem_id="actions"):  # writing actions: selection or all
+                    shorten_btn = gr.Button("Shorten", size="sm", min_width=80, elem_id="shorten-btn")
+                    shorten_to = gr.Textbox("70%", label="to (words or %)", min_width=80, scale=1,
+                                            elem_id="shorten-to")
+                    rephrase_btn = gr.Button("Rephrase", size="sm", min_width=80, elem_id="rephrase-btn")
+                    tones = [t for t in guidance_attributes() if t != NO_ATTRIBUTE]
+                    tone_btn = gr.Button("Tone", size="sm", min_width=80, elem_id="tone-btn",
+                                         interactive=bool(tones))
+                    tone_choice = gr.Dropdown(tones, value=tones[0] if tones else None, label="tone",
+                                              min_width=120, scale=2, elem_id="tone-choice")
+                    n_alternatives = gr.Slider(1, 4, value=3, step=1, label="alternatives", min_width=100, scale=1)
                 with gr.Row(elem_classes="toolbar"):
                     mask_btn = gr.Button("Mask selection", size="sm", min_width=80, elem_id="mask-btn")
                     pin_btn = gr.Button("Pin selection", size="sm", min_width=80, elem_id="pin-btn")
@@ -594,12 +674,30 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
                 strength = gr.Slider(0.0, 1.0, value=default.strength, step=0.05,
                                      label="Strength: rewrite this share of the "
-                                     "unpinned draft too (0 = only the masked spans)")
-                gr.Markdown("**Examples**")
-                with gr.Row(elem_classes="examples"):
-                    example_buttons = [gr.Button(e["name"], size="sm", min_width=120) for e in EXAMPLES]
-            with gr.Column(scale=2):
-                with gr.Accordion("Sampler settings", open=True):
+                                     "unpinned draft too (0 = only the masked spans; Rephrase uses it too)")
+            with gr.Column(scale=2):  # the result, next to the draft
+                alternatives = gr.Radio([], label="Alternatives (click one to choose)", visible=False,
+                                        elem_id="alternatives")
+                result = gr.Textbox(label="Result", lines=5, interactive=False, elem_id="result",
+                                    buttons=["copy"])
+                with gr.Row():
+                    accept_btn = gr.Button("Accept into draft", elem_id="accept-btn")
+                    download = gr.DownloadButton("Download trajectory (JSON)", visible=False)
+                gr.Markdown("**Changes** (original → result)")
+                diff = gr.HTML(DIFF_PLACEHOLDER, elem_id="diff")
+        status = gr.Markdown(studio.model_line(), elem_id="status")
+        canvas = gr.HTML(canvas_html(None, []), elem_id="canvas")
+        gr.HTML(CANVAS_LEGEND, elem_id="legend")
+        replay = gr.Slider(1, 2, value=1, step=1, label="Replay a step", visible=False, elem_id="replay")
+        with gr.Row():
+            heatmap = gr.Plot(label="Confidence heatmap", elem_id="heatmap")
+            progress = gr.Plot(label="Progress", elem_id="progress")
+        gr.Markdown("**Examples**")
+        with gr.Row(elem_classes="examples"):
+            example_buttons = [gr.Button(e["name"], size="sm", min_width=120) for e in EXAMPLES]
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                with gr.Accordion("Settings", open=True):
                     model_choice = gr.Dropdown(
                         [(f"{name}: {note}", name) for name, note in LOCAL_MODELS.items() if name != "minilm"]
                         if studio.model_name in LOCAL_MODELS else [studio.model_name],
@@ -607,50 +705,35 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     with gr.Row():
                         steps = gr.Slider(1, 256, value=default.steps, step=1, label="Steps", elem_id="steps")
                         seed = gr.Number(value=default.seed, precision=0, minimum=0, label="Seed")
+                    temperature = gr.Slider(0.0, 2.0, value=default.temperature, step=0.05,
+                                            label="Variety (temperature; 0 = always the same result)")
+                with gr.Accordion("Advanced", open=False, elem_id="advanced"):
                     with gr.Row():
                         schedule = gr.Dropdown(list(SCHEDULES), value=default.schedule, label="Schedule")
                         order = gr.Dropdown(list(ORDERS), value=default.order, label="Unmasking order")
                     with gr.Row():
-                        temperature = gr.Slider(0.0, 2.0, value=default.temperature, step=0.05,
-                                                label="Temperature (0 = greedy)")
                         top_p = gr.Slider(0.05, 1.0, value=default.top_p, step=0.05, label="Top-p")
-                    with gr.Row():
                         block_length = gr.Slider(0, 128, value=default.block_length, step=1,
                                                  label="Block length (0 = off)")
+                    with gr.Row():
                         threshold = gr.Slider(0.0, 1.0, value=default.threshold or 0.0, step=0.05,
                                               label="Confidence threshold (0 = off)")
-                    remask = gr.Slider(0.0, 1.0, value=default.remask, step=0.05,
-                                       label="Self-correction (remask share)")
+                        remask = gr.Slider(0.0, 1.0, value=default.remask, step=0.05,
+                                           label="Self-correction (remask share)")
+                    on = guidance_available()
+                    attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5,
+                                                   label="Attribute strength γ (8 is a good start)", interactive=on)
+                    cfg_scale = gr.Slider(0.0, 5.0, value=0.0, step=0.25, label="Classifier-free guidance (0 = off)",
+                                          interactive=on)
+            with gr.Column():
                 with gr.Accordion("Guidance", open=guidance_available()):
                     if not guidance_available():
                         gr.Markdown("*The guidance package is not installed in this build; these controls are "
                                     "disabled.*", elem_classes="muted")
-                    on = guidance_available()
                     required = gr.Textbox(label="Required words (comma separated)", interactive=on)
                     banned = gr.Textbox(label="Banned words (comma separated)", interactive=on)
-                    with gr.Row():
-                        attribute = gr.Dropdown(guidance_attributes(), value=NO_ATTRIBUTE, label="Attribute",
-                                                interactive=on)
-                        attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5, label="Attribute strength (8 is a good start)",
-                                                       interactive=on)
-                    cfg_scale = gr.Slider(0.0, 5.0, value=0.0, step=0.25, label="Classifier-free guidance (0 = off)",
-                                          interactive=on)
-        status = gr.Markdown(studio.model_line(), elem_id="status")
-        canvas = gr.HTML(canvas_html(None, []), elem_id="canvas")
-        with gr.Row():
-            heatmap = gr.Plot(label="Confidence heatmap", elem_id="heatmap")
-            progress = gr.Plot(label="Progress", elem_id="progress")
-        replay = gr.Slider(1, 2, value=1, step=1, label="Replay a step", visible=False, elem_id="replay")
-        with gr.Row():
-            with gr.Column():
-                result = gr.Textbox(label="Result", lines=5, interactive=False, elem_id="result",
-                                    buttons=["copy"])
-                with gr.Row():
-                    accept_btn = gr.Button("Accept into draft", elem_id="accept-btn")
-                    download = gr.DownloadButton("Download trajectory (JSON)", visible=False)
-            with gr.Column():
-                gr.Markdown("**Changes** (original → result)")
-                diff = gr.HTML(DIFF_PLACEHOLDER, elem_id="diff")
+                    attribute = gr.Dropdown(guidance_attributes(), value=NO_ATTRIBUTE, label="Attribute",
+                                            interactive=on)
 
         # -------------------------------------------------------------- wiring
         draft_ops = dict(outputs=[draft, undo_stack, message], show_progress="hidden")
@@ -686,6 +769,17 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
         stop_btn.click(None, None, None, cancels=[run_event], api_name="stop", queue=False).then(
             studio.stopped, None, message, show_progress="hidden", api_visibility="private").then(
             lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private", show_progress="hidden")
+        action_inputs = [draft, sel_start, sel_end, shorten_to, strength, tone_choice, n_alternatives, seed, session,
+                         model_choice]
+        action_outputs = [alternatives, result, diff, message, session]
+        for button, name in ((shorten_btn, "shorten"), (rephrase_btn, "rephrase"), (tone_btn, "tone")):
+            button.click(lambda *args, name=name: studio.act(name, *args), action_inputs, action_outputs,
+                         js=SELECTION_JS, api_name=name, concurrency_limit=concurrency, concurrency_id="model",
+                         show_progress="minimal", show_progress_on=[result])
+        alternatives.input(studio.choose_alternative, [alternatives, session], [result, diff, session],
+                           api_visibility="private", show_progress="hidden")
+        run_btn.click(lambda: gr.Radio(visible=False), None, alternatives, queue=False, api_visibility="private",
+                      show_progress="hidden")
         replay.release(studio.replay, [replay, session], [canvas, heatmap, progress], api_name="replay",
                        show_progress="hidden")
         replay.input(studio.replay, [replay, session], [canvas, heatmap, progress], api_visibility="private",

@@ -371,3 +371,44 @@ def test_diff_never_shows_a_pinned_word_as_deleted_and_reinserted():
 def test_status_says_when_steps_were_capped_and_counts_in_the_singular(studio):
     final = run_all(studio, "The [[cat]] sat.", steps=16)[-1]
     assert "1 step (of 16 asked" in final["status"] and "1 token in" in final["status"]
+
+
+# ------------------------------------------------------------------------------------------------ writing actions
+SENTENCE = ("Following World War II, Alabama experienced growth as the economy of the state changed from one "
+            "primarily based on agriculture to one with diversified interests.")
+
+
+def test_shorten_button_gives_alternatives_to_choose_and_accept(studio):
+    choices, result, diff, msg, session = studio.act("shorten", SENTENCE, 0, 0, "60%", 0.5, "", 3, 1, {})
+    assert choices.visible and len(choices.choices) == len(session["alternatives"]) >= 2
+    assert result == session["result"] == session["alternatives"][0] and "<del>" in diff
+    assert "→" in msg and "words (target 15)" in msg and "Alabama" in msg  # lengths in words; kept names
+    other = session["alternatives"][1]
+    shown, diff2, session2 = studio.choose_alternative(other, session)
+    assert shown == other and session2["result"] == other
+    draft, _, _ = studio.accept(SENTENCE, session2, [])
+    assert draft == other
+    assert studio.choose_alternative("not offered", session) == (SKIP, SKIP, SKIP)
+
+
+def test_actions_on_a_selection_and_their_errors(studio):
+    start = SENTENCE.index("as the economy")
+    _, result, _, msg, _ = studio.act("rephrase", SENTENCE, start, len(SENTENCE), "", 0.5, "", 1, 0, {})
+    assert result.startswith("Following World War II, Alabama experienced growth") and "the selection" in msg
+    for draft, action, tone_choice, words in [("", "shorten", "", "empty"), ("A [[b]] c.", "shorten", "", "marks"),
+                                              (SENTENCE, "tone", "", "tone"), (SENTENCE, "shorten", "", None)]:
+        out = studio.act(action, draft, 0, 0, "200%" if words is None else "70%", 0.5, tone_choice, 1, 0, {})
+        assert is_error(out[3]) and out[:3] == (SKIP, SKIP, SKIP) and out[4] == SKIP
+        if words:
+            assert words in out[3]
+
+
+def test_page_has_the_action_buttons_and_an_advanced_accordion(studio):
+    demo = web.build_ui(studio)
+    config = demo.get_config_file()
+    ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
+    assert {"shorten-btn", "rephrase-btn", "tone-btn", "alternatives", "legend", "advanced"} <= ids
+    advanced = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "advanced")
+    assert advanced["props"]["open"] is False
+    names = {d.get("api_name") for d in config["dependencies"]}
+    assert {"shorten", "rephrase", "tone"} <= names
