@@ -498,11 +498,12 @@ class Studio:
                 if now - last_chart >= CHART_INTERVAL_S:
                     charts, last_chart = (confidence_heatmap(frames), progress_chart(frames)), now
                 note = message_html(f"step {item.step + 1} of {item.steps}…", "info")
+                partial = {"partial": partial_text(item, editor), "step": item.step + 1, "steps": item.steps}
                 if len(frames) == 1:  # the previous run's result must not outlive this one (Stop, Accept)
                     yield (html_now, *charts, "", DIFF_PLACEHOLDER, skip, note, gr.Slider(visible=False),
-                           gr.DownloadButton(visible=False), {})
+                           gr.DownloadButton(visible=False), partial)
                     continue
-                yield (html_now, *charts, skip, skip, skip, note, skip, skip, skip)
+                yield (html_now, *charts, skip, skip, skip, note, skip, skip, partial)
         except EditError as exc:
             yield (skip,) * 6 + (message_html(str(exc), "error"), skip, skip, skip)
         except Exception as exc:  # never lose the page over a bug: say what happened, keep the draft
@@ -539,6 +540,15 @@ class Studio:
 
     def stopped(self):
         return message_html("stopped: the model stops before its next step; your draft is unchanged", "hint")
+
+    def stopped_partial(self, session) -> tuple:
+        """After Stop: the message, and the canvas as far as it got in the Result box (not for Accept: its
+        unwritten slots show as ▒)."""
+        partial = (session or {}).get("partial")
+        if not partial:
+            return self.stopped(), gr.skip()
+        return (message_html(f"stopped at step {session['step']} of {session['steps']}: the result so far is shown "
+                             f"({MASK_GLYPH} = not written yet); your draft is unchanged", "hint"), partial)
 
     # ------------------------------------------------------------------ writing actions
     def act(self, action: str, draft: str, start, end, target, rephrase_strength, tone_choice, k, seed,
@@ -610,6 +620,15 @@ class Studio:
         k = max(0, min(int(step or len(frames)) - 1, len(frames) - 1))
         return (canvas_html(frames[k], session.get("surface", [])), confidence_heatmap(frames, k),
                 progress_chart(frames, k))
+
+
+def partial_text(event, editor: Editor) -> str:
+    """The text of the first canvas as it stands after a step (masks still to fill as ▒)."""
+    canvas = event.state.canvases[0].copy()
+    record = event.records[0]
+    canvas.ids = list(record.ids)
+    canvas.states = [TokenState(int(s)) for s in record.states]
+    return canvas.render(editor.tokenizer, MASK_GLYPH)
 
 
 def pinned_words(result: EditResult) -> set[str]:
@@ -767,7 +786,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
         run_event.then(lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private",
                        show_progress="hidden")
         stop_btn.click(None, None, None, cancels=[run_event], api_name="stop", queue=False).then(
-            studio.stopped, None, message, show_progress="hidden", api_visibility="private").then(
+            studio.stopped_partial, session, [message, result], show_progress="hidden",
+            api_visibility="private").then(
             lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private", show_progress="hidden")
         action_inputs = [draft, sel_start, sel_end, shorten_to, strength, tone_choice, n_alternatives, seed, session,
                          model_choice]

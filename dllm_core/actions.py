@@ -5,11 +5,13 @@ has one; the sampler's order otherwise).
 An action turns the draft (or a selection of it, given as character offsets) into edit markup per candidate and
 lets the sampler do the writing:
 
-- **shorten** to a target in words (``12``) or as a share of the selection (``0.7`` / ``"70%"``): one batched
-  forward pass masks each word in turn and scores how predictable it is from the rest; the most predictable
-  words (never a content word: names, numbers, capitalised words) are deleted, one word on each side of every
-  deletion becomes a rewrite span of the same token count (the seam), and the model repairs the grammar there.
-  Candidates after the first drop a slightly different set (the scores perturbed with a seeded Gumbel noise).
+- **shorten** to a target in words (``12``) or as a share of the selection (``0.7`` / ``"70%"``): batched forward
+  passes score each word by how predictable it is from the rest (the word masked) plus how well its neighbours
+  read without it (the word deleted, each neighbour masked in turn); the best-scored words (never a content word:
+  names, numbers, capitalised words) are deleted, the short or function word on each side of every deletion
+  becomes a rewrite span of the same token count (the seam, with a bias toward the word it had), and the model
+  repairs the grammar there. Alternatives after the first drop a Gumbel-perturbed set; 2k drafts are made and
+  those within a word of the target come first.
 - **rephrase** at a ``strength`` in (0, 1]: that share of the selection's non-content words is masked (SDEdit on
   the span; each candidate its own random share) and re-written, the content words pinned; the original word at
   a masked position is made less likely (``change``), so that rewriting means changing.
@@ -41,6 +43,7 @@ from .state import SamplerState
 from .windows import window_budget
 
 ACTIONS = ("shorten", "rephrase", "tone")
+SEAM_CHARS = 5  # longer words next to a deletion stay as they are unless they are function words
 MAX_ALTERNATIVES = 8
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # a word core; punctuation around it is not part of it
 SENTENCE_END = re.compile(r"[.!?:;]")
@@ -399,7 +402,10 @@ def _shorten_pieces(text: str, words: list[Word], drop: set[int], seam: int) -> 
         pieces.append((lo, hi, "drop"))
         for s in range(1, seam + 1):
             seams.update({a - s, b + s})
-    seam_words = sorted(i for i in seams if 0 <= i < len(words) and i not in drop and not words[i].content)
+    # a seam is a short word (function words, mostly): re-writing a long word at a seam loses meaning, and a
+    # word of several word pieces can come back glued to its neighbour ("thechemists")
+    seam_words = sorted(i for i in seams if 0 <= i < len(words) and i not in drop and not words[i].content
+                        and (words[i].text.lower() in FUNCTION_WORDS or len(words[i].text) <= SEAM_CHARS))
     for run in _runs(seam_words):
         pieces.append((words[run[0]].start, words[run[-1]].end, "rewrite"))
     return _no_overlap(pieces)

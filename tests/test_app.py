@@ -127,7 +127,7 @@ def test_run_streams_every_step_then_a_reproducible_result(studio, tiny_editor, 
     steps, final = updates[:-1], updates[-1]
     assert len(steps) == 4
     assert "▒" in steps[0]["canvas"]  # masked slots are visible while the canvas forms
-    assert steps[0]["result"] == "" and steps[0]["session"] == {}  # the last run's result is cleared at once
+    assert steps[0]["result"] == "" and "result" not in steps[0]["session"]  # the last run's result is cleared
     assert all(u["result"] == SKIP for u in steps[1:])
     expected = tiny_editor.edit(draft, SamplerConfig(steps=4, seed=3)).text
     assert final["result"] == expected
@@ -335,10 +335,13 @@ def test_a_new_run_clears_the_last_result_so_accept_after_stop_keeps_the_draft(s
     stream = studio.run("New [[draft words here|4]] now.", **{**DEFAULTS, "steps": 4, "session": final["session"]})
     first = dict(zip(OUT, next(stream), strict=True))
     stream.close()  # Stop
-    assert first["result"] == "" and first["session"] == {} and first["replay"].visible is False
+    assert first["result"] == "" and "result" not in first["session"] and first["replay"].visible is False
     assert "appears after a run" in first["diff"] and first["download"].visible is False
     draft, _, msg = studio.accept("New [[draft words here|4]] now.", first["session"], [])
     assert draft == "New [[draft words here|4]] now." and "run an edit first" in msg
+    msg, partial = studio.stopped_partial(first["session"])  # Stop keeps the result so far, shown, not accepted
+    assert "stopped at step 1 of" in msg and partial.startswith("New ") and "▒" in partial
+    assert studio.stopped_partial({})[1] == SKIP
 
 
 def test_examples_reset_settings_the_user_changed(studio):
