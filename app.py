@@ -342,7 +342,9 @@ class Studio:
             elif seg.kind == "rewrite":
                 n = len(tokenizer(seg.text, add_special_tokens=False)["input_ids"]) if tokenizer else None
                 target = "auto" if seg.auto else seg.length or (max(1, round(n * seg.ratio)) if seg.ratio and n else n)
-                size = f" ({n} → {target} tokens)" if n is not None else ""
+                words = len(re.findall(r"\w+(?:['’-]\w+)*", seg.text))  # writers count words
+                size = (f" ({words} word{'' if words == 1 else 's'}; {n} → {target} tokens)" if n is not None
+                        else f" ({words} word{'' if words == 1 else 's'})")
                 items.append(f"<li>rewrite “{html.escape(_short(seg.text))}”{size}</li>")
         if not items:
             return message_html("No marks yet: select words and press Mask or Pin, or set a strength > 0 to "

@@ -113,7 +113,7 @@ def test_clear_undo_and_accept(studio):
 def test_preview_describes_the_plan_or_the_markup_error(studio):
     plan = studio.preview("{{Anna}} said [[hello there|1]] and [[4]]")
     assert "keep" in plan and "Anna" in plan
-    assert "rewrite" in plan and "2 → 1 tokens" in plan
+    assert "rewrite" in plan and "2 → 1 tokens" in plan and "(2 words;" in plan
     assert "insert <b>4</b>" in plan
     assert is_error(studio.preview("broken [[markup"))
     assert "Type or paste" in studio.preview("   ")
