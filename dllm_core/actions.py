@@ -43,6 +43,7 @@ from .state import SamplerState
 from .windows import window_budget
 
 ACTIONS = ("shorten", "rephrase", "tone")
+LAST_WORD_MARGIN = 10.0  # shorten: a word before sentence punctuation goes last (nats)
 SEAM_CHARS = 5  # longer words next to a deletion stay as they are unless they are function words
 MAX_ALTERNATIVES = 8
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # a word core; punctuation around it is not part of it
@@ -364,6 +365,9 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
         raise EditError(f"cannot reach {goal} words: {len(words) - len(droppable)} of the {len(words)} words are "
                         "names, numbers or other words to keep")
     scores = [p + f for p, f in zip(predictability(editor, text, words), deletion_fit(editor, text, words))]
+    for i, w in enumerate(words):  # a sentence's last word holds it together ("were not officially confirmed.")
+        if SENTENCE_END.match(text[w.end : w.end + 1]):
+            scores[i] -= LAST_WORD_MARGIN
     rng = random.Random(seed)
     spread = max(0.5, statistics.pstdev([scores[i] for i in droppable])) if droppable else 1.0
     markups = []
