@@ -365,11 +365,11 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
         raise EditError(f"cannot reach {goal} words: {len(words) - len(droppable)} of the {len(words)} words are "
                         "names, numbers or other words to keep")
     scores = [p + f for p, f in zip(predictability(editor, text, words), deletion_fit(editor, text, words))]
+    spread = max(0.5, statistics.pstdev([scores[i] for i in droppable])) if droppable else 1.0
     for i, w in enumerate(words):  # a sentence's last word holds it together ("were not officially confirmed.")
         if SENTENCE_END.match(text[w.end : w.end + 1]):
             scores[i] -= LAST_WORD_MARGIN
     rng = random.Random(seed)
-    spread = max(0.5, statistics.pstdev([scores[i] for i in droppable])) if droppable else 1.0
     markups = []
     # 2k drafts in the batch (a seam can come out a word longer or shorter than it was); those within a word of
     # the target come first. The first drops the best-scored words, the others a Gumbel-perturbed choice
