@@ -7,16 +7,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from .adapter import ModelAdapter
+from .adapter import ModelAdapter, ModelLoadError
 from .canvas import Canvas, TokenState
-from .config import SamplerConfig
+from .config import SamplerConfig, device_setting
 from .hooks import SamplerHook
 from .limits import MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
 from .markup import Segment, parse
 from .ranking import rank_order
 from .sampler import Sampler, SampleStats, StepEvent
 from .trajectory import StepRecord
+from .windows import plan_windows, window_budget
 
 
 class EditError(ValueError):
@@ -70,15 +72,42 @@ def checked(config: SamplerConfig) -> SamplerConfig:
         raise EditError(str(exc)) from exc
 
 
-class Editor:
-    """A loaded model plus the edit pipeline. Thread-compatible: every call builds its own canvases and sampler."""
+def check_draft(markup: str) -> list[Segment]:
+    """The segments of ``markup``; an :class:`EditError` for a draft that is not text, is empty or too long, holds
+    invalid characters, or has bad markup. Needs no model, so a command line can check before loading one."""
+    if markup is not None and not isinstance(markup, str):
+        raise EditError(f"the draft must be text, got {type(markup).__name__}")
+    if not markup or not markup.strip():
+        raise EditError("the draft is empty: type some text, with [[...]] around what to rewrite")
+    if len(markup) > MAX_DRAFT_CHARS:
+        raise EditError(f"the draft is {len(markup):,} characters; the limit is {MAX_DRAFT_CHARS:,}")
+    try:
+        return parse(markup)
+    except ValueError as exc:
+        raise EditError(str(exc)) from exc
 
-    def __init__(self, adapter: ModelAdapter):
+
+class Editor:
+    """A loaded model plus the edit pipeline. Thread-compatible: every call builds its own canvases and sampler.
+
+    ``max_work``: the most token-steps one call may ask for (see :meth:`work`; the budgets of a server are in
+    :mod:`dllm_core.limits`); a bigger request is an :class:`EditError` before any forward pass. None: no limit."""
+
+    def __init__(self, adapter: ModelAdapter, max_work: int | None = None):
         self.adapter = adapter
+        self.max_work = max_work
 
     @classmethod
-    def load(cls, model_id: str | None = None, **kwargs) -> Editor:
-        return cls(ModelAdapter.load(model_id, **kwargs))
+    def load(cls, model_id: str | None = None, *, max_work: int | None = None, **kwargs) -> Editor:
+        """Load a model (see :meth:`ModelAdapter.load`); a device this machine lacks is a :class:`ModelLoadError`."""
+        try:
+            device_setting(kwargs.get("device"))
+        except ValueError as exc:
+            raise ModelLoadError(str(exc)) from None
+        folder = Path(model_id).expanduser() if model_id else None
+        if folder is not None and folder.is_dir() and not (folder / "config.json").is_file():
+            raise ModelLoadError(f"{model_id!r} is a folder but holds no model (no config.json in it)")
+        return cls(ModelAdapter.load(model_id, **kwargs), max_work)
 
     @property
     def tokenizer(self):
@@ -86,18 +115,11 @@ class Editor:
 
     # ------------------------------------------------------------------------------------------------ input
     def parse(self, markup: str) -> list[Segment]:
-        if not isinstance(markup, str) or not markup.strip():
-            raise EditError("the draft is empty: type some text, with [[...]] around what to rewrite")
-        if len(markup) > MAX_DRAFT_CHARS:
-            raise EditError(f"the draft is {len(markup):,} characters; the limit is {MAX_DRAFT_CHARS:,}")
-        try:
-            return parse(markup)
-        except ValueError as exc:
-            raise EditError(str(exc)) from exc
+        return check_draft(markup)
 
     def canvas(self, markup: str | list[Segment], config: SamplerConfig, lengths: dict[int, int] | None = None
                ) -> Canvas:
-        segments = self.parse(markup) if isinstance(markup, str) else markup
+        segments = markup if isinstance(markup, list) else self.parse(markup)
         canvas = Canvas.from_segments(segments, self.tokenizer, lengths)
         if len(canvas) > MAX_CANVAS_TOKENS:
             raise EditError(f"the draft is {len(canvas):,} tokens; the limit is {MAX_CANVAS_TOKENS:,}")
@@ -109,10 +131,39 @@ class Editor:
             raise EditError("nothing to edit: mark a span with [[...]], insert with [[N]], or set a strength > 0")
         return canvas
 
+    def work(self, canvases: list[Canvas], config: SamplerConfig, hooks: Sequence[SamplerHook] = ()
+             ) -> tuple[int, int, int]:
+        """What denoising ``canvases`` asks of the model: ``(token-steps, tokens read per step, steps)``. Tokens read
+        per step are those of every window the sampler plans (the edited positions and their context; with a
+        strength, wherever re-noising may land), times the variants hooks add (classifier-free guidance doubles
+        them); steps as the scheduler clamps them (one per token to write at most, unless remasking)."""
+        body = window_budget(self.adapter)
+        variants = 1 + sum(type(h).extra_tokens is not SamplerHook.extra_tokens for h in hooks)
+        read = most = 0
+        for canvas in canvases:
+            masked = canvas.positions(TokenState.MASKED)
+            noised = round(config.strength * len(canvas.positions(TokenState.FIXED))) if config.strength > 0 else 0
+            reach = sorted(masked + canvas.positions(TokenState.FIXED)) if noised else masked
+            read += sum(w.end - w.start for w in plan_windows(0, len(canvas), reach, body, config.context))
+            most = max(most, len(masked) + noised)
+        steps = config.steps if config.remask > 0 else max(1, min(config.steps, most))
+        return read * variants * steps, read * variants, steps
+
+    def check_work(self, canvases: list[Canvas], config: SamplerConfig, hooks: Sequence[SamplerHook] = ()) -> None:
+        """An :class:`EditError` naming the limit when the request is over this editor's ``max_work``."""
+        if self.max_work is None:
+            return
+        work, read, steps = self.work(canvases, config, hooks)
+        if work > self.max_work:
+            raise EditError(f"too much work for one request: {read:,} tokens read per step × {steps} steps = "
+                            f"{work:,} token-steps; the limit is {self.max_work:,} per request. Use fewer steps, "
+                            f"shorter spans or fewer candidates")
+
     # ------------------------------------------------------------------------------------------------ run
     def denoise(self, canvases: list[Canvas], config: SamplerConfig, hooks: Sequence[SamplerHook] = ()
                 ) -> list[list[StepRecord]]:
         """Denoise canvases built with :meth:`canvas` (of any lengths) in one batch, in place; their trajectories."""
+        self.check_work(canvases, checked(config), hooks)
         return Sampler(self.adapter, checked(config), hooks).sample(canvases)
 
     def stream(self, markup: str | list[Segment], config: SamplerConfig | None = None,
@@ -124,6 +175,7 @@ class Editor:
             raise EditError(f"candidates must be in 1..{MAX_CANDIDATES}, got {n}")
         base = self.canvas(markup, config, lengths)
         canvases = [base.copy() for _ in range(n)]
+        self.check_work(canvases, config, hooks)
         sampler = Sampler(self.adapter, config, hooks)
         trajectories: list[list[StepRecord]] = [[] for _ in canvases]
         for event in sampler.run(canvases):

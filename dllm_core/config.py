@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 from .limits import MAX_BLOCK_LENGTH, MAX_CONTEXT, MAX_REPETITION_PENALTY, MAX_STEPS, MAX_TEMPERATURE
@@ -31,36 +32,38 @@ class SamplerConfig:
     writing_rules: bool = True
 
     def validate(self) -> SamplerConfig:
-        """Raise ValueError with a user-facing message for any setting out of range; return self."""
+        """Raise ValueError with a user-facing message for any setting out of range (NaN, infinities, booleans and
+        strings included); return self."""
         def bad(name, why):
             raise ValueError(f"{name}: {why}")
 
-        if not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
-            bad("steps", f"must be an integer in 1..{MAX_STEPS}, got {self.steps!r}")
+        def integer(name: str, lo: int, hi: int, why: str = "") -> None:
+            value = getattr(self, name)
+            if not is_integer(value) or not lo <= value <= hi:
+                bad(name, f"{why or f'must be an integer in {lo}..{hi}'}, got {value!r}")
+
+        def number(name: str, lo: float, hi: float, low_open: bool = False, why: str = "") -> None:
+            value = getattr(self, name)
+            if not is_number(value) or not (lo < value if low_open else lo <= value) or not value <= hi:
+                bracket = "(" if low_open else "["
+                bad(name, f"{why or f'must be in {bracket}{lo:g}, {hi:g}]'}, got {value!r}")
+
+        integer("steps", 1, MAX_STEPS)
         if self.schedule not in SCHEDULES:
             bad("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
         if self.order not in ORDERS:
             bad("order", f"must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        if not 0.0 <= float(self.temperature) <= MAX_TEMPERATURE:
-            bad("temperature", f"must be in [0, {MAX_TEMPERATURE:g}], got {self.temperature!r}")
-        if not 0.0 < float(self.top_p) <= 1.0:
-            bad("top_p", f"must be in (0, 1], got {self.top_p!r}")
-        if not isinstance(self.block_length, int) or not 0 <= self.block_length <= MAX_BLOCK_LENGTH:
-            bad("block_length", f"must be an integer in 0..{MAX_BLOCK_LENGTH}, got {self.block_length!r}")
-        if not 0.0 <= float(self.remask) <= 1.0:
-            bad("remask", f"must be in [0, 1], got {self.remask!r}")
-        if not 0.0 <= float(self.remask_until) <= 1.0:
-            bad("remask_until", f"must be in [0, 1], got {self.remask_until!r}")
-        if self.threshold is not None and not 0.0 < float(self.threshold) <= 1.0:
-            bad("threshold", f"must be in (0, 1] or unset, got {self.threshold!r}")
-        if not 1.0 <= float(self.repetition_penalty) <= MAX_REPETITION_PENALTY:
-            bad("repetition_penalty", f"must be in [1, {MAX_REPETITION_PENALTY:g}], got {self.repetition_penalty!r}")
-        if not 0.0 <= float(self.strength) <= 1.0:
-            bad("strength", f"must be in [0, 1], got {self.strength!r}")
-        if not isinstance(self.seed, int) or not 0 <= self.seed < 2**63:
-            bad("seed", f"must be a non-negative integer, got {self.seed!r}")
-        if not isinstance(self.context, int) or not 0 <= self.context <= MAX_CONTEXT:
-            bad("context", f"must be an integer in 0..{MAX_CONTEXT}, got {self.context!r}")
+        number("temperature", 0.0, MAX_TEMPERATURE)
+        number("top_p", 0.0, 1.0, low_open=True)
+        integer("block_length", 0, MAX_BLOCK_LENGTH)
+        number("remask", 0.0, 1.0)
+        number("remask_until", 0.0, 1.0)
+        if self.threshold is not None:
+            number("threshold", 0.0, 1.0, low_open=True, why="must be in (0, 1] or unset")
+        number("repetition_penalty", 1.0, MAX_REPETITION_PENALTY)
+        number("strength", 0.0, 1.0)
+        integer("seed", 0, 2**63 - 1, why="must be a non-negative integer")
+        integer("context", 0, MAX_CONTEXT)
         return self
 
     def to_dict(self) -> dict:
@@ -72,6 +75,64 @@ class SamplerConfig:
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
+def is_integer(value) -> bool:
+    """An int and not a bool (``True`` is not a step count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value) -> bool:
+    """A finite int or float, not a bool: NaN fails every range check in the wrong direction."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def whole_number(value, name: str) -> int:
+    """``value`` (a form field: 3, 3.0, "3") as an int; a ValueError naming the setting for 2.7, NaN, "abc" or
+    nothing, so a fraction is refused rather than cut to a whole number."""
+    try:
+        number = float(value) if isinstance(value, str) else value
+        if is_integer(number):
+            return number
+        if is_number(number) and float(number).is_integer():
+            return int(number)
+    except (TypeError, ValueError):
+        pass
+    raise ValueError(f"{name}: must be a whole number, got {value!r}")
+
+
 def threshold_setting(value: float | None) -> float | None:
-    """The confidence threshold as a user sets it (CLI flag, web slider): 0 or empty means off (None)."""
-    return float(value) if value and float(value) > 0 else None
+    """The confidence threshold as a user sets it (CLI flag, web slider): 0 or empty means off (None); NaN or text
+    is a ValueError, and anything else goes on to :meth:`SamplerConfig.validate` (which refuses a negative one)."""
+    if value is None or value == "":
+        return None
+    try:
+        threshold = float(value)
+    except (TypeError, ValueError):
+        threshold = math.nan
+    if math.isnan(threshold) or isinstance(value, bool):
+        raise ValueError(f"threshold: must be a number in (0, 1], or 0 for off, got {value!r}")
+    return threshold if threshold != 0 else None
+
+
+def device_setting(device: str | None) -> str | None:
+    """``device`` checked against this machine ("cpu", "cuda", "cuda:1", "mps"; None or "" picks one): a one-line
+    ValueError for a name torch does not know or a device this machine does not have."""
+    if device is None or device == "":
+        return None
+    import torch  # noqa: PLC0415 (keeps the CLI's --help fast)
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device: {device!r} is not a device name; use cpu, cuda, cuda:N or mps") from None
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ValueError(f"device: {device!r} asks for a CUDA GPU and this machine has none; use cpu")
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(f"device: {device!r} does not exist; this machine has {count} CUDA GPU(s)")
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"device: {device!r} (Apple GPU) is not available on this machine; use cpu")
+    elif dev.type != "cpu":
+        raise ValueError(f"device: {device!r} is not supported; use cpu, cuda, cuda:N or mps")
+    return str(dev)

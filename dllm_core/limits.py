@@ -20,3 +20,18 @@ MAX_TEMPERATURE = 10.0
 MAX_BLOCK_LENGTH = 4096
 MAX_REPETITION_PENALTY = 5.0
 MAX_CONTEXT = 8192  # tokens of draft context each side of the edited positions
+
+# ------------------------------------------------------------------------------------------------ work per request
+# A request's work is counted in token-steps: the tokens the model reads per step (every window of every canvas of the
+# batch, and every extra variant a hook adds, such as classifier-free guidance's) times the steps it takes. With the
+# embedded model (int8) on 2 CPU cores one token-step costs 0.3-0.6 ms (issue 15: `Once upon a time [[1024]]` at 256
+# steps reads 1,670 tokens a step, 427 k token-steps, and took 248 s), so the CPU budget holds one request to well
+# under a minute there; it allows [[1024]] at 32 steps or [[256]] at 192. The web app and the CLI apply these budgets
+# (Editor(max_work=...)); the Python API has none unless asked.
+MAX_WORK_CPU = 65_536
+MAX_WORK_GPU = 1_048_576
+
+
+def work_limit(device_type: str) -> int:
+    """The work budget of one request on a device of this type ("cpu", "cuda", "mps", ...)."""
+    return MAX_WORK_CPU if device_type == "cpu" else MAX_WORK_GPU

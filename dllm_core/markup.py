@@ -48,12 +48,28 @@ _ESCAPES = {"\\[[": "[[", "\\]]": "]]", "\\{{": "{{", "\\}}": "}}"}
 _TOKEN = re.compile(r"\\\[\[|\\\]\]|\\\{\{|\\\}\}|\[\[|\]\]|\{\{|\}\}")
 _LENGTH = re.compile(r"^\s*(\d+)\s*$")
 _SPEC = re.compile(r"^(?P<body>.*)\|\s*(?:(?P<n>\d+)|(?P<pct>\d+(?:\.\d+)?)\s*%|(?P<auto>auto))\s*$", re.S)
+# what reads as a length spec that is not a valid one: a signed or decimal number (with % or not), "%", any case of
+# "auto", or nothing after the bar. [[yes|no]] stays words to rewrite.
+_BAD_SPEC = re.compile(r"^(?P<body>.*)\|\s*(?P<spec>[-+]?(?:\d[\d.,]*|\.\d+)(?:[eE][-+]?\d+)?\s*%?|%|(?i:auto)|)\s*$",
+                       re.S)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_text(text: str, what: str = "the draft") -> None:
+    """Raise :class:`MarkupError` when ``text`` holds a lone surrogate: what invalid UTF-8 becomes when decoded with
+    ``surrogateescape`` (command-line arguments), or a JSON ``"\\ud800"`` escape. No tokenizer can encode one."""
+    if m := _SURROGATE.search(text):
+        code = ord(m.group())
+        what_it_is = (f"the byte 0x{code - 0xDC00:02x}, which is not UTF-8" if 0xDC80 <= code <= 0xDCFF else
+                      f"U+{code:04X}, half of a UTF-16 surrogate pair")
+        raise MarkupError(f"{what} is not valid text: it holds {what_it_is}", m.start())
 
 
 def parse(markup: str) -> list[Segment]:
     """Split ``markup`` into segments; raise :class:`MarkupError` naming the position of any problem."""
     if not isinstance(markup, str):
         raise MarkupError("markup must be a string", 0)
+    check_text(markup)
     segments: list[Segment] = []
     buf: list[str] = []
     buf_start = 0
@@ -125,6 +141,11 @@ def _edit_segment(body: str, start: int) -> Segment:
         if not 1 <= n <= MAX_SPAN_TOKENS:
             raise MarkupError(f"rewrite length {n} is out of range 1..{MAX_SPAN_TOKENS}", start)
         return Segment("rewrite", text, start, length=n)
+    if m := _BAD_SPEC.match(body):
+        spec = m.group("spec").strip()
+        said = f"'{spec}' is not a length" if spec else "the length after '|' is missing"
+        raise MarkupError(f"{said}: write [[words|N]] with N in 1..{MAX_SPAN_TOKENS}, [[words|P%]] with P in "
+                          f"(0, {MAX_LENGTH_PERCENT:g}], or [[words|auto]]", start)
     if not body.strip():
         raise MarkupError("empty edit span [[]]: write words to rewrite or a token count such as [[8]]", start)
     return Segment("rewrite", body, start)
