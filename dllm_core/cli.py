@@ -9,31 +9,47 @@ import argparse
 import json
 import sys
 
-from .config import ORDERS, SCHEDULES, SamplerConfig
+from .config import ORDERS, SCHEDULES, SamplerConfig, device_setting, threshold_setting
+from .limits import MAX_CANDIDATES, MAX_DRAFT_CHARS
+from .markup import check_text
+
+DEFAULT = SamplerConfig()
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (exit status 2) like every other error of the CLI."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m dllm_core", description="Edit text with a masked-diffusion LM.")
+    parser = OneLineParser(prog="python -m dllm_core", description="Edit text with a masked-diffusion LM.")
     sub = parser.add_subparsers(dest="command", required=True)
     edit = sub.add_parser("edit", help="rewrite spans, insert text or rewrite a draft at a strength",
                           description="Markup: [[words]] rewrite, [[words|N]] / [[words|70%%]] / [[words|auto]] "
                                       "rewrite to a length, [[N]] insert N tokens, {{words}} pin.")
-    edit.add_argument("text", help="draft with edit markup ('-' reads standard input)")
-    edit.add_argument("--steps", type=int, default=16)
-    edit.add_argument("--seed", type=int, default=0)
-    edit.add_argument("--strategy", "--order", dest="order", choices=ORDERS, default="confidence",
+    edit.add_argument("text", nargs="?", help="draft with edit markup ('-' reads standard input)")
+    edit.add_argument("--file", metavar="PATH", help="read the draft from this UTF-8 file instead")
+    edit.add_argument("--steps", type=int, default=DEFAULT.steps)
+    edit.add_argument("--seed", type=int, default=DEFAULT.seed)
+    edit.add_argument("--strategy", "--order", dest="order", choices=ORDERS, default=DEFAULT.order,
                       help="unmasking order")
-    edit.add_argument("--schedule", choices=SCHEDULES, default="cosine")
-    edit.add_argument("--temperature", type=float, default=0.0)
-    edit.add_argument("--top-p", type=float, default=1.0)
-    edit.add_argument("--block-length", type=int, default=0, help="semi-autoregressive block size (0: off)")
-    edit.add_argument("--remask", type=float, default=0.0, help="self-correction strength in [0, 1]")
-    edit.add_argument("--threshold", type=float, default=0.9,
+    edit.add_argument("--schedule", choices=SCHEDULES, default=DEFAULT.schedule)
+    edit.add_argument("--temperature", type=float, default=DEFAULT.temperature)
+    edit.add_argument("--top-p", type=float, default=DEFAULT.top_p)
+    edit.add_argument("--block-length", type=int, default=DEFAULT.block_length,
+                      help="semi-autoregressive block size (0: off)")
+    edit.add_argument("--remask", type=float, default=DEFAULT.remask, help="self-correction strength in [0, 1]")
+    edit.add_argument("--threshold", type=float, default=DEFAULT.threshold or 0.0,
                       help="also commit every mask above this confidence (0: off)")
-    edit.add_argument("--repetition-penalty", type=float, default=1.0,
+    edit.add_argument("--repetition-penalty", type=float, default=DEFAULT.repetition_penalty,
                       help="> 1 discourages repeating tokens already generated in the spans")
-    edit.add_argument("--strength", type=float, default=0.0, help="re-noise this fraction of the draft")
+    edit.add_argument("--strength", type=float, default=DEFAULT.strength, help="re-noise this fraction of the draft")
     edit.add_argument("--candidates", type=int, default=1, help="sample several results in one batch")
+    edit.add_argument("--max-work", type=int, default=None, metavar="N",
+                      help="the most token-steps (tokens read per step x steps) one edit may take; default: the "
+                           "budget of dllm_core/limits.py for the device (0: no limit)")
     edit.add_argument("--model", default=None, help="'embedded' (default, MiniLM), 'smollm2-dlm', a local directory, or an allowed hub id")
     edit.add_argument("--device", default=None)
     edit.add_argument("--quantize", choices=("auto", "none", "int8"), default="auto",
@@ -65,6 +81,49 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def decode_draft(data: bytes, source: str) -> str:
+    """Bytes of a draft as text: UTF-8 (a byte-order mark is dropped); a ValueError naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{source} is not valid UTF-8: byte 0x{data[exc.start]:02x} at byte {exc.start}") from None
+
+
+def read_draft(args: argparse.Namespace) -> str:
+    """The draft of ``edit``: the argument, standard input ('-') or ``--file``, as text; a ValueError saying what is
+    wrong (none or two sources, an unreadable file, invalid UTF-8, too long)."""
+    if (args.text is None) == (args.file is None):
+        raise ValueError("give the draft as an argument, '-' for standard input, or --file PATH (one of them)")
+    limit = 4 * MAX_DRAFT_CHARS  # bytes: no draft within the limit is longer in UTF-8
+    if args.file is not None:
+        try:
+            with open(args.file, "rb") as f:
+                data = f.read(limit + 1)
+        except OSError as exc:
+            raise ValueError(f"--file: cannot read {args.file}: {exc.strerror or exc}") from None
+        source = f"--file {args.file}"
+    elif args.text == "-":
+        data, source = sys.stdin.buffer.read(limit + 1), "standard input"
+    else:
+        check_text(args.text, "the draft argument")  # invalid UTF-8 in argv arrives as lone surrogates
+        return args.text
+    if len(data) > limit:
+        raise ValueError(f"{source} is over {limit:,} bytes; the limit is {MAX_DRAFT_CHARS:,} characters")
+    return decode_draft(data, source)
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """A ValueError for any text option (--require, --model, ...) that is not valid text."""
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and name != "text":
+                check_text(item, f"--{name.replace('_', '-')}")
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [""])[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "models":
@@ -89,29 +148,34 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from .adapter import ModelLoadError  # noqa: PLC0415 (keeps --help fast)
-    from .api import EditError, Editor  # noqa: PLC0415
-    from .markup import MarkupError, parse  # noqa: PLC0415
+    from .api import EditError, Editor, check_draft  # noqa: PLC0415
+    from .limits import work_limit  # noqa: PLC0415
 
-    text = sys.stdin.read() if args.text == "-" else args.text
-    config = SamplerConfig(steps=args.steps, schedule=args.schedule, order=args.order, temperature=args.temperature,
-                           top_p=args.top_p, block_length=args.block_length, remask=args.remask,
-                           threshold=args.threshold or None, strength=args.strength, seed=args.seed,
-                           repetition_penalty=args.repetition_penalty)
-    try:
+    try:  # every check that needs no model, before one loads
+        check_arguments(args)
+        text = read_draft(args)
+        config = SamplerConfig(steps=args.steps, schedule=args.schedule, order=args.order,
+                               temperature=args.temperature, top_p=args.top_p, block_length=args.block_length,
+                               remask=args.remask, threshold=threshold_setting(args.threshold),
+                               strength=args.strength, seed=args.seed, repetition_penalty=args.repetition_penalty)
         config.validate()
-    except ValueError as exc:
+        if not 1 <= args.candidates <= MAX_CANDIDATES:
+            raise ValueError(f"--candidates must be in 1..{MAX_CANDIDATES}, got {args.candidates}")
+        if args.max_work is not None and args.max_work < 0:
+            raise ValueError(f"--max-work must be 0 (no limit) or more, got {args.max_work}")
+        device = device_setting(args.device)
+        check_draft(text)
+    except ValueError as exc:  # EditError and MarkupError are ValueErrors
         return fail(str(exc))
-    if not text.strip():
-        return fail("the draft is empty: type some text, with [[...]] around what to rewrite")
     try:
-        parse(text)  # fail fast on bad markup, before the model loads
-    except MarkupError as exc:
-        return fail(str(exc))
-    try:
-        editor = Editor.load(args.model, device=args.device, allow_download=args.allow_download,
+        editor = Editor.load(args.model, device=device, allow_download=args.allow_download,
                              trust_remote_code=args.trust_remote_code, quantize=args.quantize)
     except ModelLoadError as exc:
         return fail(str(exc), 3)
+    except Exception as exc:  # noqa: BLE001 (a broken checkpoint, out of memory: still one line, still status 3)
+        return fail(f"could not load {args.model or 'embedded'!r}: {type(exc).__name__}: {first_line(exc)}", 3)
+    budget = work_limit(editor.adapter.device.type) if args.max_work is None else args.max_work
+    editor.max_work = budget or None
     try:
         if hasattr(args, "require"):
             from guidance.cli import run_guided  # noqa: PLC0415
