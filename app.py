@@ -14,7 +14,8 @@ import json
 import logging
 import os
 import re
-import tempfile
+import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,10 +25,12 @@ import gradio as gr
 
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
 from dllm_core.adapter import LOCAL_MODELS
-from dllm_core.config import ORDERS, SCHEDULES, threshold_setting
-from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS
-from dllm_core.markup import has_auto_length, plain_text
+from dllm_core.config import ORDERS, SCHEDULES, threshold_setting, whole_number
+from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
+from dllm_core.markup import check_text, has_auto_length, plain_text
 from dllm_core.plots import confidence_heatmap, progress_chart
+
+from app_files import SessionFiles
 
 try:  # guidance lands separately; its controls light up when the package is importable
     import guidance
@@ -153,11 +156,11 @@ def fixed_ranges(draft: str) -> list[tuple[int, int]]:
 
 def check_selection(draft: str, start, end) -> tuple[int, int]:
     """A snapped selection that lies in plain text, or an :class:`EditError` saying what is wrong."""
-    if not draft or not draft.strip():
+    if not isinstance(draft, str) or not draft.strip():
         raise EditError("the draft is empty: type or paste some text first")
     try:
         start, end = int(start or 0), int(end or 0)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise EditError("the selection could not be read: select the words again") from exc
     start, end = snap_selection(draft, start, end)
     if start == end:
@@ -293,9 +296,10 @@ class Studio:
         self.editor = editor
         self.load_error = load_error
         self.model_name = model_name
-        self.editors: dict[str, Editor] = {model_name: editor} if editor is not None else {}
+        # every request gets the work budget of dllm_core.limits for its device, so none holds the worker for minutes
+        self.editors: dict[str, Editor] = {model_name: with_budget(editor)} if editor is not None else {}
         self.load_lock = threading.Lock()
-        self.downloads = Path(tempfile.mkdtemp(prefix="dllm-app-"))
+        self.downloads = SessionFiles()  # trajectory files: one per session, removed with it (app_files)
 
     # ------------------------------------------------------------------ models
     def editor_for(self, name: str | None) -> Editor:
@@ -309,7 +313,7 @@ class Studio:
         with self.load_lock:
             if name not in self.editors:
                 try:
-                    self.editors[name] = Editor.load(name)
+                    self.editors[name] = with_budget(Editor.load(name))
                 except ModelLoadError as exc:
                     raise EditError(f"could not load {name!r}: {exc}") from exc
         return self.editors[name]
@@ -357,7 +361,7 @@ class Studio:
             start, end = check_selection(draft, start, end)
             spec = ""
             if mode == "tokens":
-                n = int(n_tokens)
+                n = whole_number(n_tokens, "length")
                 if not 1 <= n <= MAX_SPAN_TOKENS:
                     raise EditError(f"length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
                 spec = f"|{n}"
@@ -370,6 +374,8 @@ class Studio:
                 if not 0 < pct <= MAX_LENGTH_PERCENT:
                     raise EditError(f"length must be in (0, {MAX_LENGTH_PERCENT:g}] %, got {pct:g}")
                 spec = f"|{pct:g}%"
+            elif mode != "keep length":
+                raise EditError(f"masked length must be one of {', '.join(LENGTH_MODES)}, got {mode!r}")
         except (EditError, TypeError, ValueError) as exc:
             return draft, undo, message_html(str(exc), "error")
         new = f"{draft[:start]}[[{draft[start:end]}{spec}]]{draft[end:]}"
@@ -387,12 +393,12 @@ class Studio:
         """Insert [[N]] at the cursor (the end of the selection), with a space on each side where needed."""
         draft = draft or ""
         try:
-            n = int(n_tokens)
+            n = whole_number(n_tokens, "insert length")
             cursor = max(0, min(int(end if end is not None else len(draft)), len(draft)))
             if not 1 <= n <= MAX_SPAN_TOKENS:
                 raise EditError(f"insert length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
             ranges = fixed_ranges(draft) if draft else [(0, 0)]
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             return draft, undo, message_html(str(exc) if isinstance(exc, EditError) else
                                              f"cannot insert here: {exc}", "error")
         if draft and not any(lo <= cursor <= hi for lo, hi in ranges):
@@ -457,17 +463,18 @@ class Studio:
                     seed) -> SamplerConfig:
         try:
             config = SamplerConfig(
-                steps=int(steps), schedule=str(schedule), order=str(order), temperature=float(temperature),
-                top_p=float(top_p), block_length=int(block_length), remask=float(remask),
+                steps=whole_number(steps, "steps"), schedule=str(schedule), order=str(order),
+                temperature=float(temperature), top_p=float(top_p),
+                block_length=whole_number(block_length, "block_length"), remask=float(remask),
                 threshold=threshold_setting(threshold),
-                strength=float(strength), seed=int(seed))
+                strength=float(strength), seed=whole_number(seed, "seed"))
             return config.validate()
         except (TypeError, ValueError, OverflowError) as exc:
             raise EditError(f"settings: {exc}") from exc
 
     def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
-            seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None
-            ) -> Iterator[tuple]:
+            seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None,
+            request: gr.Request | None = None) -> Iterator[tuple]:
         """Stream the edit: (canvas, heatmap, progress, result, diff, status, message, replay, download, session).
 
         ``percent`` is the length target of [[...|auto]] spans. Closing the generator (the Stop button) stops the
@@ -480,6 +487,11 @@ class Studio:
             editor = self.editor_for(model)
             config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
                                       strength, seed)
+            for words, what in ((required, "a required word"), (banned, "a banned word")):
+                try:
+                    check_text(words if isinstance(words, str) else "", what)
+                except ValueError as exc:
+                    raise EditError(str(exc)) from None
             stream = edit_stream(editor, draft, config, required, banned, attribute, attribute_strength,
                                  cfg_scale, float(percent or 100) / 100)
             frames: list[dict] = []
@@ -487,7 +499,8 @@ class Studio:
             last_chart = 0.0
             for item in stream:
                 if isinstance(item, EditResult):
-                    yield self._finish(draft, item, frames, surface, session, editor)
+                    yield self._finish(draft, item, frames, surface, session, editor,
+                                       getattr(request, "session_hash", None))
                     return
                 if not frames:
                     view = view_positions(item.records[0].states)
@@ -514,7 +527,7 @@ class Studio:
                                  skip, skip, skip)
 
     def _finish(self, draft: str, result: EditResult, frames: list[dict], surface: list, session,
-                editor: Editor) -> tuple:
+                editor: Editor, session_id: str | None = None) -> tuple:
         original = plain_text(result.canvas.segments)
         stats = result.stats
         seconds = max(stats.seconds, 1e-9)
@@ -526,9 +539,11 @@ class Studio:
                   f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
         data = result.to_json(editor.tokenizer)
         data["draft"] = draft
-        path = self.downloads / f"trajectory-seed{result.seed}-{time.strftime('%H%M%S')}-{os.getpid()}-{id(data)}.json"
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-        session = {"frames": frames, "surface": surface, "original": original, "result": result.text}
+        # one file per session, replaced by its next run, removed when its tab closes (app_files.SessionFiles)
+        key = session_id or (session or {}).get("files") or os.urandom(8).hex()
+        path = self.downloads.write(key, f"trajectory-seed{result.seed}.json",
+                                    json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        session = {"frames": frames, "surface": surface, "original": original, "result": result.text, "files": key}
         last = len(frames) - 1
         replay = (gr.Slider(minimum=1, maximum=len(frames), value=len(frames), step=1, interactive=True, visible=True)
                   if len(frames) > 1 else gr.Slider(visible=False))  # one step: nothing to replay
@@ -551,6 +566,17 @@ class Studio:
             return self.stopped(), gr.skip()
         return (message_html(f"stopped at step {session['step']} of {session['steps']}: the result so far is shown "
                              f"({MASK_GLYPH} = not written yet); your draft is unchanged", "hint"), partial)
+
+    def stop(self) -> None:
+        """The Stop button's server side: nothing (the page cancels the run); /stop over the API answers, too."""
+
+    def end_session(self, request: gr.Request | None = None) -> None:
+        """The tab closed: remove the session's download."""
+        self.downloads.drop(getattr(request, "session_hash", None))
+
+    def close(self) -> None:
+        """The app shuts down: remove every download (also done when the process exits)."""
+        self.downloads.close()
 
     # ------------------------------------------------------------------ writing actions
     def act(self, action: str, draft: str, start, end, target, rephrase_strength, tone_choice, k, seed,
@@ -619,9 +645,17 @@ class Studio:
         frames = (session or {}).get("frames") or []
         if not frames:
             return gr.skip(), gr.skip(), gr.skip()
-        k = max(0, min(int(step or len(frames)) - 1, len(frames) - 1))
+        try:
+            k = max(0, min(whole_number(step or len(frames), "step") - 1, len(frames) - 1))
+        except (ValueError, OverflowError):
+            return gr.skip(), gr.skip(), gr.skip()
         return (canvas_html(frames[k], session.get("surface", [])), confidence_heatmap(frames, k),
                 progress_chart(frames, k))
+
+
+def with_budget(editor: Editor) -> Editor:
+    """``editor``'s model with the work budget of one request on its device (dllm_core.limits)."""
+    return Editor(editor.adapter, max_work=work_limit(editor.adapter.device.type))
 
 
 def partial_text(event, editor: Editor) -> str:
@@ -757,7 +791,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                             interactive=on)
 
         # -------------------------------------------------------------- wiring
-        draft_ops = dict(outputs=[draft, undo_stack, message], show_progress="hidden")
+        # preprocess=False: the handlers check raw values themselves (a message, no server traceback)
+        draft_ops = dict(outputs=[draft, undo_stack, message], show_progress="hidden", preprocess=False)
         mask_btn.click(studio.mask_selection, [draft, sel_start, sel_end, length_mode, n_tokens, percent,
                                                undo_stack], js=SELECTION_JS, api_name="mask_selection", **draft_ops)
         pin_btn.click(studio.pin_selection, [draft, sel_start, sel_end, undo_stack], js=SELECTION_JS,
@@ -781,13 +816,14 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                       seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model_choice]
         run_outputs = [canvas, heatmap, progress, result, diff, status, message, replay, download, session]
         run_event = run_btn.click(studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
-                                  concurrency_id="model", show_progress="minimal", show_progress_on=[canvas])
+                                  concurrency_id="model", show_progress="minimal", show_progress_on=[canvas],
+                                  preprocess=False)
         # Run is not clickable while a run streams; it comes back when the run ends or is stopped
         run_btn.click(lambda: gr.Button(interactive=False), None, run_btn, queue=False, api_visibility="private",
                       show_progress="hidden")
         run_event.then(lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private",
                        show_progress="hidden")
-        stop_btn.click(None, None, None, cancels=[run_event], api_name="stop", queue=False).then(
+        stop_btn.click(studio.stop, None, None, cancels=[run_event], api_name="stop", queue=False).then(
             studio.stopped_partial, session, [message, result], show_progress="hidden",
             api_visibility="private").then(
             lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private", show_progress="hidden")
@@ -803,9 +839,10 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
         run_btn.click(lambda: gr.Radio(visible=False), None, alternatives, queue=False, api_visibility="private",
                       show_progress="hidden")
         replay.release(studio.replay, [replay, session], [canvas, heatmap, progress], api_name="replay",
-                       show_progress="hidden")
+                       show_progress="hidden", preprocess=False)
         replay.input(studio.replay, [replay, session], [canvas, heatmap, progress], api_visibility="private",
-                     show_progress="hidden", trigger_mode="always_last")
+                     show_progress="hidden", trigger_mode="always_last", preprocess=False)
+        demo.unload(studio.end_session)  # the tab closed: its download goes
     return demo
 
 
@@ -817,9 +854,10 @@ def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
     except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
         log.error("model load failed: %s", exc)
         editor, error = None, str(exc)
-    except Exception as exc:  # out of memory, a broken checkpoint: show it rather than die
-        log.exception("model load failed")
-        editor, error = None, f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # out of memory, a broken checkpoint: show it rather than die (one line in the log)
+        first = (str(exc).strip().splitlines() or [""])[0]
+        log.error("model load failed: %s: %s", type(exc).__name__, first)
+        editor, error = None, f"{type(exc).__name__}: {first}"
     studio = Studio(editor, error, name)
     on_gpu = editor is not None and editor.adapter.device.type == "cuda"
     demo = build_ui(studio, concurrency=4 if on_gpu else 1)
@@ -835,5 +873,6 @@ def launch_kwargs() -> dict:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stopped container still removes its downloads
     app, _ = create_app()
     app.launch(**launch_kwargs())

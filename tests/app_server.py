@@ -26,3 +26,4 @@ def serve(editor):
         yield url.rstrip("/") + "/"
     finally:
         demo.close()
+        studio.close()
