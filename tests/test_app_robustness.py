@@ -1,0 +1,213 @@
+"""Issue 15 in the web app: bad input gives a message (the draft stays, no traceback in the log), one request cannot
+hold the worker for minutes, and nothing of a run stays on disk after its session."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import math
+import os
+import stat
+import tempfile
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+
+import app as web
+from app_files import SessionFiles
+from dllm_core.limits import MAX_WORK_CPU
+
+SKIP = gr.skip()
+OUT = ("canvas", "heatmap", "progress", "result", "diff", "status", "message", "replay", "download", "session")
+DEFAULTS = dict(steps=4, schedule="cosine", order="confidence", temperature=0.0, top_p=1.0, block_length=0, remask=0.0,
+                threshold=0.0, strength=0.0, seed=3, required="", banned="", attribute=web.NO_ATTRIBUTE,
+                attribute_strength=0.0, cfg_scale=0.0, percent=70, session={})
+
+
+@pytest.fixture
+def studio(tiny_editor, tmp_path, monkeypatch):
+    """A Studio whose Gradio cache is ``tmp_path``: every file a run leaves, a copy made by Gradio included, is there."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    studio = web.Studio(tiny_editor)
+    studio.downloads.root = tmp_path  # (the default, Gradio's cache, read from the environment)
+    yield studio
+    studio.close()
+
+
+def run_all(studio, draft, request=None, **settings):
+    return [dict(zip(OUT, update, strict=True))
+            for update in studio.run(draft, **{**DEFAULTS, **settings}, request=request)]
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+# ------------------------------------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("draft, settings, words", [
+    ("The [[cat]] \ud800 sat.", {}, "U+D800"),
+    ("The [[cat]] \udcff sat.", {}, "not valid text"),
+    ("The [[cat]] sat.", {"required": "dog\ud800"}, "a required word is not valid text"),
+    ("The [[cat]] sat.", {"banned": "\udcfe"}, "a banned word is not valid text"),
+    ("The [[cat]] sat.", {"seed": math.nan}, "seed: must be a whole number, got nan"),
+    ("The [[cat]] sat.", {"seed": 2.5}, "seed: must be a whole number"),
+    ("The [[cat]] sat.", {"threshold": math.nan}, "threshold"),
+    ("The [[cat]] sat.", {"threshold": "nan"}, "threshold"),
+    ("The [[cat]] sat.", {"steps": 2.7}, "steps: must be a whole number, got 2.7"),
+    ("The [[cat]] sat.", {"steps": math.inf}, "steps"),
+    ("The [[cat]] sat.", {"temperature": math.nan}, "temperature"),
+    ("The [[cat]] sat.", {"schedule": "zigzag"}, "schedule"),
+    ("The [[abc|-5]] sat.", {}, "'-5' is not a length"),
+    (None, {}, "empty"),
+    (5, {}, "must be text"),
+    ("Once upon a time [[1024]]", {"steps": 256}, f"the limit is {MAX_WORK_CPU:,} per request"),
+])
+def test_bad_input_gives_one_message_keeps_the_page_and_logs_nothing(studio, caplog, draft, settings, words):
+    with caplog.at_level(logging.DEBUG, logger="dllm_app"):
+        updates = run_all(studio, draft, **settings)
+    assert len(updates) == 1
+    only = updates[0]
+    assert 'class="msg error"' in only["message"] and words in html.unescape(only["message"])
+    assert "internal error" not in only["message"]
+    assert all(only[name] == SKIP for name in OUT if name != "message")  # the draft and old results stay
+    assert not caplog.records  # a user error is not a server error: no traceback, no log line
+    json.dumps(only["message"]).encode("utf-8")  # the message itself holds no lone surrogate
+    assert files_under(studio.downloads.root) == []
+
+
+def test_the_budget_message_names_the_work_and_the_limit(studio):
+    message = run_all(studio, "Once upon a time [[1024]]", steps=256)[0]["message"]
+    assert "× 256 steps" in message and "token-steps" in message and "fewer steps" in message
+    assert run_all(studio, "Once upon a time [[1024]]", steps=16)[-1]["result"] != SKIP  # within it: runs
+
+
+def test_selection_handlers_refuse_fractions_and_surrogates(studio):
+    draft = "The quick brown fox."
+    same, undo, message = studio.mask_selection(draft, 4, 15, "tokens", 2.7, 70, [])
+    assert (same, undo) == (draft, []) and "whole number" in message
+    same, _, message = studio.mask_selection(draft, 4, 15, "sideways", 5, 70, [])
+    assert same == draft and "masked length must be one of" in message
+    same, _, message = studio.insert_at_cursor(draft, 0, 4, math.nan, [])
+    assert same == draft and "whole number" in message
+    same, _, message = studio.mask_selection("The qu\ud800ick fox.", 4, 8, "keep length", 5, 70, [])
+    assert "not valid text" in message
+    assert studio.replay(math.nan, {"frames": [{}]}) == (SKIP, SKIP, SKIP)
+
+
+# ------------------------------------------------------------------------------------------------ nothing on disk
+def test_a_session_keeps_one_private_download_and_it_goes_with_the_session(studio):
+    session_id = SimpleNamespace(session_hash="tab-1")
+    root = studio.downloads.root
+    final = run_all(studio, "The [[old stone bridge|4]] at dusk.", request=session_id)[-1]
+    path = Path(final["download"].value["path"] if isinstance(final["download"].value, dict)
+                else final["download"].value)
+    assert files_under(root) == [path] and path.name == "trajectory-seed3.json"  # no PID, no address
+    assert str(os.getpid()) not in str(path.relative_to(root))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(studio.downloads.folder.stat().st_mode) == 0o700
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert data["draft"] == "The [[old stone bridge|4]] at dusk." and data["seed"] == 3
+
+    again = run_all(studio, "The [[old stone bridge|4]] at dusk.", request=session_id, seed=5)[-1]
+    newer = Path(again["download"].value["path"] if isinstance(again["download"].value, dict)
+                 else again["download"].value)
+    assert files_under(root) == [newer] and not path.exists()  # the session's next run replaces its file
+
+    other = run_all(studio, "A [[b]] c.", request=SimpleNamespace(session_hash="tab-2"))[-1]
+    assert len(files_under(root)) == 2 and other["session"]["files"] == "tab-2"
+    studio.end_session(session_id)  # tab 1 closes
+    assert files_under(root) == [Path(other["download"].value["path"] if isinstance(other["download"].value, dict)
+                                      else other["download"].value)]
+    studio.close()  # the app shuts down
+    assert list(root.iterdir()) == []
+
+
+def test_direct_calls_without_a_request_share_the_session_dict_key(studio):
+    first = run_all(studio, "A [[b]] c.")[-1]
+    second = run_all(studio, "A [[b]] c.", session=first["session"])[-1]
+    assert second["session"]["files"] == first["session"]["files"] and len(files_under(studio.downloads.root)) == 1
+
+
+def test_old_downloads_are_swept_and_nothing_is_written_outside_the_folder(tmp_path):
+    files = SessionFiles(root=tmp_path, max_age_s=0.05)
+    before = set(Path(tempfile.gettempdir()).glob("dllm-app-*"))
+    old = files.write("api-client", "trajectory-seed0.json", b"{}")
+    time.sleep(0.1)
+    new = files.write("browser", "trajectory-seed1.json", b"{}")
+    assert not old.exists() and new.exists() and files.paths() == [new]
+    assert set(Path(tempfile.gettempdir()).glob("dllm-app-*")) == before
+    folder = files.folder
+    del files  # collected: the folder goes too (the same runs at interpreter exit)
+    assert not folder.exists()
+
+
+def test_concurrent_writes_keep_one_file_per_session(tmp_path):
+    files = SessionFiles(root=tmp_path)
+    threads = [threading.Thread(target=files.write, args=(f"s{i % 3}", "t.json", b"x")) for i in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(files_under(tmp_path)) == 3
+    files.close()
+    assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------------------------------------ over HTTP
+def call(url: str, api: str, data: list) -> tuple[str, object]:
+    """POST /gradio_api/call/<api> with JSON that may hold NaN and \\ud800 escapes (what a raw client can send);
+    the last SSE event and its data."""
+    import httpx
+
+    body = json.dumps({"data": data}, ensure_ascii=True)
+    r = httpx.post(f"{url}gradio_api/call/{api}", content=body, headers={"content-type": "application/json"})
+    r.raise_for_status()
+    text = httpx.get(f"{url}gradio_api/call/{api}/{r.json()['event_id']}", timeout=120).text
+    events = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+    datas = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+    return events[-1], json.loads(datas[-1])
+
+
+def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp_path, monkeypatch, capfd):
+    pytest.importorskip("httpx")
+    gradio_client = pytest.importorskip("gradio_client")
+    from app_server import serve
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))  # Gradio's cache for this server: count every file
+    monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "0.2")
+    args = [*DEFAULTS.values()][:-1]
+    with serve(tiny_editor) as url:
+        for draft, settings, words in [("The [[cat]] \ud800 sat.", {}, "U+D800"),
+                                       ("The [[cat]] sat.", {"seed": math.nan}, "seed: must be a whole number"),
+                                       ("The [[cat]] sat.", {"threshold": math.nan}, "threshold"),
+                                       ("The [[cat]] sat.", {"steps": 2.7}, "steps: must be a whole number"),
+                                       ("The [[cat]] sat.", {"steps": 100_000}, "steps: must be an integer in")]:
+            values = [{**DEFAULTS, **settings}[k] for k in DEFAULTS if k != "session"]
+            event, data = call(url, "run", [draft, *values, None, "embedded"])
+            assert event == "complete" and words in html.unescape(data[6]), (settings, data)
+        event, data = call(url, "stop", [])
+        assert event == "complete"  # not "function has no backend method"
+
+        client = gradio_client.Client(url, verbose=False)  # keeps a heartbeat open, as a browser tab does
+        out = client.predict("The [[old stone bridge|4]] at dusk.", *args, api_name="/run")
+        served = files_under(tmp_path)
+        assert len(served) == 1 and served[0].name == "trajectory-seed3.json"  # no copy in Gradio's cache
+        assert json.loads(served[0].read_text())["draft"] == "The [[old stone bridge|4]] at dusk."
+        assert out[8]  # the download button has the file
+        other = gradio_client.Client(url, verbose=False)
+        other.predict("A [[b]] c.", *args, api_name="/run")
+        assert len(files_under(tmp_path)) == 2
+        client.close()  # the first tab closes: Gradio's unload event removes its file, not the other's
+        deadline = time.time() + 10
+        while len(files_under(tmp_path)) > 1 and time.time() < deadline:
+            time.sleep(0.2)
+        remaining = files_under(tmp_path)
+        assert len(remaining) == 1 and served[0] not in remaining
+        other.close()
+    assert files_under(tmp_path) == [] and [p.name for p in tmp_path.iterdir() if p.name.startswith("dllm-")] == []
+    assert "Traceback" not in capfd.readouterr().err  # no user error logged a traceback on the server
