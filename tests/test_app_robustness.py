@@ -45,7 +45,8 @@ def run_all(studio, draft, request=None, **settings):
 
 
 def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file())
+    """Every file below ``folder`` (os.walk: a folder removed while it walks is no error)."""
+    return sorted(Path(top) / name for top, _, names in os.walk(folder) for name in names)
 
 
 # ------------------------------------------------------------------------------------------------ bad input
@@ -174,7 +175,7 @@ def call(url: str, api: str, data: list) -> tuple[str, object]:
 
 
 def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp_path, monkeypatch, capfd):
-    pytest.importorskip("httpx")
+    httpx = pytest.importorskip("httpx")
     gradio_client = pytest.importorskip("gradio_client")
     from app_server import serve
 
@@ -198,7 +199,8 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
         served = files_under(tmp_path)
         assert len(served) == 1 and served[0].name == "trajectory-seed3.json"  # no copy in Gradio's cache
         assert json.loads(served[0].read_text())["draft"] == "The [[old stone bridge|4]] at dusk."
-        assert out[8]  # the download button has the file
+        served_url = f"{url}gradio_api/file={served[0]}"
+        assert httpx.get(served_url).json()["seed"] == 3  # Gradio serves it from where it was written
         other = gradio_client.Client(url, verbose=False)
         other.predict("A [[b]] c.", *args, api_name="/run")
         assert len(files_under(tmp_path)) == 2
@@ -209,5 +211,6 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
         remaining = files_under(tmp_path)
         assert len(remaining) == 1 and served[0] not in remaining
         other.close()
+        assert httpx.get(served_url).status_code in (403, 404)  # gone
     assert files_under(tmp_path) == [] and [p.name for p in tmp_path.iterdir() if p.name.startswith("dllm-")] == []
     assert "Traceback" not in capfd.readouterr().err  # no user error logged a traceback on the server
