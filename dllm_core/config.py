@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import asdict, dataclass, fields
 
 from .limits import MAX_BLOCK_LENGTH, MAX_CONTEXT, MAX_REPETITION_PENALTY, MAX_STEPS, MAX_TEMPERATURE
@@ -81,8 +82,8 @@ def is_integer(value) -> bool:
 
 
 def is_number(value) -> bool:
-    """A finite int or float, not a bool: NaN fails every range check in the wrong direction."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number (NumPy's too), not a bool and not text: NaN passes no range check the wrong way."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(float(value))
 
 
 def whole_number(value, name: str) -> int:

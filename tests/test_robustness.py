@@ -161,11 +161,15 @@ def test_the_budget_refuses_big_requests_before_any_forward_pass(tiny_adapter):
     assert "× 256 steps" in message and f"the limit is {MAX_WORK_CPU:,} per request" in message
     with pytest.raises(EditError, match="token-steps"):  # 15 parts: the 34-minute request
         editor.edit(" ".join(f"Part {i}: [[1024]]" for i in range(15)), SamplerConfig(steps=256))
+    config = SamplerConfig(steps=64)
     with pytest.raises(EditError, match="token-steps"):  # candidates multiply the work
-        editor.edit("The [[400]] end.", SamplerConfig(steps=64), n=4)
+        editor.edit("The [[400]] end.", config, n=4)
     assert tiny_adapter.forward_passes == before
-    assert editor.edit("The [[400]] end.", SamplerConfig(steps=64)).text  # one canvas of it fits
-    assert Editor(tiny_adapter).edit("Once upon a time [[600]]", SamplerConfig(steps=200)).text  # no budget: runs
+    editor.check_work([editor.canvas("The [[400]] end.", config)], config)  # one canvas of it fits
+    small = SamplerConfig(steps=4)
+    with pytest.raises(EditError, match="the limit is 10 per request"):
+        Editor(tiny_adapter, max_work=10).edit("The [[4]] end.", small)
+    assert Editor(tiny_adapter).edit("The [[4]] end.", small).text  # no budget (the Python API's default): runs
 
 
 def test_work_counts_windows_steps_canvases_and_extra_variants(tiny_adapter):
