@@ -25,7 +25,7 @@ import gradio as gr
 
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
 from dllm_core.adapter import LOCAL_MODELS
-from dllm_core.config import ORDERS, SCHEDULES, threshold_setting, whole_number
+from dllm_core.config import ORDERS, SCHEDULES, is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
 from dllm_core.markup import check_text, has_auto_length, plain_text
 from dllm_core.plots import confidence_heatmap, progress_chart
@@ -596,15 +596,20 @@ class Studio:
                 raise EditError(f"the draft's markup is broken: {exc}") from exc
             if marked:
                 raise EditError("actions work on plain text: clear the marks first (Clear marks)")
-            start, end = snap_selection(draft, int(start or 0), int(end or 0))
+            start, end = snap_selection(draft, whole_number(start or 0, "selection start"),
+                                        whole_number(end or 0, "selection end"))
             selection = (start, end) if end > start else None
-            k = int(k or 1)
-            config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0, seed=int(seed or 0))
-            kwargs: dict = {"selection": selection, "k": k, "config": config, "seed": int(seed or 0)}
+            k = whole_number(k or 1, "alternatives")
+            seed = whole_number(seed or 0, "seed")
+            config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0, seed=seed)
+            kwargs: dict = {"selection": selection, "k": k, "config": config, "seed": seed}
             if action == "shorten":
                 kwargs["target"] = str(target or "70%")
             elif action in ("rephrase", "tone"):
-                kwargs["strength"] = float(rephrase_strength or 0.5)
+                strength = rephrase_strength if rephrase_strength is not None else 0.5
+                if not is_number(strength) or not 0.0 < float(strength) <= 1.0:
+                    raise EditError(f"rephrase strength: must be in (0, 1], got {rephrase_strength!r}")
+                kwargs["strength"] = float(strength)
             if action == "tone":
                 name, _, goal = (tone_choice or "").partition("=")
                 if not goal:
@@ -613,7 +618,7 @@ class Studio:
             from dllm_core.actions import run_action  # noqa: PLC0415
 
             out = run_action(editor, action, draft, **kwargs)
-        except EditError as exc:
+        except (EditError, ValueError) as exc:  # a user's input: a message, the draft kept, no traceback logged
             return skip, skip, skip, message_html(str(exc), "error"), skip
         except Exception as exc:  # never lose the page over a bug
             log.exception("action failed")

@@ -406,6 +406,18 @@ def test_actions_on_a_selection_and_their_errors(studio):
             assert words in out[3]
 
 
+def test_action_settings_that_are_not_numbers_are_messages_not_tracebacks(studio, caplog):
+    bad = [dict(k=float("nan")), dict(seed=2.5), dict(start=float("nan")), dict(strength=float("nan")),
+           dict(strength=3.0)]
+    for case in bad:
+        args = {"start": 0, "k": 1, "seed": 0, "strength": 0.5, **case}
+        out = studio.act("rephrase", SENTENCE, args["start"], 0, "", args["strength"], "", args["k"], args["seed"],
+                         {})
+        assert is_error(out[3]) and out[:3] == (SKIP, SKIP, SKIP), case
+        assert "internal error" not in out[3], out[3]
+    assert not [r for r in caplog.records if r.exc_info], "a user's input logged a traceback"
+
+
 def test_page_has_the_action_buttons_and_an_advanced_accordion(studio):
     demo = web.build_ui(studio)
     config = demo.get_config_file()
