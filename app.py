@@ -704,15 +704,15 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                 sel_end = gr.Number(value=0, precision=0, visible=False)
                 with gr.Row(elem_classes="toolbar", elem_id="actions"):  # writing actions: selection or all
                     shorten_btn = gr.Button("Shorten", size="sm", min_width=80, elem_id="shorten-btn")
-                    shorten_to = gr.Textbox("70%", label="to (words or %)", min_width=80, scale=1,
+                    shorten_to = gr.Textbox("70%", label="shorten to", min_width=110, scale=1,
                                             elem_id="shorten-to")
                     rephrase_btn = gr.Button("Rephrase", size="sm", min_width=80, elem_id="rephrase-btn")
                     tones = [t for t in guidance_attributes() if t != NO_ATTRIBUTE]
                     tone_btn = gr.Button("Tone", size="sm", min_width=80, elem_id="tone-btn",
                                          interactive=bool(tones))
                     tone_choice = gr.Dropdown(tones, value=tones[0] if tones else None, label="tone",
-                                              min_width=120, scale=2, elem_id="tone-choice")
-                    n_alternatives = gr.Slider(1, 4, value=3, step=1, label="alternatives", min_width=100, scale=1)
+                                              min_width=170, scale=2, elem_id="tone-choice")
+                    n_alternatives = gr.Dropdown([1, 2, 3, 4], value=3, label="alternatives", min_width=110, scale=1)
                 with gr.Row(elem_classes="toolbar"):
                     mask_btn = gr.Button("Mask selection", size="sm", min_width=80, elem_id="mask-btn")
                     pin_btn = gr.Button("Pin selection", size="sm", min_width=80, elem_id="pin-btn")
