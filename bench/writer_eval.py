@@ -487,15 +487,9 @@ def window_passage(passages: dict[str, list[str]], min_words: int = 200) -> str:
 
 # ----------------------------------------------------------------------------------------------- judge
 def perplexities(texts: list[str]) -> list[float]:
-    """SmolLM2-135M-Instruct perplexities via bench/ar_model.py. Where its own cache (data/smollm2) is missing,
-    the identical fp32 dequantisation that dllm_core caches for the smollm2-dlm base is used instead."""
+    """SmolLM2-135M-Instruct perplexities via bench/ar_model.py (the cached smollm2-dlm base, no delta)."""
     import ar_model  # noqa: PLC0415
 
-    if not (ar_model.CACHE / "model.safetensors").exists():
-        from dllm_core.basemodel import base_dir  # noqa: PLC0415
-
-        if (base_dir() / "model.safetensors").exists():
-            ar_model.CACHE = base_dir()
     return ar_model.perplexity(texts)
 
 

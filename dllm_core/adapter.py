@@ -32,7 +32,6 @@ UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_t
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 EMBEDDED_DIR = ASSETS / "model"
 SMOLLM_DELTA_DIR = ASSETS / "smollm2-dlm"
-DEFAULT_MODEL = "embedded"
 # names that load offline from this repository (plus the cached base weights for SmolLM2)
 LOCAL_MODELS = {
     "embedded": "MiniLM-L6 masked-diffusion denoiser (22 M, uncased, fast; the default)",
@@ -146,11 +145,7 @@ class ModelAdapter:
         spec: ModelSpec | None = None
         if model_id == "smollm2-dlm" or (Path(model_id).expanduser().is_dir() and is_shifted_delta(Path(model_id))):
             delta = SMOLLM_DELTA_DIR if model_id == "smollm2-dlm" else Path(model_id).expanduser()
-            adapter = load_shifted(delta, model_id, dev, dtype)
-            if quantize in ("int8", "auto") and dev.type == "cpu" and dtype == torch.float32:
-                adapter.model = quantize_int8(adapter.model)
-                adapter.quantized = True
-            return adapter
+            return load_shifted(delta, model_id, dev, dtype).quantized_if(quantize)
         if model_id in ("embedded", "minilm"):
             path, local = EMBEDDED_DIR, True
             if not (path / "config.json").exists():
@@ -179,10 +174,14 @@ class ModelAdapter:
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
         adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
                       logit_shift=spec.logit_shift if spec else 0)
-        if quantize in ("int8", "auto") and dev.type == "cpu" and dtype == torch.float32:
-            adapter.model = quantize_int8(model)
-            adapter.quantized = True
-        return adapter
+        return adapter.quantized_if(quantize)
+
+    def quantized_if(self, quantize: str) -> ModelAdapter:
+        """Apply ``quantize`` ("int8", or "auto" = int8 for an fp32 model on a CPU) in place; returns self."""
+        if quantize in ("int8", "auto") and self.device.type == "cpu" and self.dtype == torch.float32:
+            self.model = quantize_int8(self.model)
+            self.quantized = True
+        return self
 
     # ------------------------------------------------------------------------------------------------ forward
     def frame(self, seqs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, int]:

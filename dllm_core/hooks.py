@@ -120,17 +120,19 @@ class NoLineBreakInSentence(SamplerHook):
         self.allowed: torch.Tensor | None = None
 
     def start(self, state: SamplerState) -> None:
-        """Per canvas position: may a line break be written there?"""
+        """Per position to write: may a line break go there?"""
         self.allowed = torch.ones(state.tokens.shape, dtype=torch.bool)
         for b, canvas in enumerate(state.canvases):
-            last = len(canvas.segments) - 1
-            surface = canvas.surface_texts()
-            for i, index in enumerate(canvas.segment_of):
+            # spans from the last segment with text on are free generation at the end of the draft
+            tail = max((k for k, seg in enumerate(canvas.segments) if seg.text.strip()), default=-1)
+            surface = None
+            for i in (state.states[b] == TokenState.MASKED).nonzero().flatten().tolist():
+                index = canvas.segment_of[i]
                 seg = canvas.segments[index]
-                at_end = index == last or all(not s.text.strip() for s in canvas.segments[index + 1 :])
                 if seg.editable:
-                    self.allowed[b, i] = at_end or "\n" in seg.text
+                    self.allowed[b, i] = index >= tail or "\n" in seg.text
                 else:  # a draft token re-noised by strength: only where the draft had a break
+                    surface = surface or canvas.surface_texts()
                     self.allowed[b, i] = "\n" in (surface[i] or "")
 
     def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:

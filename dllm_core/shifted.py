@@ -68,9 +68,8 @@ class ShiftedDiffusionLM(nn.Module):
         return torch.cat([torch.zeros_like(logits[:, :1]), logits], dim=1)
 
 
-def lora_targets(model: nn.Module) -> list[str]:
-    """Names of the linear layers LoRA adapts: every projection of every block (attention and MLP)."""
-    return ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+# the linear layers LoRA adapts: every projection of every block (attention and MLP)
+LORA_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
 @torch.no_grad()

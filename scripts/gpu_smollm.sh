@@ -190,12 +190,12 @@ from peft import LoraConfig, inject_adapter_in_model
 from transformers import LlamaConfig, LlamaForCausalLM
 sys.path.insert(0, "scripts")
 import train_smollm as ts  # noqa: E402
-from dllm_core.shifted import ShiftedDiffusionLM, lora_targets  # noqa: E402
+from dllm_core.shifted import LORA_TARGETS, ShiftedDiffusionLM  # noqa: E402
 dev = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 cfg = LlamaConfig(vocab_size=512, hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                   num_key_value_heads=2, tie_word_embeddings=True)
 causal = LlamaForCausalLM(cfg)
-causal = inject_adapter_in_model(LoraConfig(r=4, lora_alpha=8, target_modules=lora_targets(causal)), causal)
+causal = inject_adapter_in_model(LoraConfig(r=4, lora_alpha=8, target_modules=list(LORA_TARGETS)), causal)
 model = ShiftedDiffusionLM(causal).to(dev)
 for name, p in model.named_parameters():
     p.requires_grad = "lora_" in name or name == "mask_embedding"

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dllm_core.basemodel import ensure_base, load_base  # noqa: E402
-from dllm_core.shifted import ShiftedDiffusionLM, lora_targets  # noqa: E402
+from dllm_core.shifted import LORA_TARGETS, ShiftedDiffusionLM  # noqa: E402
 
 CORPUS = ROOT / "data" / "corpus"
 RUN_DIR = ROOT / "runs" / "smollm"
@@ -196,7 +196,7 @@ def build_model(init: Path | None, rank: int, alpha: float, device):
         rank, alpha = meta["rank"], meta["alpha"]
         delta = load_file(str(init / "delta.safetensors"))
         mask_vec = delta.pop("mask_embedding").float()
-    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=lora_targets(causal))
+    config = LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=list(LORA_TARGETS))
     causal = inject_adapter_in_model(config, causal)
     model = ShiftedDiffusionLM(causal, mask_vec)
     for name, p in model.named_parameters():
