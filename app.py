@@ -820,12 +820,12 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
         run_inputs = [draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
                       seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model_choice]
         run_outputs = [canvas, heatmap, progress, result, diff, status, message, replay, download, session]
-        run_event = run_btn.click(studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
-                                  concurrency_id="model", show_progress="minimal", show_progress_on=[canvas],
-                                  preprocess=False)
-        # Run is not clickable while a run streams; it comes back when the run ends or is stopped
-        run_btn.click(lambda: gr.Button(interactive=False), None, run_btn, queue=False, api_visibility="private",
-                      show_progress="hidden")
+        # Run is not clickable while a run streams. The button is disabled *before* the run is queued (one chain),
+        # so a fast run can never re-enable it before the disabling update lands (a race CI once lost)
+        run_event = run_btn.click(lambda: gr.Button(interactive=False), None, run_btn, queue=False,
+                                  api_visibility="private", show_progress="hidden").then(
+            studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
+            concurrency_id="model", show_progress="minimal", show_progress_on=[canvas], preprocess=False)
         run_event.then(lambda: gr.Button(interactive=True), None, run_btn, api_visibility="private",
                        show_progress="hidden")
         stop_btn.click(studio.stop, None, None, cancels=[run_event], api_name="stop", queue=False).then(
