@@ -13,7 +13,7 @@ from enum import IntEnum
 
 from .detok import at_sentence_start, case_map
 from .markup import Segment, parse, plain_text
-from .spelling import Spelling
+from .spelling import ATTACHES_LEFT, Spelling
 
 
 class TokenState(IntEnum):
@@ -118,8 +118,13 @@ class Canvas:
             right = self._text_after(index)
             if seg.kind in ("fixed", "pinned"):
                 out.append(self._splice(seg.text, positions, tokenizer, left, mask_text))
-            else:
-                out.append(self._edit_text(positions, tokenizer, left, right, mask_text))
+                continue
+            text = self._edit_text(positions, tokenizer, left, right, mask_text)
+            if out and text[:1] in ATTACHES_LEFT and not Spelling.of(tokenizer).word_pieces:
+                # the model never saw the draft's white space before the span (from_segments leaves it out), and
+                # its tokens carry their own spaces: a comma it put first attaches to the word before
+                out[-1] = out[-1].rstrip(" \t")
+            out.append(text)
         return "".join(out)
 
     def _text_after(self, index: int) -> str:
@@ -179,15 +184,21 @@ class Canvas:
             text = text + " "
         return text
 
-    def after_space(self) -> list[bool]:
+    def after_space(self, spaces_in_tokens: bool = False) -> list[bool]:
         """Per position: would its text be written straight after white space of the draft that stays? True for
         the first position of an edit span whose left text ends in white space, and for draft tokens (re-noised
-        by strength) that have white space in front of them. A comma generated there renders as "word , next"."""
+        by strength) that have white space in front of them. A comma generated there renders as "word , next".
+
+        ``spaces_in_tokens`` (byte-level BPE, SentencePiece): the white space before an edit span is the model's to
+        write (the render drops the draft's there when the span starts with punctuation), so a span's first
+        position is never marked."""
         out = [False] * len(self.ids)
         for i, span in enumerate(self.spans):
             index = self.segment_of[i]
             if span is not None and span[0] > 0:  # a draft token inside its segment
                 out[i] = self.segments[index].text[: span[0]][-1:].isspace()
+            elif span is None and spaces_in_tokens:
+                continue
             elif span is not None or i == 0 or self.segment_of[i - 1] != index:  # first of a segment or of a span
                 out[i] = self._kept_text_before(index)[-1:].isspace()
         return out

@@ -15,6 +15,7 @@ from transformers import RepetitionPenaltyLogitsProcessor
 from .adapter import ModelAdapter
 from .canvas import TokenState
 from .config import SamplerConfig
+from .spelling import Spelling
 from .state import SamplerState
 
 
@@ -75,11 +76,12 @@ class NoClosingAfterSpace(SamplerHook):
 
     def __init__(self, adapter: ModelAdapter):
         self.closing = adapter.closing_ids
+        self.spaces_in_tokens = not Spelling.of(adapter.tokenizer).word_pieces
 
     def start(self, state: SamplerState) -> None:
         self.after_space = torch.zeros(state.tokens.shape, dtype=torch.bool)  # (B, N)
         for b, canvas in enumerate(state.canvases):
-            self.after_space[b, : len(canvas)] = torch.tensor(canvas.after_space(), dtype=torch.bool)
+            self.after_space[b, : len(canvas)] = torch.tensor(canvas.after_space(self.spaces_in_tokens), dtype=torch.bool)
 
     def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
         rows = self.after_space[state.query_rows, state.query_pos].nonzero().flatten()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from .detok import NO_SPACE_BEFORE, apply_case, detokenize
 
+# characters that attach to the word before them: "word," not "word ,"
+ATTACHES_LEFT = frozenset(",.;:!?)]}%'’”")
 WORD_MARKERS = ("Ġ", "▁")  # byte-level BPE and SentencePiece mark a word start; WordPiece marks a continuation
 _CACHE: dict[int, Spelling] = {}
 

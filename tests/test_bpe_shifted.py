@@ -17,7 +17,7 @@ from dllm_core import Canvas, Editor, SamplerConfig, TokenState
 from dllm_core.adapter import ModelAdapter
 from dllm_core.basemodel import ensure_base
 from dllm_core.shifted import ShiftedDiffusionLM, merge_lora
-from dllm_core.spelling import Spelling
+from dllm_core.spelling import ATTACHES_LEFT, Spelling
 from guidance import GuidanceOptions, guided_edit
 
 
@@ -72,8 +72,10 @@ def test_bpe_text_around_a_span_is_kept(bpe_editor, text):
     words = text.split(" ")
     markup = " ".join(words[:2]) + " [[" + words[2] + "]] " + " ".join(words[3:])
     result = bpe_editor.edit(markup, SamplerConfig(steps=4, seed=1))
-    left, right = " ".join(words[:2]) + " ", " " + " ".join(words[3:])
+    left, right = " ".join(words[:2]), " " + " ".join(words[3:])
     assert result.text.startswith(left)
+    rest = result.text[len(left):]
+    assert rest.startswith(" ") or rest[:1] in ATTACHES_LEFT  # the draft's space goes only before a comma etc.
     assert result.text.endswith(right)
     assert "Ġ" not in result.text and "Ċ" not in result.text
 
@@ -103,7 +105,8 @@ def test_bpe_sampler_never_touches_pins_and_writes_no_markers(bpe_editor):
     for seed in range(3):
         result = bpe_editor.edit(markup, SamplerConfig(steps=5, seed=seed, temperature=1.0))
         assert "harbour" in result.text and "Anna" in result.text
-        assert result.text.startswith("The harbour was ")
+        assert result.text.startswith("The harbour was")
+        assert result.text[len("The harbour was")] == " " or result.text[len("The harbour was")] in ATTACHES_LEFT
         assert all(s != TokenState.MASKED for s in result.canvas.states)
         assert bpe_editor.adapter.mask_id not in result.canvas.ids
     tokens = result.to_json(bpe_editor.tokenizer)["trajectory"][-1]["tokens"]
@@ -277,3 +280,28 @@ def test_candidates_come_best_first_with_their_trajectories(bpe_editor):
     assert result.text == result.candidates[0] == result.canvas.render(bpe_editor.tokenizer)
     assert result.trajectory[-1].ids == result.canvas.ids
     assert result.to_json(bpe_editor.tokenizer)["scores"] == result.scores
+
+
+def test_punctuation_that_starts_a_span_attaches_to_the_word_before(bpe_editor):
+    """The model never sees the draft's space before a span; when it starts the span with a comma, the text reads
+    "economy, said" (not "economy , said"), and the comma is not banned there as it is after a kept space."""
+    from dllm_core.hooks import SamplerHook  # noqa: PLC0415
+
+    tok = bpe_editor.tokenizer
+    comma = tok.convert_tokens_to_ids(",")
+
+    class CommaFirst(SamplerHook):
+        def adjust_logits(self, state, logits):
+            logits = logits.clone()
+            first = state.query_pos == state.query_pos.min()
+            logits[first, comma] += 1e4
+            return logits
+
+    result = bpe_editor.edit("one for the world economy [[and the first]] looks weak.",
+                             SamplerConfig(steps=3, seed=0), hooks=[CommaFirst()])
+    assert result.text.startswith("one for the world economy,"), result.text
+    assert result.text.endswith(" looks weak.") or result.text.endswith("looks weak."), result.text
+    plain = bpe_editor.edit("one for the world economy [[and the first]] looks weak.", SamplerConfig(steps=3))
+    assert plain.text.startswith("one for the world economy")
+    words_after = plain.text[len("one for the world economy"):]
+    assert words_after[:1] == " " or words_after[:1] in ATTACHES_LEFT
