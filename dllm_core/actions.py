@@ -473,15 +473,15 @@ def tone(editor: Editor, text: str, attribute: str, target: str, *, strength: fl
     from guidance.classifier import available_attributes, get_classifier  # noqa: PLC0415
     from guidance.edit import build_hooks  # noqa: PLC0415
 
-    attributes = available_attributes()
+    attributes = available_attributes(editor.adapter)  # the classifiers trained on this model's embeddings
     if attribute not in attributes:
-        raise EditError(f"no {attribute!r} classifier; available: {', '.join(attributes) or 'none'}")
+        raise EditError(f"no {attribute!r} classifier for {editor.adapter.name}; available: "
+                        f"{', '.join(attributes) or 'none'} (train one: python scripts/train_classifier.py "
+                        f"--attribute {attribute} --model {editor.adapter.name})")
     try:
         get_classifier(editor, attribute)
     except ValueError as exc:
-        raise EditError(f"tone needs an attribute classifier trained on this model's embeddings; "
-                        f"{editor.adapter.name} has none for {attribute!r} (only the embedded MiniLM has them "
-                        f"today): {exc}") from exc
+        raise EditError(f"tone: {exc}") from exc
     if target not in attributes[attribute]:
         raise EditError(f"{attribute} has no class {target!r}; choose one of {', '.join(attributes[attribute])}")
     options = GuidanceOptions(attribute=attribute, target=target, strength=guidance).validate()

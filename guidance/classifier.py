@@ -65,8 +65,9 @@ class AttributeHead(nn.Module):
 
 
 def embedding_fingerprint(weight: torch.Tensor) -> str:
-    """A short hash of the embedding matrix (rounded), to notice a classifier trained on other embeddings."""
-    sample = weight.detach()[:: max(1, weight.shape[0] // 512)].float().cpu()
+    """A short hash of the embedding matrix (rounded), to notice a classifier trained on other embeddings. The last
+    row is left out: a shifted model's added mask vector sits there, and retraining the model changes it."""
+    sample = weight.detach()[: weight.shape[0] - 1 : max(1, weight.shape[0] // 512)].float().cpu()
     return hashlib.sha256((sample * 1000).round().to(torch.int32).numpy().tobytes()).hexdigest()[:16]
 
 
@@ -103,17 +104,50 @@ class AttributeClassifier:
         return float(self.score_texts([text])[0, self.class_index(target)])
 
 
-def available_classifiers(directory: Path = CLASSIFIER_DIR) -> list[str]:
+def available_classifiers(directory: Path = CLASSIFIER_DIR, adapter=None) -> list[str]:
+    """Names of the shipped classifiers: those in ``directory``, or with ``adapter``, those that can read that
+    model's embeddings (see :func:`find_classifier`)."""
+    if adapter is not None:
+        return sorted({p.stem for p in _candidates(directory) if _fits(p, adapter)})
     return sorted(p.stem for p in directory.glob("*.json") if (p.with_suffix(".safetensors")).exists())
 
 
-def available_attributes() -> dict[str, list[str]]:
-    """Shipped attribute classifiers and their classes, e.g. ``{"sentiment": ["negative", "positive"]}``."""
+def available_attributes(adapter=None) -> dict[str, list[str]]:
+    """Shipped attribute classifiers and their classes, e.g. ``{"sentiment": ["negative", "positive"]}``; with
+    ``adapter``, only those trained on that model's embeddings."""
     out = {}
-    for name in available_classifiers():
-        meta = json.loads((CLASSIFIER_DIR / f"{name}.json").read_text())
-        out[name] = list(meta["classes"])
+    for name in available_classifiers(adapter=adapter):
+        path = find_classifier(name, adapter) if adapter is not None else CLASSIFIER_DIR / f"{name}.json"
+        out[name] = list(json.loads(path.read_text())["classes"])
     return out
+
+
+def _candidates(directory: Path) -> list[Path]:
+    """Every NAME.json with its weights in ``directory`` and its sub-folders (one per model, e.g. smollm2-dlm/)."""
+    found = [*directory.glob("*.json"), *directory.glob("*/*.json")]
+    return sorted(p for p in found if p.with_suffix(".safetensors").exists())
+
+
+def _fits(meta_path: Path, adapter) -> bool:
+    return json.loads(meta_path.read_text()).get("dim") == adapter.input_embeddings().weight.shape[1]
+
+
+def find_classifier(name: str, adapter, directory: Path = CLASSIFIER_DIR) -> Path:
+    """The NAME.json of the classifier ``name`` for ``adapter``'s model: a head is trained on one model's input
+    embeddings, so among the shipped ones (``directory`` and its per-model folders) the one whose embedding
+    fingerprint matches comes first, then one of the same embedding size (with a warning at load)."""
+    same = [p for p in _candidates(directory) if p.stem == name]
+    if not same:
+        known = ", ".join(available_classifiers(directory)) or "none"
+        raise ValueError(f"no attribute classifier {name!r} (available: {known})")
+    fitting = [p for p in same if _fits(p, adapter)]
+    if not fitting:
+        raise ValueError(f"no {name!r} classifier for {adapter.name} (its {adapter.input_embeddings().weight.shape[1]}"
+                         f"-d embeddings): train one with python scripts/train_classifier.py --attribute {name} "
+                         f"--model {adapter.name}")
+    fingerprint = embedding_fingerprint(adapter.input_embeddings().weight.detach().float())
+    fitting.sort(key=lambda p: json.loads(p.read_text()).get("embedding_fingerprint") != fingerprint)
+    return fitting[0]
 
 
 _BOUND: dict[tuple[str, int], AttributeClassifier] = {}
@@ -128,11 +162,14 @@ def get_classifier(editor, name: str) -> AttributeClassifier:
 
 
 def load_classifier(name: str, adapter, directory: Path | None = None) -> AttributeClassifier:
-    """Load ``assets/classifiers/NAME`` (or a path without suffix) onto ``adapter``'s token embeddings."""
+    """Load the classifier ``name`` made for ``adapter``'s model (:func:`find_classifier`; or a path without
+    suffix) onto its token embeddings."""
     from safetensors.torch import load_file  # noqa: PLC0415
 
-    base = Path(name) if ("/" in name or name.endswith(".json")) else (directory or CLASSIFIER_DIR) / name
-    base = base.with_suffix("")
+    if "/" in name or name.endswith(".json"):
+        base = Path(name).with_suffix("")
+    else:
+        base = find_classifier(name, adapter, directory or CLASSIFIER_DIR).with_suffix("")
     meta_path, weight_path = base.with_suffix(".json"), base.with_suffix(".safetensors")
     if not meta_path.exists() or not weight_path.exists():
         known = ", ".join(available_classifiers(directory or CLASSIFIER_DIR)) or "none"

@@ -1,10 +1,12 @@
 """Train an attribute classifier head on the shipped denoiser's token embeddings (a few CPU minutes).
 
-    python scripts/train_classifier.py                           # sentiment, on assets/model, ~3 CPU minutes
+    python scripts/train_classifier.py                           # sentiment, on the embedded model, ~3 CPU minutes
     python scripts/train_classifier.py --attribute formality     # second attribute (register proxy)
+    python scripts/train_classifier.py --model smollm2-dlm       # into assets/classifiers/smollm2-dlm/
 
-Rerun it whenever assets/model changes (the head reads the model's embedding matrix; only the head is stored, in
-assets/classifiers/NAME.safetensors + NAME.json + NAME.md). Inputs are partially masked with a random ratio
+Rerun it whenever a model's input embeddings change (the head reads the model's embedding matrix; only the head is
+stored, in assets/classifiers/[MODEL/]NAME.safetensors + NAME.json). The guidance finds the head whose embedding
+size and fingerprint match the loaded model (guidance.classifier.find_classifier). Inputs are partially masked with a random ratio
 t ~ U(0, 0.9) so the classifier can judge a half-denoised canvas.
 
 Data (never the Reuters texts of r-cran-tm, which are reserved for evaluation):
@@ -135,8 +137,10 @@ def accuracy(head, emb, ids, valid, labels, mask_id, ratio, seed=0) -> float:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--attribute", choices=sorted(ATTRIBUTES), default="sentiment")
-    p.add_argument("--model", type=Path, default=ROOT / "assets" / "model", help="denoiser whose embeddings to use")
-    p.add_argument("--out", type=Path, default=CLASSIFIER_DIR)
+    p.add_argument("--model", default="embedded", help="denoiser whose input embeddings to use: a name of "
+                   "'python -m dllm_core models' or a folder")
+    p.add_argument("--out", type=Path, default=None, help="default: assets/classifiers/ for the embedded model, "
+                   "assets/classifiers/MODEL/ for another")
     p.add_argument("--steps", type=int, default=3000)
     p.add_argument("--minutes", type=float, default=4.0, help="stop early after this wall-clock budget")
     p.add_argument("--batch", type=int, default=64)
@@ -148,13 +152,20 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    from transformers import AutoModel, AutoTokenizer  # noqa: PLC0415
+    from dllm_core.adapter import ModelAdapter  # noqa: PLC0415
 
-    tokenizer = AutoTokenizer.from_pretrained(args.model)
-    model = AutoModel.from_pretrained(args.model, dtype=torch.float32)
-    emb = model.get_input_embeddings().weight.detach().float().clone()
-    del model
-    mask_id = tokenizer.mask_token_id
+    adapter = ModelAdapter.load(args.model, device="cpu", quantize="none")  # every model kind, one way to load
+    tokenizer = adapter.tokenizer
+    if tokenizer.pad_token_id is None:  # decoder tokenizers: pad with the adapter's pad id (attention masks it)
+        tokenizer.pad_token_id = adapter.pad_id
+    emb = adapter.input_embeddings().weight.detach().float().clone()
+    mask_id = adapter.mask_id
+    named = {"embedded": ROOT / "assets" / "model", "minilm": ROOT / "assets" / "model",
+             "smollm2-dlm": ROOT / "assets" / "smollm2-dlm"}
+    model_dir = named.get(args.model, Path(args.model))
+    del adapter
+    if args.out is None:
+        args.out = CLASSIFIER_DIR if args.model in ("embedded", "minilm") else CLASSIFIER_DIR / Path(args.model).name
     started = time.time()
     train, held, info = sentiment_data(args.seed) if args.attribute == "sentiment" else formality_data(args.seed)
     print(f"{len(train)} training sentences, {len(held)} held out ({info}), data {time.time() - started:.0f}s")
@@ -205,9 +216,9 @@ def main(argv=None) -> int:
     from safetensors.torch import save_file  # noqa: PLC0415
 
     save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(args.out / f"{args.attribute}.safetensors"))
-    training = json.loads((args.model / "training.json").read_text()) if (args.model / "training.json").exists() else {}
+    training = json.loads((model_dir / "training.json").read_text()) if (model_dir / "training.json").exists() else {}
     meta = {"name": args.attribute, "classes": ATTRIBUTES[args.attribute], "dim": emb.shape[1], "hidden": args.hidden,
-            "kernel": 3, "embedding_fingerprint": embedding_fingerprint(emb), "denoiser_step": training.get("step"),
+            "kernel": 3, "embedding_fingerprint": embedding_fingerprint(emb), "model": args.model, "denoiser_step": training.get("step"),
             "train_steps": step, "train_sentences": len(train), "heldout": len(held), "metrics": metrics,
             "data": dict(info)}
     (args.out / f"{args.attribute}.json").write_text(json.dumps(meta, indent=2) + "\n")
