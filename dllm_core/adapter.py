@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from .spelling import Spelling
+from .spelling import ATTACHES_LEFT, Spelling
 
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
@@ -71,7 +71,7 @@ ALLOWED_MODELS: dict[str, ModelSpec] = {
 }
 
 
-CLOSING_PUNCTUATION = {",", ".", ";", ":", "!", "?", ")", "]", "}", "%", "'", "’", "”"}
+CLOSING_PUNCTUATION = ATTACHES_LEFT
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -245,9 +245,16 @@ class ModelAdapter:
         return torch.stack(out).cpu()
 
     def input_embeddings(self) -> torch.nn.Embedding:
-        if self.kind == "shifted-causal":
-            return self.model.causal.get_input_embeddings()
-        return self.model.get_input_embeddings()
+        """An embedding for every id a canvas can hold (what attribute classifiers read). A shifted causal model's
+        mask token is one past the base vocabulary with its own trained vector: it is appended as the last row
+        (built once, frozen)."""
+        if self.kind != "shifted-causal":
+            return self.model.get_input_embeddings()
+        if getattr(self, "_canvas_embeddings", None) is None:
+            base = self.model.causal.get_input_embeddings().weight.detach()
+            weight = torch.cat([base, self.model.mask_embedding.detach().to(base.dtype)[None]])
+            self._canvas_embeddings = torch.nn.Embedding.from_pretrained(weight, freeze=True)
+        return self._canvas_embeddings
 
     def describe(self) -> str:
         kind = "int8" if self.quantized else str(self.dtype).replace("torch.", "")
