@@ -6,6 +6,7 @@ import socket
 from contextlib import contextmanager
 
 import app as web
+import ui
 
 
 def free_port() -> int:
@@ -17,8 +18,8 @@ def free_port() -> int:
 @contextmanager
 def serve(editor):
     """Yield the URL of the app on ``editor``; close the server afterwards."""
-    studio = web.Studio(editor)
-    demo = web.build_ui(studio)
+    studio = ui.Studio(editor)
+    demo = ui.build_ui(studio)
     demo.queue(max_size=16)
     kwargs = {**web.launch_kwargs(), "server_name": "127.0.0.1", "server_port": free_port()}
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)

@@ -1,33 +1,50 @@
-"""The web app's event handlers, called directly (no server, no browser) on the tiny random model."""
+"""The web app's event handlers (ui.handlers.Studio), called directly (no server, no browser) on the tiny random
+model. Handlers return named updates: dicts keyed by the page's components, holding only what changes; the tests read
+them by component name (``Page.named``)."""
 
 from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import gradio as gr
 import pytest
 
 import app as web
+import ui
 from dllm_core import SamplerConfig, parse
-from dllm_core.plots import confidence_heatmap, edited_positions, progress_chart
+from ui import guided
+from ui.drafting import snap_selection
+from ui.plots import confidence_heatmap, edited_positions, progress_chart
+from ui.render import VIEW_CONTEXT, diff_html, suggestions_html
 
-SKIP = gr.skip()
 OUT = ("canvas", "heatmap", "progress", "result", "diff", "status", "message", "replay", "download", "session")
 DEFAULTS = dict(steps=8, schedule="cosine", order="confidence", temperature=0.0, top_p=1.0, block_length=0, remask=0.0,
-                threshold=0.0, strength=0.0, seed=0, required="", banned="", attribute=web.NO_ATTRIBUTE,
+                threshold=0.0, strength=0.0, seed=0, required="", banned="", attribute=guided.NO_ATTRIBUTE,
                 attribute_strength=0.0, cfg_scale=0.0, percent=70, session={})
+
+
+def new_studio(editor) -> ui.Studio:
+    studio = ui.Studio(editor)
+    ui.build_ui(studio)  # binds studio.page: the components the handlers' updates are keyed by
+    return studio
 
 
 @pytest.fixture(scope="module")
 def studio(tiny_editor):
-    return web.Studio(tiny_editor)
+    return new_studio(tiny_editor)
 
 
 def run_all(studio, draft, **settings):
-    """Every streamed update of a run, as dicts keyed by output name."""
+    """Every streamed update of a run, as dicts keyed by component name."""
     kwargs = {**DEFAULTS, **settings}
-    return [dict(zip(OUT, update, strict=True)) for update in studio.run(draft, **kwargs)]
+    return [studio.page.named(update) for update in studio.run(draft, **kwargs)]
+
+
+def call(studio, handler: str, *args) -> dict:
+    """One handler's update, keyed by component name."""
+    return studio.page.named(getattr(studio, handler)(*args))
 
 
 def read_download(button) -> dict:
@@ -43,9 +60,9 @@ def is_error(html: str) -> bool:
 # ------------------------------------------------------------------------------------------------ marking the draft
 def test_snap_selection_grows_to_whole_words_and_trims_space():
     text = "The quick brown fox"
-    assert web.snap_selection(text, 5, 11) == (4, 15)  # "uick br" -> "quick brown"
-    assert web.snap_selection(text, 3, 10) == (4, 9)  # " quick " -> "quick"
-    assert web.snap_selection(text, 12, 2) == (0, 15)  # reversed selection
+    assert snap_selection(text, 5, 11) == (4, 15)  # "uick br" -> "quick brown"
+    assert snap_selection(text, 3, 10) == (4, 9)  # " quick " -> "quick"
+    assert snap_selection(text, 12, 2) == (0, 15)  # reversed selection
 
 
 @pytest.mark.parametrize("mode, expected", [
@@ -55,69 +72,65 @@ def test_snap_selection_grows_to_whole_words_and_trims_space():
 ])
 def test_mask_selection_writes_markup_and_pushes_undo(studio, mode, expected):
     draft = "The quick brown fox."
-    new, undo, msg = studio.mask_selection(draft, 4, 15, mode, 5, 70, [])
-    assert new == expected
-    assert undo == [draft]
-    assert parse(new)[1].kind == "rewrite"
-    assert "quick brown" in msg and not is_error(msg)
+    out = call(studio, "mask_selection", draft, 4, 15, mode, 5, 70, [])
+    assert out["draft"] == expected
+    assert out["undo_stack"] == [draft]
+    assert parse(out["draft"])[1].kind == "rewrite"
+    assert "quick brown" in out["message"] and not is_error(out["message"])
 
 
 def test_mask_selection_refuses_overlap_and_empty_selection(studio):
     draft = "The [[quick brown]] fox."
-    same, undo, msg = studio.mask_selection(draft, 8, 20, "keep length", 5, 70, ["x"])
-    assert (same, undo) == (draft, ["x"]) and is_error(msg) and "already marked" in msg
-    same, undo, msg = studio.mask_selection(draft, 19, 19, "keep length", 5, 70, [])  # cursor between words
-    assert same == draft and "select some words" in msg
-    same, _, msg = studio.mask_selection(draft, 0, 3, "tokens", 0, 70, [])
-    assert same == draft and "1..1024" in msg
+    out = call(studio, "mask_selection", draft, 8, 20, "keep length", 5, 70, ["x"])
+    assert set(out) == {"message"} and is_error(out["message"]) and "already marked" in out["message"]  # draft kept
+    out = call(studio, "mask_selection", draft, 19, 19, "keep length", 5, 70, [])  # cursor between words
+    assert set(out) == {"message"} and "select some words" in out["message"]
+    out = call(studio, "mask_selection", draft, 0, 3, "tokens", 0, 70, [])
+    assert set(out) == {"message"} and "1..1024" in out["message"]
 
 
 def test_a_click_in_a_word_pins_that_word(studio):
-    new, _, _ = studio.pin_selection("Dear Elizabeth, hello", 8, 8, [])
-    assert new == "Dear {{Elizabeth}}, hello"
+    assert call(studio, "pin_selection", "Dear Elizabeth, hello", 8, 8, [])["draft"] == "Dear {{Elizabeth}}, hello"
 
 
 def test_mask_and_pin_work_with_code_point_offsets_of_odd_unicode(studio):
     draft = "I ☕🙂 love café au lait"
     start = draft.index("café")
-    new, _, _ = studio.mask_selection(draft, start, start + 4, "keep length", 5, 70, [])
+    new = call(studio, "mask_selection", draft, start, start + 4, "keep length", 5, 70, [])["draft"]
     assert new == "I ☕🙂 love [[café]] au lait"
-    pinned, _, _ = studio.pin_selection(new, 0, 1, [])
-    assert pinned == "{{I}} ☕🙂 love [[café]] au lait"
+    assert call(studio, "pin_selection", new, 0, 1, [])["draft"] == "{{I}} ☕🙂 love [[café]] au lait"
 
 
 def test_insert_at_cursor_spaces_the_mark_and_refuses_marked_spans(studio):
-    new, undo, _ = studio.insert_at_cursor("The cat sat.", 4, 4, 3, [])
-    assert new == "The [[3]] cat sat." and undo == ["The cat sat."]
-    new, _, _ = studio.insert_at_cursor("Once upon a time", 16, 16, 12, [])
-    assert new == "Once upon a time [[12]]"
-    same, _, msg = studio.insert_at_cursor("A [[long span]] here", 6, 6, 3, [])
-    assert same == "A [[long span]] here" and "inside a marked span" in msg
-    new, _, _ = studio.insert_at_cursor("[[whole draft]]", 15, 15, 3, [])
-    assert new == "[[whole draft]] [[3]]"
+    out = call(studio, "insert_at_cursor", "The cat sat.", 4, 4, 3, [])
+    assert out["draft"] == "The [[3]] cat sat." and out["undo_stack"] == ["The cat sat."]
+    assert call(studio, "insert_at_cursor", "Once upon a time", 16, 16, 12, [])["draft"] == "Once upon a time [[12]]"
+    out = call(studio, "insert_at_cursor", "A [[long span]] here", 6, 6, 3, [])
+    assert set(out) == {"message"} and "inside a marked span" in out["message"]
+    assert call(studio, "insert_at_cursor", "[[whole draft]]", 15, 15, 3, [])["draft"] == "[[whole draft]] [[3]]"
 
 
 def test_clear_undo_and_accept(studio):
-    draft, undo, _ = studio.clear_marks("{{The}} [[cat|3]] sat.", [])
-    assert draft == "The cat sat." and undo == ["{{The}} [[cat|3]] sat."]
-    back, undo, _ = studio.undo(draft, undo)
-    assert back == "{{The}} [[cat|3]] sat." and undo == []
-    same, undo, msg = studio.undo(back, undo)
-    assert same == back and "nothing to undo" in msg
-    accepted, undo, _ = studio.accept("my [[draft]]", {"result": "my edited text"}, [])
-    assert accepted == "my edited text" and undo == ["my [[draft]]"]
-    same, _, msg = studio.accept("my [[draft]]", {}, [])
-    assert same == "my [[draft]]" and "run an edit first" in msg
+    out = call(studio, "clear_marks", "{{The}} [[cat|3]] sat.", [])
+    assert out["draft"] == "The cat sat." and out["undo_stack"] == ["{{The}} [[cat|3]] sat."]
+    back = call(studio, "undo", out["draft"], out["undo_stack"])
+    assert back["draft"] == "{{The}} [[cat|3]] sat." and back["undo_stack"] == []
+    out = call(studio, "undo", back["draft"], [])
+    assert set(out) == {"message"} and "nothing to undo" in out["message"]
+    out = call(studio, "accept", "my [[draft]]", {"result": "my edited text"}, [])
+    assert out["draft"] == "my edited text" and out["undo_stack"] == ["my [[draft]]"]
+    out = call(studio, "accept", "my [[draft]]", {}, [])
+    assert set(out) == {"message"} and "run an edit first" in out["message"]
 
 
 def test_preview_describes_the_plan_or_the_markup_error(studio):
-    plan = studio.preview("{{Anna}} said [[hello there|1]] and [[4]]")
+    plan = call(studio, "preview", "{{Anna}} said [[hello there|1]] and [[4]]")["plan"]
     assert "keep" in plan and "Anna" in plan
     assert "rewrite" in plan and "2 → 1 tokens" in plan and "(2 words;" in plan
     assert "insert <b>4</b>" in plan
-    assert is_error(studio.preview("broken [[markup"))
-    assert "Type or paste" in studio.preview("   ")
-    assert is_error(studio.preview("x" * 60_000)) and "limit" in studio.preview("x" * 60_000)
+    assert is_error(studio.plan("broken [[markup"))
+    assert "Type or paste" in studio.plan("   ")
+    assert is_error(studio.plan("x" * 60_000)) and "limit" in studio.plan("x" * 60_000)
 
 
 # ------------------------------------------------------------------------------------------------ running
@@ -128,7 +141,7 @@ def test_run_streams_every_step_then_a_reproducible_result(studio, tiny_editor, 
     assert len(steps) == 4
     assert "▒" in steps[0]["canvas"]  # masked slots are visible while the canvas forms
     assert steps[0]["result"] == "" and "result" not in steps[0]["session"]  # the last run's result is cleared
-    assert all(u["result"] == SKIP for u in steps[1:])
+    assert all("result" not in u for u in steps[1:])
     expected = tiny_editor.edit(draft, SamplerConfig(steps=4, seed=3)).text
     assert final["result"] == expected
     assert expected.startswith("Anna walked to the ") and expected.endswith(" before dinner.")
@@ -142,6 +155,7 @@ def test_run_streams_every_step_then_a_reproducible_result(studio, tiny_editor, 
     assert data["text"] == expected and data["seed"] == 3 and data["draft"] == draft
     assert len(data["trajectory"]) == 4 and data["trajectory"][-1]["masked"] == 0
     assert final["replay"].maximum == 4
+    assert set(final) == set(OUT)  # the last update sets every output of the run
 
 
 @pytest.mark.parametrize("draft, settings, words", [
@@ -160,7 +174,7 @@ def test_bad_input_gives_a_message_and_changes_nothing_else(studio, draft, setti
     assert len(updates) == 1
     only = updates[0]
     assert is_error(only["message"]) and words in only["message"]
-    assert all(only[name] == SKIP for name in OUT if name != "message")  # the draft and old results stay
+    assert set(only) == {"message"}  # the draft and old results stay
 
 
 def test_closing_the_stream_stops_the_model_at_the_next_step(studio, tiny_editor):
@@ -169,24 +183,55 @@ def test_closing_the_stream_stops_the_model_at_the_next_step(studio, tiny_editor
     before = adapter.forward_passes
     next(stream)
     assert adapter.forward_passes - before == 1
-    stream.close()  # what Gradio does when Stop cancels the event
+    stream.close()  # what Gradio does when the tab goes away
     assert adapter.forward_passes - before == 1
-    assert "unchanged" in studio.stopped()
+
+
+def test_stop_ends_the_run_before_its_next_step_and_shows_the_result_so_far(studio, tiny_editor):
+    adapter = tiny_editor.adapter
+    tab = SimpleNamespace(session_hash="tab-stop")
+    studio.run_clicked(tab)  # Run pressed: the button is disabled, the run is queued
+    stream = studio.run("The [[quick brown fox jumps over|8]] the dog.", **{**DEFAULTS, "steps": 8}, request=tab)
+    before = adapter.forward_passes
+    first = studio.page.named(next(stream))
+    assert call(studio, "stop", tab) == {}  # the run reports, not Stop (no race between the two messages)
+    last = studio.page.named(next(stream))
+    assert adapter.forward_passes - before == 1  # no forward pass after Stop
+    assert "stopped at step 1 of" in last["message"] and "▒" in last["result"]
+    assert "result" not in first["session"]  # the partial text is shown, never accepted
+    with pytest.raises(StopIteration):
+        next(stream)
+    assert "tab-stop" not in studio.stops  # nothing left behind
+    out = call(studio, "stop", tab)  # nothing running: Run is clickable again and the page says so
+    assert "nothing is running" in out["message"] and out["run_btn"].interactive is True
+
+
+def test_stop_while_queued_ends_the_run_before_it_starts(studio, tiny_editor):
+    tab = SimpleNamespace(session_hash="tab-queued")
+    studio.run_clicked(tab)
+    studio.stop(tab)  # the run still waits in the queue
+    before = tiny_editor.adapter.forward_passes
+    updates = [studio.page.named(u) for u in studio.run("The [[cat]] sat.", **DEFAULTS, request=tab)]
+    assert len(updates) == 1 and "before the run started" in updates[0]["message"]
+    assert tiny_editor.adapter.forward_passes == before
+    after = run_all(studio, "The [[cat]] sat.", request=tab)  # the next run of that tab is not stopped
+    assert after[-1]["result"] and "tab-queued" not in studio.stops
 
 
 def test_replay_shows_the_chosen_step(studio):
     final = run_all(studio, "A [[b c d e f g|6]] h.", steps=6)[-1]
     session = final["session"]
-    canvas, heatmap, progress = studio.replay(2, session)
+    shown = call(studio, "replay", 2, session)
+    canvas, heatmap, progress = shown["canvas"], shown["heatmap"], shown["progress"]
     assert f"step 2 · {session['frames'][1]['masked']} masked" in canvas
     assert session["frames"][1]["masked"] > 0 and canvas.count("▒") == session["frames"][1]["masked"]
     assert heatmap.layout.shapes[0].y0 == 2  # the marker row
     assert progress.layout.shapes[0].x0 == 2
-    assert studio.replay(3, {}) == (SKIP, SKIP, SKIP)
+    assert call(studio, "replay", 3, {}) == {}
 
 
 def test_guidance_fields_without_the_package_give_a_message(studio, monkeypatch):
-    monkeypatch.setattr(web, "guidance", None)
+    monkeypatch.setattr(guided, "guidance", None)
     only = run_all(studio, "The [[cat]] sat.", required="dog")[0]
     assert "guidance is not installed" in only["message"]
 
@@ -207,7 +252,7 @@ def test_guidance_controls_are_passed_to_the_guidance_package(studio, tiny_edito
                     item.guidance = {"require": [{"word": "dog", "holds": True}], "ban": []}
                 yield item
 
-    monkeypatch.setattr(web, "guidance", FakeGuidance)
+    monkeypatch.setattr(guided, "guidance", FakeGuidance)
     final = run_all(studio, "The [[cat]] sat.", required="dog, big cat", banned="rat", attribute="sentiment=positive",
                     attribute_strength=3.0, percent=60)[-1]
     assert calls["options"] == dict(require=["dog", "big cat"], ban=["rat"], attribute="sentiment", target="positive",
@@ -216,27 +261,29 @@ def test_guidance_controls_are_passed_to_the_guidance_package(studio, tiny_edito
 
 
 # ------------------------------------------------------------------------------------------------ examples
-@pytest.mark.parametrize("name", [e["name"] for e in web.EXAMPLES])
+EXAMPLE_SETTINGS = ("steps", "schedule", "order", "temperature", "top_p", "block_length", "remask", "threshold",
+                    "strength", "seed")
+
+
+@pytest.mark.parametrize("name", [e["name"] for e in ui.EXAMPLES])
 def test_every_example_loads_as_valid_markup_and_settings(studio, tiny_editor, name):
-    (draft, steps, schedule, order, strength, seed, block_length, temperature, top_p, remask, threshold, required,
-     banned, attribute, attr_strength, cfg, msg) = studio.load_example(name)
-    config = studio.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
-                                seed)
+    out = call(studio, "load_example", name)
+    config = studio.make_config(*(out[k] for k in EXAMPLE_SETTINGS))
     default = SamplerConfig()  # what the example does not set is reset, not kept from the last task
-    assert (banned, cfg) == ("", 0.0) or web.guidance_available()
-    assert schedule in ("cosine", "linear") and order in ("confidence", "margin", "entropy", "random")
-    if "schedule" not in next(e for e in web.EXAMPLES if e["name"] == name).get("settings", {}):
-        assert schedule == default.schedule
-    canvas = tiny_editor.canvas(draft, config)  # raises if the example would not run
-    assert len(canvas) > 0 and msg
-    if web.guidance_available():
-        assert attribute in web.guidance_attributes()
+    assert (out["banned"], out["cfg_scale"]) == ("", 0.0) or guided.guidance_available()
+    assert out["schedule"] in ("cosine", "linear") and out["order"] in ("confidence", "margin", "entropy", "random")
+    if "schedule" not in next(e for e in ui.EXAMPLES if e["name"] == name).get("settings", {}):
+        assert out["schedule"] == default.schedule
+    canvas = tiny_editor.canvas(out["draft"], config)  # raises if the example would not run
+    assert len(canvas) > 0 and out["message"]
+    if guided.guidance_available():
+        assert out["attribute"] in guided.guidance_attributes()
     else:
-        assert (required, attribute, attr_strength) == ("", web.NO_ATTRIBUTE, 0.0)
+        assert (out["required"], out["attribute"], out["attribute_strength"]) == ("", guided.NO_ATTRIBUTE, 0.0)
 
 
 def test_examples_cover_the_tasks_the_issue_names():
-    names = " ".join(e["name"].lower() for e in web.EXAMPLES)
+    names = " ".join(e["name"].lower() for e in ui.EXAMPLES)
     for task in ("shorten", "positive", "include", "fill a gap", "continue"):
         assert task in names
 
@@ -245,17 +292,17 @@ def test_examples_cover_the_tasks_the_issue_names():
 def test_canvas_view_elides_far_away_draft_text(studio):
     draft = "filler words here. " * 300 + "The [[cat]] sat. " + "more filler text. " * 300
     final = run_all(studio, draft, steps=1)[-1]
-    assert final["canvas"].count('class="tok') <= 2 * web.VIEW_CONTEXT + 1
+    assert final["canvas"].count('class="tok') <= 2 * VIEW_CONTEXT + 1
     assert final["canvas"].count("…") == 2
     frame = final["session"]["frames"][0]  # the session keeps only the shown neighbourhood of each step
-    assert len(frame["tokens"]) == len(frame["positions"]) <= 2 * web.VIEW_CONTEXT + 1 < frame["length"]
+    assert len(frame["tokens"]) == len(frame["positions"]) <= 2 * VIEW_CONTEXT + 1 < frame["length"]
 
 
 def test_diff_marks_removed_and_added_words():
-    out = web.diff_html("the cat sat on the mat", "the dog sat on the big mat")
+    out = diff_html("the cat sat on the mat", "the dog sat on the big mat")
     assert "<del>cat</del> <ins>dog</ins>" in out and "<ins>big</ins>" in out
     assert "sat on the" in out
-    assert "&lt;b&gt;" in web.diff_html("a", "<b>")  # escaped
+    assert "&lt;b&gt;" in diff_html("a", "<b>")  # escaped
 
 
 def test_plots_chart_the_trajectory(studio):
@@ -272,10 +319,16 @@ def test_plots_chart_the_trajectory(studio):
     assert list(prog.data[0].y)[-1] == 0 and list(prog.data[0].y) == sorted(prog.data[0].y, reverse=True)
 
 
-def test_page_builds_with_the_named_api(studio):
-    demo = web.build_ui(studio)
+def test_page_builds_with_the_named_api(tiny_editor):
+    demo = ui.build_ui(ui.Studio(tiny_editor))
     names = {dep.get("api_name") for dep in demo.config["dependencies"]}
-    assert {"run", "stop", "mask_selection", "pin_selection", "insert_at_cursor", "replay", "accept"} <= names
+    assert {"run", "stop", "mask_selection", "pin_selection", "insert_at_cursor", "replay", "accept", "shorten",
+            "rephrase", "tone", "reject", "undo"} <= names
+
+
+def test_a_studio_serves_one_page(studio):
+    with pytest.raises(ValueError, match="one Studio per page"):
+        ui.build_ui(studio)
 
 
 def test_launch_settings_come_from_the_environment(monkeypatch):
@@ -300,7 +353,7 @@ def test_a_missing_model_leaves_a_page_that_says_why(monkeypatch):
     assert isinstance(demo, gr.Blocks)
 
 
-@pytest.mark.skipif(not web.guidance_available(), reason="the guidance package is not installed")
+@pytest.mark.skipif(not guided.guidance_available(), reason="the guidance package is not installed")
 def test_required_and_banned_words_through_the_real_guidance_package(studio):
     final = run_all(studio, "On Sunday morning we [[10]]", required="river", banned="the", steps=10)[-1]
     assert "river" in final["result"].lower()
@@ -309,14 +362,14 @@ def test_required_and_banned_words_through_the_real_guidance_package(studio):
     assert data["guidance"]["require"][0]["holds"] is True
 
 
-@pytest.mark.skipif(not web.guidance_available(), reason="the guidance package is not installed")
+@pytest.mark.skipif(not guided.guidance_available(), reason="the guidance package is not installed")
 def test_impossible_constraints_are_refused_before_running(studio):
     only = run_all(studio, "A [[1]] b.", required="river, mountain, ocean")
     assert len(only) == 1 and is_error(only[0]["message"])
 
 
 def test_the_shipped_model_fills_a_gap_on_the_page(editor):
-    studio = web.Studio(editor)
+    studio = new_studio(editor)
     assert studio.model_line().startswith("Model: embedded on ")
     draft = "The old cat slept all afternoon on the [[2]] next to the warm kitchen stove."
     first = run_all(studio, draft, steps=2, seed=0)
@@ -333,41 +386,37 @@ def test_a_new_run_clears_the_last_result_so_accept_after_stop_keeps_the_draft(s
     final = run_all(studio, "A [[b c d|3]] e.", steps=3)[-1]
     assert final["session"]["result"]
     stream = studio.run("New [[draft words here|4]] now.", **{**DEFAULTS, "steps": 4, "session": final["session"]})
-    first = dict(zip(OUT, next(stream), strict=True))
+    first = studio.page.named(next(stream))
     stream.close()  # Stop
     assert first["result"] == "" and "result" not in first["session"] and first["replay"].visible is False
     assert "appears after a run" in first["diff"] and first["download"].visible is False
-    draft, _, msg = studio.accept("New [[draft words here|4]] now.", first["session"], [])
-    assert draft == "New [[draft words here|4]] now." and "run an edit first" in msg
-    msg, partial = studio.stopped_partial(first["session"])  # Stop keeps the result so far, shown, not accepted
-    assert "stopped at step 1 of" in msg and partial.startswith("New ") and "▒" in partial
-    assert studio.stopped_partial({})[1] == SKIP
+    out = call(studio, "accept", "New [[draft words here|4]] now.", first["session"], [])
+    assert set(out) == {"message"} and "run an edit first" in out["message"]
 
 
 def test_examples_reset_settings_the_user_changed(studio):
-    name = web.EXAMPLES[0]["name"]
-    out = studio.load_example(name)
+    name = ui.EXAMPLES[0]["name"]
+    out = call(studio, "load_example", name)
     default = SamplerConfig()
-    settings = web.EXAMPLES[0].get("settings", {})
-    values = dict(zip(("schedule", "order", "remask", "threshold", "banned", "cfg"), (out[2], out[3], out[9],
-                                                                                     out[10], out[12], out[15])))
-    assert values["banned"] == "" and values["cfg"] == 0.0
-    assert values["remask"] == settings.get("remask", default.remask)
-    assert values["threshold"] == (settings.get("threshold", default.threshold) or 0.0)
-    assert values["order"] == settings.get("order", default.order)
+    settings = ui.EXAMPLES[0].get("settings", {})
+    assert out["banned"] == "" and out["cfg_scale"] == 0.0
+    assert out["remask"] == settings.get("remask", default.remask)
+    assert out["threshold"] == (settings.get("threshold", default.threshold) or 0.0)
+    assert out["order"] == settings.get("order", default.order)
+    assert set(call(studio, "load_example", "no such example")) == {"message"}
 
 
 def test_choosing_an_attribute_at_strength_zero_turns_it_on_and_says_so(studio):
-    value, msg = studio.attribute_picked("sentiment=positive", 0.0)
-    assert value == 8.0 and "strength" in msg
-    assert studio.attribute_picked("sentiment=positive", 3.0) == (SKIP, "")
-    assert studio.attribute_picked(web.NO_ATTRIBUTE, 0.0) == (SKIP, "")
+    out = call(studio, "attribute_picked", "sentiment=positive", 0.0)
+    assert out["attribute_strength"] == 8.0 and "strength" in out["message"]
+    assert call(studio, "attribute_picked", "sentiment=positive", 3.0) == {}
+    assert call(studio, "attribute_picked", guided.NO_ATTRIBUTE, 0.0) == {}
 
 
 def test_diff_never_shows_a_pinned_word_as_deleted_and_reinserted():
     before, after = "the old man Anna met the dog", "a young woman Anna saw a cat"
-    assert "<del>" in web.diff_html(before, after) and "Anna" in web.diff_html(before, after).split("<ins>")[1]
-    out = web.diff_html(before, after, {"Anna"})
+    assert "<del>" in diff_html(before, after) and "Anna" in diff_html(before, after).split("<ins>")[1]
+    out = diff_html(before, after, {"Anna"})
     assert "Anna" not in "".join(re.findall(r"<(?:del|ins)>(.*?)</(?:del|ins)>", out))
 
 
@@ -381,29 +430,64 @@ SENTENCE = ("Following World War II, Alabama experienced growth as the economy o
             "primarily based on agriculture to one with diversified interests.")
 
 
-def test_shorten_button_gives_alternatives_to_choose_and_accept(studio):
-    choices, result, diff, msg, session = studio.act("shorten", SENTENCE, 0, 0, "60%", 0.5, "", 3, 1, {})
-    assert choices.visible and len(choices.choices) == len(session["alternatives"]) >= 2
-    assert result == session["result"] == session["alternatives"][0] and "<del>" in diff
-    assert "→" in msg and "words (target 15)" in msg and "Alabama" in msg  # lengths in words; kept names
-    other = session["alternatives"][1]
-    shown, diff2, session2 = studio.choose_alternative(other, session)
-    assert shown == other and session2["result"] == other
-    draft, _, _ = studio.accept(SENTENCE, session2, [])
-    assert draft == other
-    assert studio.choose_alternative("not offered", session) == (SKIP, SKIP, SKIP)
+def act(studio, action, draft, start=0, end=0, target="70%", strength=0.5, tone="", k=3, seed=1, session=None):
+    return call(studio, "act", action, draft, start, end, target, strength, tone, k, seed, session or {})
+
+
+def test_shorten_lists_alternatives_with_tracked_changes_to_preview_accept_reject_and_undo(studio):
+    out = act(studio, "shorten", SENTENCE, target="60%")
+    session = out["session"]
+    texts = [a["text"] for a in session["alternatives"]]
+    assert out["alternatives"].visible and len(out["alternatives"].choices) == len(texts) >= 2
+    assert out["result"] == session["result"] == texts[0] and "<del>" in out["diff"]
+    assert "→" in out["message"] and "words (target 15)" in out["message"] and "Alabama" in out["message"]
+    listed = call(studio, "show_alternatives", session)["suggestions"]  # chained after the action on the page
+    cards = re.findall(r'<li class="suggestion[^"]*" data-index="(\d)".*?</li>', listed.value)
+    assert listed.visible and cards == [str(i) for i in range(len(texts))]  # one card each, in rank order
+    for card in listed.value.split("<li")[1:]:
+        assert "<del>" in card  # every shortened alternative shows what it deletes, struck through
+    assert 'class="suggestion chosen"' in listed.value.split("</li>")[0]  # the first is previewed
+
+    preview = call(studio, "choose_alternative", "1", session)  # preview the second
+    assert preview["result"] == texts[1] == preview["session"]["result"]
+    assert 'data-index="1"' in re.search(r'<li class="suggestion chosen"[^>]*>', preview["suggestions"].value)[0]
+    accepted = call(studio, "accept", SENTENCE, preview["session"], [])
+    assert accepted["draft"] == texts[1] and accepted["undo_stack"] == [SENTENCE]
+    assert "alternative 2 accepted" in accepted["message"]
+    listed = call(studio, "show_alternatives", accepted["session"])["suggestions"].value
+    assert re.search(r'<li class="suggestion chosen accepted" data-index="1"', listed)
+    assert call(studio, "undo", accepted["draft"], accepted["undo_stack"])["draft"] == SENTENCE
+
+    rejected = call(studio, "reject", preview["session"])
+    assert rejected["alternatives"].visible is False and rejected["suggestions"].visible is False
+    assert rejected["result"] == "" and rejected["session"] == {} and "draft" not in rejected
+    assert call(studio, "accept", SENTENCE, rejected["session"], []).keys() == {"message"}  # nothing to accept
+    assert call(studio, "reject", {}).keys() == {"message"}
+    assert call(studio, "show_alternatives", rejected["session"])["suggestions"].visible is False
+    for bad in ("9", "x", None, float("nan")):  # a choice that is not offered changes nothing
+        assert call(studio, "choose_alternative", bad, session) == {}
+
+
+def test_the_list_of_alternatives_shows_only_the_changed_part_of_a_long_draft():
+    draft = "One two three four five six seven eight nine ten. " * 3 + "The old cat slept on the mat."
+    alt = draft.replace("The old cat slept", "The cat slept")
+    html_list = suggestions_html(draft, [{"text": alt, "words": 36}, {"text": draft, "words": 37}], chosen=0)
+    first, second = html_list.split("</li>")[:2]
+    assert "<del>old</del>" in first and "…" in first and first.count("One two") == 0  # far text elided
+    assert "no change" in second and "36 words" in first
 
 
 def test_actions_on_a_selection_and_their_errors(studio):
     start = SENTENCE.index("as the economy")
-    _, result, _, msg, _ = studio.act("rephrase", SENTENCE, start, len(SENTENCE), "", 0.5, "", 1, 0, {})
-    assert result.startswith("Following World War II, Alabama experienced growth") and "the selection" in msg
+    out = act(studio, "rephrase", SENTENCE, start, len(SENTENCE), target="", k=1, seed=0)
+    assert out["result"].startswith("Following World War II, Alabama experienced growth")
+    assert "the selection" in out["message"]
     for draft, action, tone_choice, words in [("", "shorten", "", "empty"), ("A [[b]] c.", "shorten", "", "marks"),
                                               (SENTENCE, "tone", "", "tone"), (SENTENCE, "shorten", "", None)]:
-        out = studio.act(action, draft, 0, 0, "200%" if words is None else "70%", 0.5, tone_choice, 1, 0, {})
-        assert is_error(out[3]) and out[:3] == (SKIP, SKIP, SKIP) and out[4] == SKIP
+        out = act(studio, action, draft, target="200%" if words is None else "70%", tone=tone_choice, k=1, seed=0)
+        assert set(out) == {"message"} and is_error(out["message"])  # the draft, the result and the list stay
         if words:
-            assert words in out[3]
+            assert words in out["message"]
 
 
 def test_action_settings_that_are_not_numbers_are_messages_not_tracebacks(studio, caplog):
@@ -411,19 +495,27 @@ def test_action_settings_that_are_not_numbers_are_messages_not_tracebacks(studio
            dict(strength=3.0)]
     for case in bad:
         args = {"start": 0, "k": 1, "seed": 0, "strength": 0.5, **case}
-        out = studio.act("rephrase", SENTENCE, args["start"], 0, "", args["strength"], "", args["k"], args["seed"],
-                         {})
-        assert is_error(out[3]) and out[:3] == (SKIP, SKIP, SKIP), case
-        assert "internal error" not in out[3], out[3]
+        out = act(studio, "rephrase", SENTENCE, args["start"], 0, "", args["strength"], "", args["k"], args["seed"])
+        assert set(out) == {"message"} and is_error(out["message"]), case
+        assert "internal error" not in out["message"], out["message"]
     assert not [r for r in caplog.records if r.exc_info], "a user's input logged a traceback"
 
 
 def test_page_has_the_action_buttons_and_an_advanced_accordion(studio):
-    demo = web.build_ui(studio)
-    config = demo.get_config_file()
+    config = studio.page.demo.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
-    assert {"shorten-btn", "rephrase-btn", "tone-btn", "alternatives", "legend", "advanced"} <= ids
+    assert {"shorten-btn", "rephrase-btn", "tone-btn", "alternatives", "suggestions", "accept-btn", "reject-btn",
+            "undo-btn", "legend", "advanced"} <= ids
     advanced = next(c for c in config["components"] if c.get("props", {}).get("elem_id") == "advanced")
     assert advanced["props"]["open"] is False
     names = {d.get("api_name") for d in config["dependencies"]}
     assert {"shorten", "rephrase", "tone"} <= names
+
+
+def test_stop_does_not_cancel_the_streaming_event(studio):
+    """Bug 4: Gradio's cancels= on the streaming run made the page's status tracker flash a red "Error" on the
+    canvas about one Stop in four; Stop now asks the run to end (see tests/test_browser.py for the page itself)."""
+    config = studio.page.demo.get_config_file()
+    run = next(d for d in config["dependencies"] if d.get("api_name") == "run")
+    stop = next(d for d in config["dependencies"] if d.get("api_name") == "stop")
+    assert not stop.get("cancels") and run["queue"] is not False

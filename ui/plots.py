@@ -3,7 +3,7 @@
 Both take the trajectory as a list of step dicts in the shape of :meth:`StepRecord.to_json` (``tokens``,
 ``confidence``, ``states``, ``masked``, ``mean_confidence``, ``signals``), so they work as well on a live run as on
 a downloaded trajectory file. A frame may hold a slice of the canvas: then ``positions`` gives the canvas index of
-each entry (used for axis labels). No UI imports here.
+each entry (used for axis labels). Plotly only: no Gradio here.
 """
 
 from __future__ import annotations

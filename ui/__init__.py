@@ -1,0 +1,8 @@
+"""The web app's page: layout and wiring (:mod:`ui.layout`), event handlers (:mod:`ui.handlers`), HTML
+(:mod:`ui.render`), Plotly figures (:mod:`ui.plots`), selection to markup (:mod:`ui.drafting`) and the guidance
+package's controls (:mod:`ui.guided`). ``app.py`` only loads the model and launches."""
+
+from .handlers import EXAMPLES, Studio
+from .layout import CSS_PATH, THEME, Page, build_ui
+
+__all__ = ["CSS_PATH", "EXAMPLES", "THEME", "Page", "Studio", "build_ui"]

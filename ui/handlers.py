@@ -1,0 +1,524 @@
+"""The page's event handlers (:class:`Studio`). They hold no sampling logic: they turn the page's inputs into edit
+markup and a :class:`SamplerConfig`, stream :meth:`Editor.stream` or run a writing action, and render what comes
+back. Each returns (or, for a run, yields) *named updates*: a dict keyed by the page's components (``self.page``,
+built by :func:`ui.layout.build_ui`) holding only what changes; a component that is not in the dict keeps its value.
+A handler with nothing to change returns ``gr.skip()`` (an empty dict would read as one value). Every handler is a
+plain method, so tests call it without a server or a browser."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import gradio as gr
+
+from app_files import SessionFiles
+from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
+from dllm_core.adapter import LOCAL_MODELS
+from dllm_core.config import is_number, threshold_setting, whole_number
+from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
+from dllm_core.markup import check_text, plain_text
+
+from . import guided
+from .drafting import check_selection, fixed_ranges, push_undo, snap_selection
+from .plots import confidence_heatmap, progress_chart
+from .render import (
+    DIFF_PLACEHOLDER, MASK_GLYPH, canvas_html, diff_html, message_html, plan_html, plural, short, suggestions_html,
+    view_positions,
+)
+
+if TYPE_CHECKING:
+    from .layout import Page
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))
+CHART_INTERVAL_S = 0.5  # while streaming, redraw the charts at most this often
+LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
+log = logging.getLogger("dllm_app")
+
+
+class Studio:
+    """Event handlers of one page, bound to one loaded :class:`Editor` (shared by every session; per-user data lives
+    in the page's ``gr.State``). :func:`ui.layout.build_ui` builds the page and binds it (``self.page``)."""
+
+    def __init__(self, editor: Editor | None, load_error: str = "", model_name: str = "embedded"):
+        self.editor = editor
+        self.load_error = load_error
+        self.model_name = model_name
+        # every request gets the work budget of dllm_core.limits for its device, so none holds the worker for minutes
+        self.editors: dict[str, Editor] = {model_name: with_budget(editor)} if editor is not None else {}
+        self.load_lock = threading.Lock()
+        self.downloads = SessionFiles()  # trajectory files: one per session, removed with it (app_files)
+        self.page: Page | None = None
+        # Stop: one event per session whose run is queued or streaming; the run checks it before every step
+        self.stops: dict[str, threading.Event] = {}
+        self.stops_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ models
+    def editor_for(self, name: str | None) -> Editor:
+        """The editor of the model picked in the page, loaded on first use (then kept); the model the app started
+        with when nothing is picked. A model that cannot load is a user-facing error; the draft stays as it is."""
+        name = name or self.model_name
+        if name in self.editors:
+            return self.editors[name]
+        if name not in LOCAL_MODELS:
+            raise EditError(f"model {name!r} is not offered here; choose one of: {', '.join(LOCAL_MODELS)}")
+        with self.load_lock:
+            if name not in self.editors:
+                try:
+                    self.editors[name] = with_budget(Editor.load(name))
+                except ModelLoadError as exc:
+                    raise EditError(f"could not load {name!r}: {exc}") from exc
+        return self.editors[name]
+
+    def model_line(self) -> str:
+        if self.editor is None:
+            return f"No model loaded: {self.load_error}"
+        return f"Model: {self.editor.adapter.describe()}"
+
+    @property
+    def ui(self) -> Page:
+        if self.page is None:
+            raise RuntimeError("the page is not built: call ui.build_ui(studio) first")
+        return self.page
+
+    def error(self, text: str) -> dict:
+        """A message and nothing else: the draft, the settings and the last result stay as they are."""
+        return {self.ui.message: message_html(text, "error")}
+
+    # ------------------------------------------------------------------ marking the draft
+    def preview(self, draft: str) -> dict:
+        """What the markup asks for, in words (or what is wrong with it)."""
+        return {self.ui.plan: self.plan(draft)}
+
+    def plan(self, draft: str) -> str:
+        return plan_html(draft, self.editor.tokenizer if self.editor else None, MAX_DRAFT_CHARS)
+
+    def _marked(self, draft: str, new: str, undo, note: str) -> dict:
+        return {self.ui.draft: new, self.ui.undo_stack: push_undo(undo, draft),
+                self.ui.message: message_html(note, "ok")}
+
+    def mask_selection(self, draft: str, start, end, mode: str, n_tokens, percent, undo) -> dict:
+        """Wrap the selection in [[...]] (keeping its length, or as N tokens, or as a percentage of it)."""
+        try:
+            start, end = check_selection(draft, start, end)
+            spec = ""
+            if mode == "tokens":
+                n = whole_number(n_tokens, "length")
+                if not 1 <= n <= MAX_SPAN_TOKENS:
+                    raise EditError(f"length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
+                spec = f"|{n}"
+            elif mode == "auto":
+                if not guided.guidance_available():
+                    raise EditError("auto length needs the guidance package, which is not installed")
+                spec = "|auto"
+            elif mode == "percent":
+                pct = float(percent)
+                if not 0 < pct <= MAX_LENGTH_PERCENT:
+                    raise EditError(f"length must be in (0, {MAX_LENGTH_PERCENT:g}] %, got {pct:g}")
+                spec = f"|{pct:g}%"
+            elif mode != "keep length":
+                raise EditError(f"masked length must be one of {', '.join(LENGTH_MODES)}, got {mode!r}")
+        except (EditError, TypeError, ValueError) as exc:
+            return self.error(str(exc))
+        new = f"{draft[:start]}[[{draft[start:end]}{spec}]]{draft[end:]}"
+        return self._marked(draft, new, undo, f"masked “{short(draft[start:end])}”")
+
+    def pin_selection(self, draft: str, start, end, undo) -> dict:
+        try:
+            start, end = check_selection(draft, start, end)
+        except EditError as exc:
+            return self.error(str(exc))
+        new = f"{draft[:start]}{{{{{draft[start:end]}}}}}{draft[end:]}"
+        return self._marked(draft, new, undo, f"pinned “{short(draft[start:end])}”")
+
+    def insert_at_cursor(self, draft: str, start, end, n_tokens, undo) -> dict:
+        """Insert [[N]] at the cursor (the end of the selection), with a space on each side where needed."""
+        draft = draft or ""
+        try:
+            n = whole_number(n_tokens, "insert length")
+            cursor = max(0, min(int(end if end is not None else len(draft)), len(draft)))
+            if not 1 <= n <= MAX_SPAN_TOKENS:
+                raise EditError(f"insert length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
+            ranges = fixed_ranges(draft) if draft else [(0, 0)]
+        except (TypeError, ValueError, OverflowError) as exc:
+            return self.error(str(exc) if isinstance(exc, EditError) else f"cannot insert here: {exc}")
+        if draft and not any(lo <= cursor <= hi for lo, hi in ranges):
+            return self.error("the cursor is inside a marked span: move it to plain text")
+        left, right = draft[:cursor], draft[cursor:]
+        mark = f"[[{n}]]"
+        if left and not left[-1].isspace():
+            mark = " " + mark
+        if right and right[0].isalnum():
+            mark += " "
+        return self._marked(draft, left + mark + right, undo, f"inserted {n} tokens at the cursor")
+
+    def clear_marks(self, draft: str, undo) -> dict:
+        try:
+            plain = plain_text(parse(draft or ""))
+        except ValueError as exc:
+            return self.error(f"cannot clear marks: {exc}")
+        if plain == draft:
+            return {self.ui.message: message_html("no marks to clear", "hint")}
+        return self._marked(draft, plain, undo, "marks cleared")
+
+    def undo(self, draft: str, undo) -> dict:
+        if not undo:
+            return {self.ui.message: message_html("nothing to undo", "hint")}
+        return {self.ui.draft: undo[-1], self.ui.undo_stack: undo[:-1], self.ui.message: message_html("undone", "ok")}
+
+    def accept(self, draft: str, session: dict | None, undo) -> dict:
+        """The result (a run's, or the alternative previewed) becomes the draft; Undo brings the old one back."""
+        session = session or {}
+        result = session.get("result")
+        if not result:
+            return {self.ui.message: message_html("run an edit first, then accept its result", "hint")}
+        what = "result"
+        if session.get("alternatives"):  # the list marks the one taken (show_alternatives, chained after this)
+            session = {**session, "accepted": session.get("chosen", 0)}
+            what = f"alternative {session['accepted'] + 1}"
+        return {self.ui.draft: result, self.ui.undo_stack: push_undo(undo, draft), self.ui.session: session,
+                self.ui.message: message_html(f"{what} accepted into the draft (Undo brings the old draft back)", "ok")}
+
+    def load_example(self, name: str) -> dict:
+        """Draft, sampler settings and guidance fields of an example (guidance only where installed)."""
+        example = next((e for e in EXAMPLES if e["name"] == name), None)
+        if example is None:
+            return self.error(f"unknown example {name!r}")
+        s = {**SamplerConfig().to_dict(), **example.get("settings", {})}
+        is_guided = guided.guidance_available() and bool(example.get("guidance"))
+        g = example.get("guidance", {}) if is_guided else {}
+        draft = example["draft"] if is_guided or "draft_unguided" not in example else example["draft_unguided"]
+        attribute = g.get("attribute", guided.NO_ATTRIBUTE)
+        if attribute not in guided.guidance_attributes():  # that classifier is not shipped: leave the attribute off
+            attribute = guided.NO_ATTRIBUTE
+        strength = g.get("attribute_strength", 0.0) if attribute != guided.NO_ATTRIBUTE else 0.0
+        p = self.ui
+        # every setting the example does not name goes back to its default: nothing of the last task lingers
+        return {p.draft: draft, p.steps: s["steps"], p.schedule: s["schedule"], p.order: s["order"],
+                p.strength: s["strength"], p.seed: s["seed"], p.block_length: s["block_length"],
+                p.temperature: s["temperature"], p.top_p: s["top_p"], p.remask: s["remask"],
+                p.threshold: s["threshold"] or 0.0, p.required: g.get("required", ""), p.banned: g.get("banned", ""),
+                p.attribute: attribute, p.attribute_strength: strength, p.cfg_scale: g.get("cfg", 0.0),
+                p.message: message_html(example.get("help", ""), "hint")}
+
+    def attribute_picked(self, attribute: str, strength) -> dict:
+        """Choosing an attribute at strength 0 would do nothing: start it at 8 and say so."""
+        if not attribute or attribute == guided.NO_ATTRIBUTE or float(strength or 0) > 0:
+            return gr.skip()  # nothing changes (an empty dict would read as one value)
+        return {self.ui.attribute_strength: 8.0,
+                self.ui.message: message_html(f"{attribute}: attribute strength set to 8 (at 0 the attribute does "
+                                              "nothing)", "hint")}
+
+    # ------------------------------------------------------------------ running
+    def make_config(self, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
+                    seed) -> SamplerConfig:
+        try:
+            config = SamplerConfig(
+                steps=whole_number(steps, "steps"), schedule=str(schedule), order=str(order),
+                temperature=float(temperature), top_p=float(top_p),
+                block_length=whole_number(block_length, "block_length"), remask=float(remask),
+                threshold=threshold_setting(threshold),
+                strength=float(strength), seed=whole_number(seed, "seed"))
+            return config.validate()
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise EditError(f"settings: {exc}") from exc
+
+    def run_clicked(self, request: gr.Request | None = None) -> dict:
+        """Run pressed (before the run is queued): Run is disabled until the run ends, the last action's
+        alternatives go, and a Stop from now on stops this run, even while it still waits in the queue."""
+        key = getattr(request, "session_hash", None)
+        if key is not None:
+            with self.stops_lock:
+                self.stops[key] = threading.Event()
+        return {self.ui.run_btn: gr.Button(interactive=False), self.ui.alternatives: gr.Radio(visible=False),
+                self.ui.suggestions: gr.HTML(visible=False)}
+
+    def run_ended(self) -> dict:
+        return {self.ui.run_btn: gr.Button(interactive=True)}
+
+    def stop(self, request: gr.Request | None = None) -> dict:
+        """Stop: the session's run ends before its next step (the step under way finishes) and says where it got;
+        a run still in the queue ends before it starts. The run itself reports, so nothing is updated here while
+        one is on; with none, Run is made clickable again and the message says so."""
+        key = getattr(request, "session_hash", None)
+        with self.stops_lock:
+            event = self.stops.get(key) if key is not None else None
+        if event is not None:
+            event.set()
+            return gr.skip()
+        return {self.ui.message: message_html("nothing is running", "hint"), self.ui.run_btn: gr.Button(interactive=True)}
+
+    def _stop_event(self, key: str | None) -> threading.Event:
+        if key is None:
+            return threading.Event()  # a direct call: stopped by closing the generator
+        with self.stops_lock:
+            return self.stops.setdefault(key, threading.Event())
+
+    def _run_done(self, key: str | None, event: threading.Event) -> None:
+        if key is not None:
+            with self.stops_lock:
+                if self.stops.get(key) is event:
+                    del self.stops[key]
+
+    def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
+            seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None,
+            request: gr.Request | None = None) -> Iterator[dict]:
+        """Stream the edit: the canvas, the charts (at most every CHART_INTERVAL_S), the progress message, then the
+        result, its diff, the status line, the replay slider and the trajectory download.
+
+        ``percent`` is the length target of [[...|auto]] spans. Stop (:meth:`stop`) or closing the generator stops
+        the sampler before its next forward pass.
+        """
+        p = self.ui
+        key = getattr(request, "session_hash", None)
+        stop = self._stop_event(key)
+        stream = None
+        try:
+            if stop.is_set():
+                yield {p.message: message_html("stopped before the run started; your draft is unchanged", "hint")}
+                return
+            if self.editor is None and not model:
+                raise EditError(f"no model is loaded: {self.load_error}")
+            editor = self.editor_for(model)
+            config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
+                                      strength, seed)
+            for words, what in ((required, "a required word"), (banned, "a banned word")):
+                try:
+                    check_text(words if isinstance(words, str) else "", what)
+                except ValueError as exc:
+                    raise EditError(str(exc)) from None
+            stream = guided.edit_stream(editor, draft, config, required, banned, attribute, attribute_strength,
+                                        cfg_scale, float(percent or 100) / 100)
+            frames: list[dict] = []
+            surface: list[str | None] = []
+            partial: dict = {}
+            last_chart = 0.0
+            for item in stream:
+                if isinstance(item, EditResult):
+                    yield self._finish(draft, item, frames, surface, session, editor, key)
+                    return
+                if not frames:
+                    view = view_positions(item.records[0].states)
+                    everything = item.surface_texts()
+                    surface = [everything[i] for i in view]
+                frames.append(item.records[0].to_json(editor.tokenizer, positions=view))
+                update = {p.canvas: canvas_html(frames[-1], surface),
+                          p.message: message_html(f"step {item.step + 1} of {item.steps}…", "info")}
+                now = time.perf_counter()
+                if now - last_chart >= CHART_INTERVAL_S:
+                    update[p.heatmap], update[p.progress] = confidence_heatmap(frames), progress_chart(frames)
+                    last_chart = now
+                partial = {"partial": partial_text(item, editor), "step": item.step + 1, "steps": item.steps}
+                update[p.session] = partial
+                if len(frames) == 1:  # the previous run's result must not outlive this one (Stop, Accept)
+                    update.update({p.result: "", p.diff: DIFF_PLACEHOLDER, p.replay: gr.Slider(visible=False),
+                                   p.download: gr.DownloadButton(visible=False)})
+                yield update
+                if stop.is_set():  # Stop was pressed while this step ran or was on its way to the page
+                    yield self._stopped(frames, partial)
+                    return
+        except EditError as exc:
+            yield self.error(str(exc))
+        except Exception as exc:  # never lose the page over a bug: say what happened, keep the draft
+            log.exception("edit failed")
+            yield self.error(f"internal error ({type(exc).__name__}): {exc}")
+        finally:
+            if stream is not None and hasattr(stream, "close"):
+                stream.close()  # the sampler stops before its next forward pass
+            self._run_done(key, stop)
+
+    def _stopped(self, frames: list[dict], partial: dict) -> dict:
+        """After Stop: the canvas as far as it got in the Result box (shown, not for Accept: its unwritten slots
+        show as ▒), the charts of every step so far, and the message."""
+        p = self.ui
+        last = len(frames) - 1
+        return {p.result: partial["partial"], p.heatmap: confidence_heatmap(frames, last),
+                p.progress: progress_chart(frames, last),
+                p.message: message_html(f"stopped at step {partial['step']} of {partial['steps']}: the result so far "
+                                        f"is shown ({MASK_GLYPH} = not written yet); your draft is unchanged", "hint")}
+
+    def _finish(self, draft: str, result: EditResult, frames: list[dict], surface: list, session,
+                editor: Editor, session_id: str | None = None) -> dict:
+        p = self.ui
+        original = plain_text(result.canvas.segments)
+        stats = result.stats
+        seconds = max(stats.seconds, 1e-9)
+        capped = (f" (of {result.config.steps} asked: at most one step per token to write, fewer when the confidence "
+                  f"threshold commits several at once)" if stats.steps < result.config.steps else "")
+        status = (f"Model: {editor.adapter.describe()} · last run: {plural(stats.steps, 'step')}{capped}, "
+                  f"{plural(stats.generated_tokens, 'token')} in "
+                  f"{stats.seconds:.2f} s · {stats.steps / seconds:.1f} steps/s · "
+                  f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
+        data = result.to_json(editor.tokenizer)
+        data["draft"] = draft
+        # one file per session, replaced by its next run, removed when its tab closes (app_files.SessionFiles)
+        key = session_id or (session or {}).get("files") or os.urandom(8).hex()
+        path = self.downloads.write(key, f"trajectory-seed{result.seed}.json",
+                                    json.dumps(data, ensure_ascii=False).encode("utf-8"))
+        last = len(frames) - 1
+        replay = (gr.Slider(minimum=1, maximum=len(frames), value=len(frames), step=1, interactive=True, visible=True)
+                  if len(frames) > 1 else gr.Slider(visible=False))  # one step: nothing to replay
+        note = " · ".join(filter(None, ["done: accept the result into the draft to keep editing",
+                                        guided.guidance_summary(result.guidance)]))
+        return {p.canvas: canvas_html(frames[last] if frames else None, surface),
+                p.heatmap: confidence_heatmap(frames, last), p.progress: progress_chart(frames, last),
+                p.result: result.text, p.diff: diff_html(original, result.text, pinned_words(result)),
+                p.status: status, p.message: message_html(note, "ok"), p.replay: replay,
+                p.download: gr.DownloadButton(value=str(path), visible=True),
+                p.session: {"frames": frames, "surface": surface, "original": original, "result": result.text,
+                            "files": key}}
+
+    def end_session(self, request: gr.Request | None = None) -> None:
+        """The tab closed: remove the session's download (and stop its run, if one is on)."""
+        key = getattr(request, "session_hash", None)
+        with self.stops_lock:
+            event = self.stops.pop(key, None) if key is not None else None
+        if event is not None:
+            event.set()
+        self.downloads.drop(key)
+
+    def close(self) -> None:
+        """The app shuts down: remove every download (also done when the process exits)."""
+        self.downloads.close()
+
+    # ------------------------------------------------------------------ writing actions
+    def act(self, action: str, draft: str, start, end, target, rephrase_strength, tone_choice, k, seed,
+            session, model=None) -> dict:
+        """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
+        from one batched run, listed with their tracked changes; the first is previewed in the Result box."""
+        p = self.ui
+        try:
+            if self.editor is None and not model:
+                raise EditError(f"no model is loaded: {self.load_error}")
+            editor = self.editor_for(model)
+            if not draft or not draft.strip():
+                raise EditError("the draft is empty: type or paste some text first")
+            try:
+                marked = any(seg.kind != "fixed" for seg in parse(draft))
+            except ValueError as exc:
+                raise EditError(f"the draft's markup is broken: {exc}") from exc
+            if marked:
+                raise EditError("actions work on plain text: clear the marks first (Clear marks)")
+            start, end = snap_selection(draft, whole_number(start or 0, "selection start"),
+                                        whole_number(end or 0, "selection end"))
+            selection = (start, end) if end > start else None
+            k = whole_number(k or 1, "alternatives")
+            seed = whole_number(seed or 0, "seed")
+            config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0, seed=seed)
+            kwargs: dict = {"selection": selection, "k": k, "config": config, "seed": seed}
+            if action == "shorten":
+                kwargs["target"] = str(target or "70%")
+            elif action in ("rephrase", "tone"):
+                strength = rephrase_strength if rephrase_strength is not None else 0.5
+                if not is_number(strength) or not 0.0 < float(strength) <= 1.0:
+                    raise EditError(f"rephrase strength: must be in (0, 1], got {rephrase_strength!r}")
+                kwargs["strength"] = float(strength)
+            if action == "tone":
+                name, _, goal = (tone_choice or "").partition("=")
+                if not goal:
+                    raise EditError("choose a tone first (e.g. sentiment=positive)")
+                kwargs["attribute"], kwargs["target"] = name, goal
+            from dllm_core.actions import run_action  # noqa: PLC0415
+
+            out = run_action(editor, action, draft, **kwargs)
+        except (EditError, ValueError) as exc:  # a user's input: a message, the draft kept, no traceback logged
+            return self.error(str(exc))
+        except Exception as exc:  # never lose the page over a bug
+            log.exception("action failed")
+            return self.error(f"internal error ({type(exc).__name__}): {exc}")
+        alternatives = [{"text": a.text, "words": a.words} for a in out.alternatives]
+        where = "the selection" if out.selection != (0, len(draft)) else "the draft"
+        size = (f"{out.words_before} → {out.words_after} words (target {out.target_words})"
+                if out.target_words is not None else f"{out.words_before} → {out.words_after} words")
+        ranked = ("best first by the model's reading" if out.alternatives[0].score is not None else
+                  "unranked: this model cannot rank them")
+        kept = f" · kept: {', '.join(out.kept[:8])}" if out.kept else ""
+        note = f" · {out.note}" if out.note else ""
+        msg = message_html(f"{action} {where}: {size} · {plural(len(alternatives), 'alternative')} ({ranked}){note}"
+                           f"{kept}", "ok")
+        new_session = {"result": alternatives[0]["text"], "original": draft, "alternatives": alternatives,
+                       "chosen": 0}
+        # (the list with tracked changes follows from the session: show_alternatives, chained after this)
+        return {p.alternatives: gr.Radio(choices=self.choice_labels(alternatives), value="0", visible=True),
+                p.result: alternatives[0]["text"], p.diff: diff_html(draft, alternatives[0]["text"]), p.message: msg,
+                p.session: new_session}
+
+    def show_alternatives(self, session) -> dict:
+        """The list of the session's alternatives, each with its tracked changes against the draft they came from
+        (the previewed one and the accepted one marked); hidden when there are none."""
+        session = session or {}
+        alternatives = session.get("alternatives") or []
+        if not alternatives:
+            return {self.ui.suggestions: gr.HTML("", visible=False)}
+        return {self.ui.suggestions: gr.HTML(suggestions_html(session.get("original", ""), alternatives,
+                                                              session.get("chosen", 0), session.get("accepted")),
+                                             visible=True)}
+
+    @staticmethod
+    def choice_labels(alternatives: list[dict]) -> list[tuple[str, str]]:
+        return [(f"{i + 1} · {plural(a['words'], 'word')}", str(i)) for i, a in enumerate(alternatives)]
+
+    def choose_alternative(self, choice, session) -> dict:
+        """Preview the picked alternative: it fills the Result box, its diff shows, and it is what Accept takes."""
+        session = dict(session or {})
+        alternatives = session.get("alternatives") or []
+        try:
+            i = whole_number(choice, "alternative")
+        except (TypeError, ValueError, OverflowError):
+            return gr.skip()
+        if not 0 <= i < len(alternatives):
+            return gr.skip()
+        text = alternatives[i]["text"]
+        session.update(result=text, chosen=i)
+        p = self.ui
+        return {p.result: text, p.diff: diff_html(session.get("original", ""), text), p.session: session,
+                **self.show_alternatives(session)}
+
+    def reject(self, session) -> dict:
+        """Reject the alternatives: the list goes, the Result box empties, the draft stays as it is."""
+        session = dict(session or {})
+        if not session.get("alternatives"):
+            return {self.ui.message: message_html("no alternatives to reject", "hint")}
+        p = self.ui
+        return {p.alternatives: gr.Radio(choices=[], value=None, visible=False), p.suggestions: gr.HTML("", visible=False),
+                p.result: "", p.diff: DIFF_PLACEHOLDER, p.session: {},
+                p.message: message_html("alternatives rejected; your draft is unchanged", "ok")}
+
+    def replay(self, step, session) -> dict:
+        """Show step ``step`` (1-based) of the last run on the canvas and the charts."""
+        frames = (session or {}).get("frames") or []
+        if not frames:
+            return gr.skip()
+        try:
+            k = max(0, min(whole_number(step or len(frames), "step") - 1, len(frames) - 1))
+        except (ValueError, OverflowError):
+            return gr.skip()
+        p = self.ui
+        return {p.canvas: canvas_html(frames[k], session.get("surface", [])), p.heatmap: confidence_heatmap(frames, k),
+                p.progress: progress_chart(frames, k)}
+
+
+def with_budget(editor: Editor) -> Editor:
+    """``editor``'s model with the work budget of one request on its device (dllm_core.limits)."""
+    return Editor(editor.adapter, max_work=work_limit(editor.adapter.device.type))
+
+
+def partial_text(event, editor: Editor) -> str:
+    """The text of the first canvas as it stands after a step (masks still to fill as ▒)."""
+    canvas = event.state.canvases[0].copy()
+    record = event.records[0]
+    canvas.ids = list(record.ids)
+    canvas.states = [TokenState(int(s)) for s in record.states]
+    return canvas.render(editor.tokenizer, MASK_GLYPH)
+
+
+def pinned_words(result: EditResult) -> set[str]:
+    """The words of the draft's pinned spans."""
+    return {w.strip(".,;:!?\"'()") for seg in result.canvas.segments if seg.kind == "pinned" for w in seg.text.split()}

@@ -1,0 +1,303 @@
+"""The page: layout and event wiring. Built around the text: the draft with the writing actions under it and the
+result (the alternatives with their tracked changes, Accept / Reject / Undo) beside it on a wide screen, below it on a
+phone, all in the first screen; marking, Run and the canvas follow, settings last.
+
+:func:`build_ui` builds the Blocks, collects the components the handlers update in a :class:`Page` and binds it to
+the :class:`~ui.handlers.Studio` (``studio.page``), whose handlers return dicts keyed by those components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from dllm_core import SamplerConfig
+from dllm_core.adapter import LOCAL_MODELS
+from dllm_core.config import ORDERS, SCHEDULES
+from dllm_core.limits import MAX_SPAN_TOKENS
+
+from .guided import NO_ATTRIBUTE, guidance_attributes, guidance_available
+from .handlers import EXAMPLES, LENGTH_MODES, Studio
+from .render import CANVAS_LEGEND, DIFF_PLACEHOLDER, SUGGESTIONS_JS, canvas_html
+
+CSS_PATH = Path(__file__).resolve().parents[1] / "assets" / "style.css"
+SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+THEME = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["ui-monospace", "Consolas", "monospace"])  # no font downloads
+
+# Reads the textarea's selection (in code points, as Python counts) into the two numbers that follow the draft.
+SELECTION_JS = """
+(...args) => {
+  const ta = document.querySelector('#draft textarea');
+  if (ta) {
+    args[1] = Array.from(ta.value.slice(0, ta.selectionStart)).length;
+    args[2] = Array.from(ta.value.slice(0, ta.selectionEnd)).length;
+  }
+  return args;
+}
+"""
+
+
+@dataclass(eq=False)
+class Page:
+    """The components that handlers read or update, by name."""
+
+    demo: gr.Blocks
+    session: gr.State
+    undo_stack: gr.State
+    draft: gr.Textbox
+    plan: gr.HTML
+    message: gr.HTML
+    suggestions: gr.HTML
+    alternatives: gr.Radio
+    result: gr.Textbox
+    diff: gr.HTML
+    download: gr.DownloadButton
+    run_btn: gr.Button
+    status: gr.Markdown
+    canvas: gr.HTML
+    replay: gr.Slider
+    heatmap: gr.Plot
+    progress: gr.Plot
+    steps: gr.Slider
+    schedule: gr.Dropdown
+    order: gr.Dropdown
+    strength: gr.Slider
+    seed: gr.Number
+    block_length: gr.Slider
+    temperature: gr.Slider
+    top_p: gr.Slider
+    remask: gr.Slider
+    threshold: gr.Slider
+    required: gr.Textbox
+    banned: gr.Textbox
+    attribute: gr.Dropdown
+    attribute_strength: gr.Slider
+    cfg_scale: gr.Slider
+    # inputs only
+    sel_start: gr.Number
+    sel_end: gr.Number
+    shorten_to: gr.Textbox
+    tone_choice: gr.Dropdown
+    n_alternatives: gr.Dropdown
+    length_mode: gr.Radio
+    n_tokens: gr.Number
+    percent: gr.Slider
+    model_choice: gr.Dropdown
+    shorten_btn: gr.Button
+    rephrase_btn: gr.Button
+    tone_btn: gr.Button
+    mask_btn: gr.Button
+    pin_btn: gr.Button
+    insert_btn: gr.Button
+    clear_btn: gr.Button
+    accept_btn: gr.Button
+    reject_btn: gr.Button
+    undo_btn: gr.Button
+    stop_btn: gr.Button
+    example_buttons: list[gr.Button]
+
+    def named(self, update: dict) -> dict[str, Any]:
+        """A handler's update keyed by component names instead of components (for tests and logs); ``gr.skip()``
+        (nothing changes) is an empty dict."""
+        if update == gr.skip():
+            return {}
+        names = {id(getattr(self, f.name)): f.name for f in fields(self) if f.name != "example_buttons"}
+        return {names[id(component)]: value for component, value in update.items()}
+
+
+def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
+    """The page on ``studio`` (``concurrency``: runs and actions at once on the model; queued beyond that)."""
+    if studio.page is not None:
+        raise ValueError("this Studio already serves a page: make one Studio per page")
+    default = SamplerConfig()  # the settings start at the engine's defaults
+    on = guidance_available()
+    with gr.Blocks(title="Diffusion text editor") as demo:
+        session = gr.State({})
+        undo_stack = gr.State([])
+        gr.Markdown("# Diffusion text editor\n<span class='lead'>Write a draft; select a sentence and **Shorten**, "
+                    "**Rephrase** or change its **Tone**, or mask words to rewrite and pin words to keep, then "
+                    "**Run** and watch the model fill the masked slots step by step.</span>", elem_id="intro")
+        with gr.Row(equal_height=False, elem_id="workspace"):
+            with gr.Column(scale=3, min_width=300):  # the text and what to do with it
+                draft = gr.Textbox(label="Draft", info="edit markup: [[rewrite]], [[words|5]], [[words|70%]], [[N]] "
+                                   "insert, {{pin}}", lines=6, max_lines=20, elem_id="draft",
+                                   placeholder="Paste a draft, select a sentence, then press Shorten.")
+                sel_start = gr.Number(value=0, precision=0, visible=False)
+                sel_end = gr.Number(value=0, precision=0, visible=False)
+                with gr.Row(elem_classes="toolbar", elem_id="actions"):  # writing actions: the selection or all
+                    shorten_btn = gr.Button("Shorten", size="sm", min_width=70, elem_id="shorten-btn")
+                    rephrase_btn = gr.Button("Rephrase", size="sm", min_width=70, elem_id="rephrase-btn")
+                    tones = [t for t in guidance_attributes() if t != NO_ATTRIBUTE]
+                    tone_btn = gr.Button("Tone", size="sm", min_width=70, elem_id="tone-btn", interactive=bool(tones))
+                with gr.Row(elem_classes="toolbar", elem_id="action-options"):
+                    shorten_to = gr.Textbox("70%", label="shorten to", min_width=78, scale=1, elem_id="shorten-to")
+                    tone_choice = gr.Dropdown(tones, value=tones[0] if tones else None, label="tone", min_width=150,
+                                              scale=2, elem_id="tone-choice")
+                    n_alternatives = gr.Dropdown([1, 2, 3, 4], value=3, label="alternatives", min_width=78, scale=1,
+                                                 elem_id="n-alternatives")
+                message = gr.HTML("", elem_id="message")
+            with gr.Column(scale=2, min_width=300, elem_id="review"):  # the result, next to the draft
+                result = gr.Textbox(label="Result", lines=3, max_lines=12, interactive=False, elem_id="result",
+                                    buttons=["copy"])
+                with gr.Row(elem_classes="toolbar", elem_id="decide"):
+                    accept_btn = gr.Button("Accept into draft", variant="primary", size="sm", min_width=70,
+                                           elem_id="accept-btn")
+                    reject_btn = gr.Button("Reject", size="sm", min_width=70, elem_id="reject-btn")
+                    undo_btn = gr.Button("Undo", size="sm", min_width=70, elem_id="undo-btn")
+                # an action's alternatives, each with its tracked changes; a click on one previews it in Result
+                suggestions = gr.HTML("", visible=False, elem_id="suggestions", js_on_load=SUGGESTIONS_JS)
+                alternatives = gr.Radio([], label="Preview alternative", visible=False, elem_id="alternatives")
+                download = gr.DownloadButton("Download trajectory (JSON)", visible=False, size="sm")
+                gr.Markdown("**Changes** (original → result)")
+                diff = gr.HTML(DIFF_PLACEHOLDER, elem_id="diff")
+        with gr.Row(elem_classes="toolbar", elem_id="marking"):
+            mask_btn = gr.Button("Mask selection", size="sm", min_width=80, elem_id="mask-btn")
+            pin_btn = gr.Button("Pin selection", size="sm", min_width=80, elem_id="pin-btn")
+            insert_btn = gr.Button("Insert [[N]] at cursor", size="sm", min_width=80, elem_id="insert-btn")
+            clear_btn = gr.Button("Clear marks", size="sm", min_width=80, elem_id="clear-btn")
+        with gr.Row(elem_classes="toolbar"):
+            length_mode = gr.Radio(list(LENGTH_MODES) if on else list(LENGTH_MODES[:-1]), value="keep length",
+                                   label="Masked length", scale=3)
+            n_tokens = gr.Number(value=8, precision=0, minimum=1, maximum=MAX_SPAN_TOKENS, label="N tokens", scale=1)
+            percent = gr.Slider(25, 300, value=70, step=5, label="Length % (also auto target)", scale=2)
+        plan = gr.HTML(studio.plan(""), elem_id="plan")
+        with gr.Row():
+            run_btn = gr.Button("Run", variant="primary", elem_id="run-btn")
+            stop_btn = gr.Button("Stop", variant="stop", elem_id="stop-btn")
+        strength = gr.Slider(0.0, 1.0, value=default.strength, step=0.05,
+                             label="Strength: rewrite this share of the unpinned draft too (0 = only the masked spans; "
+                             "Rephrase uses it too)")
+        status = gr.Markdown(studio.model_line(), elem_id="status")
+        canvas = gr.HTML(canvas_html(None, []), elem_id="canvas")
+        gr.HTML(CANVAS_LEGEND, elem_id="legend")
+        replay = gr.Slider(1, 2, value=1, step=1, label="Replay a step", visible=False, elem_id="replay")
+        with gr.Row():
+            heatmap = gr.Plot(label="Confidence heatmap", elem_id="heatmap")
+            progress = gr.Plot(label="Progress", elem_id="progress")
+        gr.Markdown("**Examples**")
+        with gr.Row(elem_classes="examples"):
+            example_buttons = [gr.Button(e["name"], size="sm", min_width=120) for e in EXAMPLES]
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                with gr.Accordion("Settings", open=True):
+                    model_choice = gr.Dropdown(
+                        [(f"{name}: {note}", name) for name, note in LOCAL_MODELS.items() if name != "minilm"]
+                        if studio.model_name in LOCAL_MODELS else [studio.model_name],
+                        value=studio.model_name, label="Model (loaded on first use)", elem_id="model")
+                    with gr.Row():
+                        steps = gr.Slider(1, 256, value=default.steps, step=1, label="Steps", elem_id="steps")
+                        seed = gr.Number(value=default.seed, precision=0, minimum=0, label="Seed")
+                    temperature = gr.Slider(0.0, 2.0, value=default.temperature, step=0.05,
+                                            label="Variety (temperature; 0 = always the same result)")
+                with gr.Accordion("Advanced", open=False, elem_id="advanced"):
+                    with gr.Row():
+                        schedule = gr.Dropdown(list(SCHEDULES), value=default.schedule, label="Schedule")
+                        order = gr.Dropdown(list(ORDERS), value=default.order, label="Unmasking order")
+                    with gr.Row():
+                        top_p = gr.Slider(0.05, 1.0, value=default.top_p, step=0.05, label="Top-p")
+                        block_length = gr.Slider(0, 128, value=default.block_length, step=1,
+                                                 label="Block length (0 = off)")
+                    with gr.Row():
+                        threshold = gr.Slider(0.0, 1.0, value=default.threshold or 0.0, step=0.05,
+                                              label="Confidence threshold (0 = off)")
+                        remask = gr.Slider(0.0, 1.0, value=default.remask, step=0.05,
+                                           label="Self-correction (remask share)")
+                    attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5,
+                                                   label="Attribute strength γ (8 is a good start)", interactive=on)
+                    cfg_scale = gr.Slider(0.0, 5.0, value=0.0, step=0.25, label="Classifier-free guidance (0 = off)",
+                                          interactive=on)
+            with gr.Column():
+                with gr.Accordion("Guidance", open=on):
+                    if not on:
+                        gr.Markdown("*The guidance package is not installed in this build; these controls are "
+                                    "disabled.*", elem_classes="muted")
+                    required = gr.Textbox(label="Required words (comma separated)", interactive=on)
+                    banned = gr.Textbox(label="Banned words (comma separated)", interactive=on)
+                    attribute = gr.Dropdown(guidance_attributes(), value=NO_ATTRIBUTE, label="Attribute",
+                                            interactive=on)
+
+        page = Page(demo=demo, session=session, undo_stack=undo_stack, draft=draft, plan=plan, message=message,
+                    suggestions=suggestions, alternatives=alternatives, result=result, diff=diff, download=download,
+                    run_btn=run_btn, status=status, canvas=canvas, replay=replay, heatmap=heatmap, progress=progress,
+                    steps=steps, schedule=schedule, order=order, strength=strength, seed=seed,
+                    block_length=block_length, temperature=temperature, top_p=top_p, remask=remask,
+                    threshold=threshold, required=required, banned=banned, attribute=attribute,
+                    attribute_strength=attribute_strength, cfg_scale=cfg_scale, sel_start=sel_start,
+                    sel_end=sel_end, shorten_to=shorten_to, tone_choice=tone_choice, n_alternatives=n_alternatives,
+                    length_mode=length_mode, n_tokens=n_tokens, percent=percent, model_choice=model_choice,
+                    shorten_btn=shorten_btn, rephrase_btn=rephrase_btn, tone_btn=tone_btn, mask_btn=mask_btn,
+                    pin_btn=pin_btn, insert_btn=insert_btn, clear_btn=clear_btn, accept_btn=accept_btn,
+                    reject_btn=reject_btn, undo_btn=undo_btn, stop_btn=stop_btn, example_buttons=example_buttons)
+        studio.page = page
+        wire(studio, page, concurrency)
+    return demo
+
+
+def wire(studio: Studio, p: Page, concurrency: int) -> None:
+    """The events of the page."""
+    # preprocess=False: the handlers check raw values themselves (a message, no server traceback)
+    draft_ops = dict(outputs=[p.draft, p.undo_stack, p.message], show_progress="hidden", preprocess=False)
+    sel = [p.draft, p.sel_start, p.sel_end]
+    p.mask_btn.click(studio.mask_selection, [*sel, p.length_mode, p.n_tokens, p.percent, p.undo_stack],
+                        js=SELECTION_JS, api_name="mask_selection", **draft_ops)
+    p.pin_btn.click(studio.pin_selection, [*sel, p.undo_stack], js=SELECTION_JS, api_name="pin_selection",
+                       **draft_ops)
+    p.insert_btn.click(studio.insert_at_cursor, [*sel, p.n_tokens, p.undo_stack], js=SELECTION_JS,
+                          api_name="insert_at_cursor", **draft_ops)
+    p.clear_btn.click(studio.clear_marks, [p.draft, p.undo_stack], api_name="clear_marks", **draft_ops)
+    p.undo_btn.click(studio.undo, [p.draft, p.undo_stack], api_name="undo", **draft_ops)
+    # the list of alternatives is a view of the session: redrawn after Accept and after an action (chained, so the
+    # named API endpoints keep their outputs)
+    show = dict(fn=studio.show_alternatives, inputs=p.session, outputs=p.suggestions, api_visibility="private",
+                show_progress="hidden")
+    p.accept_btn.click(studio.accept, [p.draft, p.session, p.undo_stack], api_name="accept",
+                       **{**draft_ops, "outputs": [*draft_ops["outputs"], p.session]}).then(**show)
+    p.reject_btn.click(studio.reject, p.session, [p.alternatives, p.suggestions, p.result, p.diff, p.session,
+                                                     p.message], api_name="reject", show_progress="hidden")
+    p.draft.change(studio.preview, p.draft, p.plan, show_progress="hidden", api_name="preview",
+                   trigger_mode="always_last")
+    example_outputs = [p.draft, p.steps, p.schedule, p.order, p.strength, p.seed, p.block_length, p.temperature,
+                       p.top_p, p.remask, p.threshold, p.required, p.banned, p.attribute, p.attribute_strength,
+                       p.cfg_scale, p.message]
+    for button, example in zip(p.example_buttons, EXAMPLES):
+        button.click(lambda name=example["name"]: studio.load_example(name), None, example_outputs,
+                     api_visibility="private", show_progress="hidden")
+    p.attribute.input(studio.attribute_picked, [p.attribute, p.attribute_strength], [p.attribute_strength, p.message],
+                      api_visibility="private", show_progress="hidden")
+
+    run_inputs = [p.draft, p.steps, p.schedule, p.order, p.temperature, p.top_p, p.block_length, p.remask,
+                  p.threshold, p.strength, p.seed, p.required, p.banned, p.attribute, p.attribute_strength,
+                  p.cfg_scale, p.percent, p.session, p.model_choice]
+    run_outputs = [p.canvas, p.heatmap, p.progress, p.result, p.diff, p.status, p.message, p.replay, p.download,
+                   p.session]
+    # Run is not clickable while a run streams. The button is disabled *before* the run is queued (one chain),
+    # so a fast run can never re-enable it before the disabling update lands (a race CI once lost)
+    run_event = p.run_btn.click(studio.run_clicked, None, [p.run_btn, p.alternatives, p.suggestions], queue=False,
+                                api_visibility="private", show_progress="hidden").then(
+        studio.run, run_inputs, run_outputs, api_name="run", concurrency_limit=concurrency,
+        concurrency_id="model", show_progress="minimal", show_progress_on=[p.canvas], preprocess=False)
+    run_event.then(studio.run_ended, None, p.run_btn, api_visibility="private", show_progress="hidden")
+    # Stop asks the run to end before its next step; the run then reports where it got and ends as usual. (Not
+    # Gradio's cancels=: cancelling a streaming event let the page's status tracker show a red "Error" on the
+    # canvas about one Stop in four: issue 14, bug 4)
+    p.stop_btn.click(studio.stop, None, [p.message, p.run_btn], api_name="stop", queue=False,
+                        show_progress="hidden")
+
+    action_inputs = [p.draft, p.sel_start, p.sel_end, p.shorten_to, p.strength, p.tone_choice,
+                     p.n_alternatives, p.seed, p.session, p.model_choice]
+    action_outputs = [p.alternatives, p.result, p.diff, p.message, p.session]
+    for button, name in ((p.shorten_btn, "shorten"), (p.rephrase_btn, "rephrase"), (p.tone_btn, "tone")):
+        button.click(lambda *args, name=name: studio.act(name, *args), action_inputs, action_outputs,
+                     js=SELECTION_JS, api_name=name, concurrency_limit=concurrency, concurrency_id="model",
+                     show_progress="minimal", show_progress_on=[p.result]).then(**show)
+    p.alternatives.input(studio.choose_alternative, [p.alternatives, p.session],
+                         [p.result, p.diff, p.session, p.suggestions], api_visibility="private",
+                         show_progress="hidden")
+    p.replay.release(studio.replay, [p.replay, p.session], [p.canvas, p.heatmap, p.progress], api_name="replay",
+                     show_progress="hidden", preprocess=False)
+    p.replay.input(studio.replay, [p.replay, p.session], [p.canvas, p.heatmap, p.progress],
+                   api_visibility="private", show_progress="hidden", trigger_mode="always_last", preprocess=False)
+    p.demo.unload(studio.end_session)  # the tab closed: its download goes
