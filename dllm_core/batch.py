@@ -52,6 +52,7 @@ GUIDANCE_KEYS = ("require", "ban", "attribute", "target", "strength", "exact", "
 MODES = ("edit", "shorten", "rephrase", "tone")
 DEFAULT_BATCH_SIZE = 32  # lines per batch (one worker call; plain edits among them share forward passes)
 PLAN_WINDOW = 64  # batches' worth of lines read, sorted and cut at a time (bounds the driver's memory)
+MAX_SHARED = 256  # canvases in one shared denoising run (edit_many)
 MAX_ATTEMPTS = 3  # tries of a batch whose worker died; then its lines one by one, each with as many tries
 MAX_ID_CHARS = 1000
 MAX_LINE_BYTES = 4 * MAX_DRAFT_CHARS + 64 * 1024  # UTF-8 of the longest draft plus room for the options
@@ -80,15 +81,17 @@ def _clamped_steps(config: SamplerConfig, masked: int) -> int:
 
 
 def edit_many(editor: Editor, drafts: Sequence[str], configs: SamplerConfig | Sequence[SamplerConfig] | None = None,
-              n: int | Sequence[int] = 1, *, return_errors: bool = False) -> list[EditResult | EditError]:
+              n: int | Sequence[int] = 1, *, return_errors: bool = False, max_shared: int = MAX_SHARED
+              ) -> list[EditResult | EditError]:
     """Edit several drafts, sharing forward passes where that leaves each result as it would be alone.
 
     ``configs`` and ``n`` (candidates) are one for all or one per draft. Returns one :class:`EditResult` per draft,
     in order, equal (in float32) to ``editor.edit(draft, config, n=n)`` but for the timing stats; a bad draft raises
     its :class:`EditError`, or with ``return_errors`` takes its place in the list. Drafts share a run when their
     sampling is deterministic and their settings and clamped step counts are equal (see the module docstring);
-    the others run alone. ``editor.max_work`` applies to each draft. ``stats.forward_passes`` is the passes the
-    draft took part in; ``stats.seconds`` the wall time of the run it shared."""
+    the others run alone; a run holds at most ``max_shared`` canvases. ``editor.max_work`` applies to each draft.
+    ``stats.forward_passes`` is the passes the draft took part in; ``stats.seconds`` the wall time of the run it
+    shared."""
     from .ranking import rank_order  # noqa: PLC0415
     from .sampler import Sampler  # noqa: PLC0415
 
@@ -114,6 +117,8 @@ def edit_many(editor: Editor, drafts: Sequence[str], configs: SamplerConfig | Se
             continue
         key = share_key(config)
         key = ("alone", i) if key is None else (key, _clamped_steps(config, len(base.positions(TokenState.MASKED))))
+        while sum(len(c) for _, c in runs.get(key, [])) + len(canvases) > max_shared and key in runs:
+            key = (key, "more")  # this run is full: the next one with the same settings
         runs.setdefault(key, []).append((i, canvases))
     for members in runs.values():
         config = configs[members[0][0]]

@@ -27,6 +27,17 @@ DRAFTS = [
 ]
 
 
+@pytest.fixture
+def one_thread():
+    """One torch thread for in-process runs (the test machine's 2 cores are shared with other work)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def tiny_dir(tmp_path_factory, tokenizer) -> str:
     """The tiny test model as a checkpoint folder, so that workers load it by the ordinary loading rules."""
@@ -81,7 +92,7 @@ def corpus(n: int = 24) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------------- edit_many
-def test_edit_many_equals_one_at_a_time_and_shares_passes(tiny_editor):
+def test_edit_many_equals_one_at_a_time_and_shares_passes(tiny_editor, one_thread):
     configs = [SamplerConfig(steps=s, seed=seed) for s, seed in [(8, 0), (8, 5), (3, 0), (8, 1), (3, 2), (8, 9)]]
     configs += [SamplerConfig(steps=6, temperature=0.9, seed=4), SamplerConfig(steps=5, order="random", seed=1)]
     drafts = DRAFTS + DRAFTS[:2]
@@ -100,12 +111,17 @@ def test_edit_many_equals_one_at_a_time_and_shares_passes(tiny_editor):
         assert m.stats.steps == a.stats.steps == len(m.trajectory)
 
 
-def test_edit_many_returns_or_raises_a_drafts_own_error(tiny_editor):
+def test_edit_many_returns_or_raises_a_drafts_own_error(tiny_editor, one_thread):
     drafts = ["The [[3]] sat.", "no markup at all", "The [[2]] ran."]
     with pytest.raises(EditError, match="nothing to edit"):
         edit_many(tiny_editor, drafts, SamplerConfig(steps=2))
     out = edit_many(tiny_editor, drafts, SamplerConfig(steps=2), return_errors=True)
     assert isinstance(out[1], EditError) and out[0].text.startswith("The ") and out[2].text.endswith(" ran.")
+    before = tiny_editor.adapter.forward_passes
+    small = edit_many(tiny_editor, ["The [[2]] sat.", "A [[2]] ran."] * 3, SamplerConfig(steps=2), max_shared=4)
+    assert tiny_editor.adapter.forward_passes - before == 2 * 2  # 6 drafts, runs of at most 4: two runs of 2 steps
+    assert [r.text for r in small] == [tiny_editor.edit(d, SamplerConfig(steps=2)).text
+                                       for d in ["The [[2]] sat.", "A [[2]] ran."] * 3]
 
 
 # ---------------------------------------------------------------------------------------------------- lines
@@ -149,7 +165,7 @@ def test_a_line_takes_the_job_defaults_and_overrides_them():
 
 
 # ---------------------------------------------------------------------------------------------------- local jobs
-def test_local_job_writes_every_id_once_with_the_one_at_a_time_results(tmp_path, tiny_dir, tiny_editor):
+def test_local_job_writes_every_id_once_with_the_one_at_a_time_results(tmp_path, tiny_dir, tiny_editor, one_thread):
     lines = corpus()
     src = write_lines(tmp_path / "in.jsonl", lines)
     out = tmp_path / "out.jsonl"
