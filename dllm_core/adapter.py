@@ -121,6 +121,8 @@ class ModelAdapter:
         self.line_break_ids = torch.tensor(Spelling.of(tokenizer).line_break_ids(), dtype=torch.long)
         self.forward_passes = 0
         self.quantized = False  # set by load(quantize="int8")
+        self.custom_code = False  # set by load() for a model that runs its repository's code (own mask formats)
+        self.batcher = None  # a dllm_core.batching.StepBatcher once enable_step_batching() is called
 
     # ------------------------------------------------------------------------------------------------ loading
     @classmethod
@@ -174,6 +176,7 @@ class ModelAdapter:
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
         adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
                       logit_shift=spec.logit_shift if spec else 0)
+        adapter.custom_code = remote
         return adapter.quantized_if(quantize)
 
     def quantized_if(self, quantize: str) -> ModelAdapter:
@@ -196,6 +199,37 @@ class ModelAdapter:
             input_ids[r, len(seq) + 1] = self.sep_id
             attention[r, : len(seq) + 2] = 1
         return input_ids, attention, 1
+
+    def stack_framed(self, parts: list[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor,
+                                                                                  list[int]]:
+        """Several framed batches ``(input_ids, attention_mask)`` from :meth:`frame` as one, padded on the right as
+        :meth:`frame` pads: ``(input_ids, attention_mask, first row of each part)``. Step batching uses it."""
+        length = max(ids.shape[1] for ids, _ in parts)
+        input_ids, attention, starts = [], [], []
+        row = 0
+        for ids, mask in parts:
+            extra = length - ids.shape[1]
+            input_ids.append(torch.nn.functional.pad(ids, (0, extra), value=self.pad_id))
+            attention.append(torch.nn.functional.pad(mask, (0, extra), value=0))
+            starts.append(row)
+            row += ids.shape[0]
+        return torch.cat(input_ids), torch.cat(attention), starts
+
+    def enable_step_batching(self, **options):
+        """Run the sampler steps of concurrent requests on this model in shared forward passes (see
+        :mod:`dllm_core.batching` for ``options`` and caveats). Returns the
+        :class:`~dllm_core.batching.StepBatcher`; calling it again returns the same one."""
+        from .batching import StepBatcher  # noqa: PLC0415
+
+        if self.batcher is None:
+            self.batcher = StepBatcher(self, **options)
+        return self.batcher
+
+    def disable_step_batching(self) -> None:
+        """Back to one forward pass per request step (runs already going finish unbatched)."""
+        batcher, self.batcher = self.batcher, None
+        if batcher is not None:
+            batcher.close()
 
     @torch.no_grad()  # not inference_mode: hooks edit the returned logits in place
     def logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,

@@ -98,8 +98,11 @@ class Editor:
         self.max_work = max_work
 
     @classmethod
-    def load(cls, model_id: str | None = None, *, max_work: int | None = None, **kwargs) -> Editor:
-        """Load a model (see :meth:`ModelAdapter.load`); a device this machine lacks is a :class:`ModelLoadError`."""
+    def load(cls, model_id: str | None = None, *, max_work: int | None = None, batching: bool = False,
+             **kwargs) -> Editor:
+        """Load a model (see :meth:`ModelAdapter.load`); a device this machine lacks is a :class:`ModelLoadError`.
+        ``batching``: concurrent requests on this model share one forward pass per step (:mod:`dllm_core.batching`;
+        for servers)."""
         try:
             device_setting(kwargs.get("device"))
         except ValueError as exc:
@@ -107,7 +110,10 @@ class Editor:
         folder = Path(model_id).expanduser() if model_id else None
         if folder is not None and folder.is_dir() and not (folder / "config.json").is_file():
             raise ModelLoadError(f"{model_id!r} is a folder but holds no model (no config.json in it)")
-        return cls(ModelAdapter.load(model_id, **kwargs), max_work)
+        adapter = ModelAdapter.load(model_id, **kwargs)
+        if batching:
+            adapter.enable_step_batching()
+        return cls(adapter, max_work)
 
     @property
     def tokenizer(self):

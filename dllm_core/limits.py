@@ -35,3 +35,17 @@ MAX_WORK_GPU = 1_048_576
 def work_limit(device_type: str) -> int:
     """The work budget of one request on a device of this type ("cpu", "cuda", "mps", ...)."""
     return MAX_WORK_CPU if device_type == "cpu" else MAX_WORK_GPU
+
+
+# ------------------------------------------------------------------------------------------------ serving
+# Step batching (dllm_core.batching): the requests running on one model share one forward pass per step. A pass
+# holds at most this many padded tokens (rows x length); a request's step over BATCH_BULK_TOKENS (a long generation,
+# many candidates) runs on a second worker so that small edits do not wait for it. A server lets this many requests
+# run at once on a batched model; its queue holds the rest. On a CPU few: the model is not what limits a burst of
+# small edits there, the page's per-step streaming is, and it grows with the runs streaming at once (bench/RESULTS.md,
+# "Serving load"); 4 lets small edits run beside a long one. The GPU figure is not measured yet.
+BATCH_PASS_TOKENS_CPU = 4_096
+BATCH_PASS_TOKENS_GPU = 65_536
+BATCH_BULK_TOKENS = 1_024
+SERVING_CONCURRENCY_CPU = 4
+SERVING_CONCURRENCY_GPU = 16

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from . import batching
 from .adapter import ModelAdapter
 from .canvas import Canvas, TokenState
 from .config import SamplerConfig
@@ -83,28 +84,33 @@ class Sampler:
 
     # ------------------------------------------------------------------------------------------------ loop
     def run(self, canvases: list[Canvas]) -> Iterator[StepEvent]:
-        """Denoise ``canvases`` in place, yielding after every step (a UI can stream and stop it)."""
+        """Denoise ``canvases`` in place, yielding after every step (a UI can stream and stop it). On a model with
+        step batching (:mod:`dllm_core.batching`) the run holds a session from its first step to its end or Stop,
+        and its forward passes are shared with the other requests running then."""
         state = self.prepare(canvases)
         passes0 = self.adapter.forward_passes
         started = time.perf_counter()
         self.stats = SampleStats(generated_tokens=int(state.editable.sum()))
-        for step in range(state.steps):
-            state.step = step
-            if not (state.states == TokenState.MASKED).any():
-                break
-            logits = self._forward(state)
-            for hook in self.hooks:
-                logits = hook.adjust_logits(state, logits)
-            out = self.scheduler.step(state, logits)
-            state.probs, state.candidates = out.probs, out.candidates
-            for hook in self.hooks:
-                hook.adjust_tokens(state)
-            self._show_confidence(state, out)
-            records = [self._record(state, b, out) for b in range(len(canvases))]
-            self.stats.steps += 1
-            yield StepEvent(step, state.steps, records, state)
+        with batching.joined(self.adapter) as session:
+            for step in range(state.steps):
+                state.step = step
+                if not (state.states == TokenState.MASKED).any():
+                    break
+                logits = self._forward(state, session)
+                for hook in self.hooks:
+                    logits = hook.adjust_logits(state, logits)
+                out = self.scheduler.step(state, logits)
+                state.probs, state.candidates = out.probs, out.candidates
+                for hook in self.hooks:
+                    hook.adjust_tokens(state)
+                self._show_confidence(state, out)
+                records = [self._record(state, b, out) for b in range(len(canvases))]
+                self.stats.steps += 1
+                with batching.parked(session):
+                    yield StepEvent(step, state.steps, records, state)
         self._finish(state)
-        self.stats.forward_passes = self.adapter.forward_passes - passes0
+        # batched: the passes this request rode in (the adapter's counter also counts everyone else's)
+        self.stats.forward_passes = session.calls if session is not None else self.adapter.forward_passes - passes0
         self.stats.seconds = time.perf_counter() - started
 
     def sample(self, canvases: list[Canvas]) -> list[list[StepRecord]]:
@@ -116,7 +122,7 @@ class Sampler:
         return trajectories
 
     # ------------------------------------------------------------------------------------------------ parts
-    def _forward(self, state: SamplerState) -> torch.Tensor:
+    def _forward(self, state: SamplerState, session: batching.Session | None = None) -> torch.Tensor:
         """Logits (E, V) at every editable position (and the hooks' extra variants, in the same pass)."""
         variants, owners = [state.tokens], []
         for hook in self.hooks:
@@ -129,7 +135,8 @@ class Sampler:
         # single runs (bench/RESULTS.md, "GPU"; not re-measured since). Otherwise hooks get host tensors.
         on_device = all(hook.on_device for hook in self.hooks)
         logits, state.query_rows, state.query_pos = windowed_logits(self.adapter, state.windows, variants,
-                                                                    state.editable, keep_on_device=on_device)
+                                                                    state.editable, keep_on_device=on_device,
+                                                                    session=session)
         state.extra_logits = dict(zip(owners, logits[1:]))
         return logits[0]
 

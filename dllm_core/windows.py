@@ -51,12 +51,12 @@ def plan_windows(canvas_index: int, n: int, editable: list[int], body: int, cont
 
 
 def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list[torch.Tensor],
-                    editable: torch.Tensor, keep_on_device: bool = False
+                    editable: torch.Tensor, keep_on_device: bool = False, session=None
                     ) -> tuple[list[torch.Tensor], torch.Tensor, torch.Tensor]:
     """One forward pass over every window of every (B, N) token variant; logits at the editable positions of each
     window's core. Returns one (E, V) float tensor per variant (special and unused tokens at -inf; on the host
     unless ``keep_on_device``), and the canvas index and position of each of the E rows (the same order for every
-    variant)."""
+    variant). With a step-batching ``session`` (:mod:`dllm_core.batching`) the pass is shared with other requests."""
     seqs, rows, cols, q_rows, q_pos = [], [], [], [], []
     for tokens in variants:
         for w in windows:
@@ -68,7 +68,8 @@ def windowed_logits(adapter: ModelAdapter, windows: list[Window], variants: list
                 q_pos.append(core)
             seqs.append(tokens[w.canvas, w.start : w.end])
     input_ids, attention, offset = adapter.frame(seqs)
-    logits = adapter.logits_at(input_ids, attention, torch.cat(rows), torch.cat(cols) + offset).float()
+    forward = adapter.logits_at if session is None else session.logits_at
+    logits = forward(input_ids, attention, torch.cat(rows), torch.cat(cols) + offset).float()
     if not keep_on_device:
         logits = logits.cpu()
     logits[:, adapter.banned_ids] = float("-inf")
