@@ -16,6 +16,7 @@ import sys
 import gradio as gr
 
 from dllm_core import Editor, ModelLoadError
+from dllm_core.batching import serving_concurrency
 from ui import CSS_PATH, THEME, Studio, build_ui
 
 log = logging.getLogger("dllm_app")
@@ -25,7 +26,7 @@ def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
     """Load the model (a failure leaves a page that says why) and build the page."""
     try:
         name = model or os.environ.get("DLLM_MODEL") or "embedded"
-        editor, error = Editor.load(name), ""
+        editor, error = Editor.load(name, batching=True), ""  # requests share forward passes
     except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
         log.error("model load failed: %s", exc)
         editor, error = None, str(exc)
@@ -34,8 +35,8 @@ def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
         log.error("model load failed: %s: %s", type(exc).__name__, first)
         editor, error = None, f"{type(exc).__name__}: {first}"
     studio = Studio(editor, error, name)
-    on_gpu = editor is not None and editor.adapter.device.type == "cuda"
-    demo = build_ui(studio, concurrency=4 if on_gpu else 1)
+    # with step-level batching several runs step together in shared forward passes (dllm_core.batching)
+    demo = build_ui(studio, concurrency=serving_concurrency(editor.adapter) if editor is not None else 1)
     demo.queue(max_size=32, default_concurrency_limit=8)
     return demo, studio
 

@@ -38,7 +38,9 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))
-CHART_INTERVAL_S = 0.5  # while streaming, redraw the charts at most this often
+CHART_INTERVAL_S = 0.5  # while streaming, redraw the charts at most this often ...
+CHART_REDRAWS = 8  # ... and at most this many times a run (every 1/8 of its steps): under load a redraw per
+#                    0.5 s made slow runs redraw more and slower still (bench/RESULTS.md, "Serving load")
 LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
 log = logging.getLogger("dllm_app")
 
@@ -72,7 +74,7 @@ class Studio:
         with self.load_lock:
             if name not in self.editors:
                 try:
-                    self.editors[name] = with_budget(Editor.load(name))
+                    self.editors[name] = with_budget(Editor.load(name, batching=True))
                 except ModelLoadError as exc:
                     raise EditError(f"could not load {name!r}: {exc}") from exc
         return self.editors[name]
@@ -312,7 +314,8 @@ class Studio:
                 update = {p.canvas: canvas_html(frames[-1], surface),
                           p.message: message_html(f"step {item.step + 1} of {item.steps}…", "info")}
                 now = time.perf_counter()
-                if now - last_chart >= CHART_INTERVAL_S:
+                due = (item.step + 1) * CHART_REDRAWS // item.steps > item.step * CHART_REDRAWS // item.steps
+                if due and now - last_chart >= CHART_INTERVAL_S:
                     update[p.heatmap], update[p.progress] = confidence_heatmap(frames), progress_chart(frames)
                     last_chart = now
                 partial = {"partial": partial_text(item, editor), "step": item.step + 1, "steps": item.steps}
