@@ -123,6 +123,7 @@ class ModelAdapter:
         self.quantized = False  # set by load(quantize="int8")
         self.custom_code = False  # set by load() for a model that runs its repository's code (own mask formats)
         self.batcher = None  # a dllm_core.batching.StepBatcher once enable_step_batching() is called
+        self._canvas_embeddings: torch.nn.Embedding | None = None  # built by input_embeddings() when asked
 
     # ------------------------------------------------------------------------------------------------ loading
     @classmethod
@@ -284,7 +285,7 @@ class ModelAdapter:
         (built once, frozen)."""
         if self.kind != "shifted-causal":
             return self.model.get_input_embeddings()
-        if getattr(self, "_canvas_embeddings", None) is None:
+        if self._canvas_embeddings is None:
             base = self.model.causal.get_input_embeddings().weight.detach()
             weight = torch.cat([base, self.model.mask_embedding.detach().to(base.dtype)[None]])
             self._canvas_embeddings = torch.nn.Embedding.from_pretrained(weight, freeze=True)

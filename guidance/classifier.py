@@ -108,46 +108,50 @@ def available_classifiers(directory: Path = CLASSIFIER_DIR, adapter=None) -> lis
     """Names of the shipped classifiers: those in ``directory``, or with ``adapter``, those that can read that
     model's embeddings (see :func:`find_classifier`)."""
     if adapter is not None:
-        return sorted({p.stem for p in _candidates(directory) if _fits(p, adapter)})
+        return sorted({path.stem for path, _ in _fitting(directory, adapter)})
     return sorted(p.stem for p in directory.glob("*.json") if (p.with_suffix(".safetensors")).exists())
 
 
 def available_attributes(adapter=None) -> dict[str, list[str]]:
     """Shipped attribute classifiers and their classes, e.g. ``{"sentiment": ["negative", "positive"]}``; with
     ``adapter``, only those trained on that model's embeddings."""
-    out = {}
-    for name in available_classifiers(adapter=adapter):
-        path = find_classifier(name, adapter) if adapter is not None else CLASSIFIER_DIR / f"{name}.json"
-        out[name] = list(json.loads(path.read_text())["classes"])
-    return out
+    if adapter is None:
+        return {name: list(json.loads((CLASSIFIER_DIR / f"{name}.json").read_text())["classes"])
+                for name in available_classifiers()}
+    out: dict[str, list[str]] = {}
+    for path, meta in _fitting(CLASSIFIER_DIR, adapter):  # best fit first
+        out.setdefault(path.stem, list(meta["classes"]))
+    return dict(sorted(out.items()))
 
 
-def _candidates(directory: Path) -> list[Path]:
-    """Every NAME.json with its weights in ``directory`` and its sub-folders (one per model, e.g. smollm2-dlm/)."""
-    found = [*directory.glob("*.json"), *directory.glob("*/*.json")]
-    return sorted(p for p in found if p.with_suffix(".safetensors").exists())
+def _shipped(directory: Path) -> list[tuple[Path, dict]]:
+    """(NAME.json, its metadata) of every head with its weights in ``directory`` and its per-model sub-folders."""
+    found = sorted([*directory.glob("*.json"), *directory.glob("*/*.json")])
+    return [(p, json.loads(p.read_text())) for p in found if p.with_suffix(".safetensors").exists()]
 
 
-def _fits(meta_path: Path, adapter) -> bool:
-    return json.loads(meta_path.read_text()).get("dim") == adapter.input_embeddings().weight.shape[1]
+def _fitting(directory: Path, adapter, name: str | None = None) -> list[tuple[Path, dict]]:
+    """The heads (of ``name``, or all) that read ``adapter``'s embedding size, those trained on exactly its
+    embeddings (the fingerprint) first."""
+    weight = adapter.input_embeddings().weight
+    fingerprint = embedding_fingerprint(weight.detach().float())
+    fits = [(p, m) for p, m in _shipped(directory) if m.get("dim") == weight.shape[1] and name in (None, p.stem)]
+    return sorted(fits, key=lambda pm: pm[1].get("embedding_fingerprint") != fingerprint)
 
 
 def find_classifier(name: str, adapter, directory: Path = CLASSIFIER_DIR) -> Path:
     """The NAME.json of the classifier ``name`` for ``adapter``'s model: a head is trained on one model's input
     embeddings, so among the shipped ones (``directory`` and its per-model folders) the one whose embedding
     fingerprint matches comes first, then one of the same embedding size (with a warning at load)."""
-    same = [p for p in _candidates(directory) if p.stem == name]
-    if not same:
+    if not any(p.stem == name for p, _ in _shipped(directory)):
         known = ", ".join(available_classifiers(directory)) or "none"
         raise ValueError(f"no attribute classifier {name!r} (available: {known})")
-    fitting = [p for p in same if _fits(p, adapter)]
+    fitting = _fitting(directory, adapter, name)
     if not fitting:
         raise ValueError(f"no {name!r} classifier for {adapter.name} (its {adapter.input_embeddings().weight.shape[1]}"
                          f"-d embeddings): train one with python scripts/train_classifier.py --attribute {name} "
                          f"--model {adapter.name}")
-    fingerprint = embedding_fingerprint(adapter.input_embeddings().weight.detach().float())
-    fitting.sort(key=lambda p: json.loads(p.read_text()).get("embedding_fingerprint") != fingerprint)
-    return fitting[0]
+    return fitting[0][0]
 
 
 _BOUND: dict[tuple[str, int], AttributeClassifier] = {}

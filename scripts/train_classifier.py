@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    from dllm_core.adapter import ModelAdapter  # noqa: PLC0415
+    from dllm_core.adapter import EMBEDDED_DIR, SMOLLM_DELTA_DIR, ModelAdapter  # noqa: PLC0415
 
     adapter = ModelAdapter.load(args.model, device="cpu", quantize="none")  # every model kind, one way to load
     tokenizer = adapter.tokenizer
@@ -160,8 +160,7 @@ def main(argv=None) -> int:
         tokenizer.pad_token_id = adapter.pad_id
     emb = adapter.input_embeddings().weight.detach().float().clone()
     mask_id = adapter.mask_id
-    named = {"embedded": ROOT / "assets" / "model", "minilm": ROOT / "assets" / "model",
-             "smollm2-dlm": ROOT / "assets" / "smollm2-dlm"}
+    named = {"embedded": EMBEDDED_DIR, "minilm": EMBEDDED_DIR, "smollm2-dlm": SMOLLM_DELTA_DIR}
     model_dir = named.get(args.model, Path(args.model))
     del adapter
     if args.out is None:
