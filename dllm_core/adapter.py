@@ -255,6 +255,20 @@ class ModelAdapter:
         mask = None if bool(attention_mask.all()) else attention_mask
         return self.model(input_ids=input_ids, attention_mask=mask).logits[rows, cols].float()
 
+    @torch.no_grad()
+    def causal_logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
+                         cols: torch.Tensor) -> torch.Tensor:
+        """Like :meth:`logits_at`, but each token at ``(rows[k], cols[k])`` is predicted from the tokens before it
+        only (causal attention): the causal LM under a shifted diffusion model reading left to right. Needs
+        :attr:`can_score`."""
+        if not self.can_score:
+            raise NotImplementedError(f"{self.name} has no causal reading")
+        self.forward_passes += 1
+        input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
+        hidden = self.model.hidden(input_ids, attention_mask, causal=True)
+        logits = self.model.logits_at(hidden, rows.to(self.device), cols.to(self.device)).float()
+        return torch.nn.functional.pad(logits, (0, 1), value=float("-inf"))
+
     @property
     def can_score(self) -> bool:
         """Whether :meth:`sequence_log_likelihood` is available (a causal LM underneath)."""

@@ -5,6 +5,7 @@ Text + markup -> canvas -> sampler (with hooks) -> trajectory -> :class:`EditRes
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,8 +180,13 @@ class Editor:
         config = checked(config or SamplerConfig())
         if not 1 <= n <= MAX_CANDIDATES:
             raise EditError(f"candidates must be in 1..{MAX_CANDIDATES}, got {n}")
-        base = self.canvas(markup, config, lengths)
-        canvases = [base.copy() for _ in range(n)]
+        segments = markup if isinstance(markup, list) else self.parse(markup)
+        base = self.canvas(segments, config, lengths)
+        if config.beams > 1 or (config.length_slack and self.adapter.can_score):
+            canvases = [v.copy() for v in self.length_variants(segments, base, config, lengths)
+                        for _ in range(config.beams)]
+        else:
+            canvases = [base.copy() for _ in range(n)]
         self.check_work(canvases, config, hooks)
         sampler = Sampler(self.adapter, config, hooks)
         trajectories: list[list[StepRecord]] = [[] for _ in canvases]
@@ -189,12 +195,34 @@ class Editor:
                 trajectories[b].append(record)
             yield event
         texts = [c.render(self.tokenizer) for c in canvases]
+        if len(canvases) > n:  # beams and length variants: each distinct text once
+            first = {t: i for i, t in reversed(list(enumerate(texts)))}
+            keep = sorted(first.values())
+            texts, canvases, trajectories = ([x[i] for i in keep] for x in (texts, canvases, trajectories))
         # several candidates: best first where the model can read finished text causally (dllm_core.ranking)
         order, scores = rank_order(self.adapter, texts)
         texts, canvases, trajectories = ([x[i] for i in order] for x in (texts, canvases, trajectories))
         markup_text = markup if isinstance(markup, str) else ""
         yield EditResult(texts[0], markup_text, trajectories[0], canvases[0], sampler.stats, self.adapter.name,
                          config, texts, scores=scores)
+
+    def length_variants(self, segments: list[Segment], base: Canvas, config: SamplerConfig,
+                        lengths: dict[int, int] | None = None) -> list[Canvas]:
+        """``base`` and, where the model can rank them (a causal reading), the same draft with every rewrite span
+        that keeps its original length (``[[words]]``) 1..``length_slack`` tokens shorter and longer."""
+        counts = Counter(base.segment_of[i] for i in base.positions(TokenState.MASKED))
+        flexible = [k for k, seg in enumerate(segments)
+                    if seg.kind == "rewrite" and seg.length is None and seg.ratio is None and not seg.auto
+                    and k in counts and k not in (lengths or {})]
+        variants = [base]
+        if not flexible or not self.adapter.can_score:
+            return variants
+        for d in range(1, config.length_slack + 1):
+            for delta in (-d, d):
+                if all(counts[k] + delta >= 1 for k in flexible):
+                    variants.append(self.canvas(segments, config, {**(lengths or {}),
+                                                                   **{k: counts[k] + delta for k in flexible}}))
+        return variants
 
     def edit(self, markup: str | list[Segment], config: SamplerConfig | None = None,
              hooks: Sequence[SamplerHook] = (), n: int = 1, lengths: dict[int, int] | None = None) -> EditResult:

@@ -6,7 +6,7 @@ import math
 import numbers
 from dataclasses import asdict, dataclass, fields
 
-from .limits import MAX_BLOCK_LENGTH, MAX_CONTEXT, MAX_REPETITION_PENALTY, MAX_STEPS, MAX_TEMPERATURE
+from .limits import MAX_BEAMS, MAX_BLOCK_LENGTH, MAX_FLUENCY, MAX_LENGTH_SLACK, MAX_CONTEXT, MAX_REPETITION_PENALTY, MAX_STEPS, MAX_TEMPERATURE
 
 SCHEDULES = ("cosine", "linear")
 ORDERS = ("confidence", "margin", "entropy", "random")
@@ -31,6 +31,16 @@ class SamplerConfig:
     context: int = 96  # tokens of draft context on each side of the edited positions that the model sees
     # writing rules as default hooks: no token repeats its neighbour, no line break inside a paragraph's spans
     writing_rules: bool = True
+    # fluency guidance: weight of the model's causal reading (left to right) next to the denoiser's own logits, with
+    # a look-ahead into the text after each span (dllm_core.hooks.CausalFluency); 0: off. Models without a causal
+    # reading (MiniLM) ignore it. Best with block_length 1 and one step per token (Editor presets: FLUENT)
+    fluency: float = 0.0
+    # beam search among the candidates of a left-to-right run (dllm_core.hooks.BeamSearch): the Editor runs this
+    # many beams per span length; 1: off. Deterministic (temperature is not used for the beams)
+    beams: int = 1
+    # the Editor also tries rewrite spans ([[words]] without a length) this many tokens shorter and longer, and the
+    # causal reading picks among them (models without one: off)
+    length_slack: int = 0
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range (NaN, infinities, booleans and
@@ -58,6 +68,9 @@ class SamplerConfig:
         number("top_p", 0.0, 1.0, low_open=True)
         integer("block_length", 0, MAX_BLOCK_LENGTH)
         number("remask", 0.0, 1.0)
+        number("fluency", 0.0, MAX_FLUENCY)
+        integer("beams", 1, MAX_BEAMS)
+        integer("length_slack", 0, MAX_LENGTH_SLACK)
         number("remask_until", 0.0, 1.0)
         if self.threshold is not None:
             number("threshold", 0.0, 1.0, low_open=True, why="must be in (0, 1] or unset")

@@ -19,6 +19,9 @@ MAX_STEPS = 1024
 MAX_TEMPERATURE = 10.0
 MAX_BLOCK_LENGTH = 4096
 MAX_REPETITION_PENALTY = 5.0
+MAX_FLUENCY = 4.0  # weight of the causal reading in fluency guidance
+MAX_BEAMS = 8  # beams per span length
+MAX_LENGTH_SLACK = 3  # tokens shorter / longer tried for a rewrite span
 MAX_CONTEXT = 8192  # tokens of draft context each side of the edited positions
 
 # ------------------------------------------------------------------------------------------------ work per request
