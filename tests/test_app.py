@@ -218,6 +218,51 @@ def test_stop_while_queued_ends_the_run_before_it_starts(studio, tiny_editor):
     assert after[-1]["result"] and "tab-queued" not in studio.stops
 
 
+def test_a_run_beside_others_sends_fewer_frames_and_the_same_result(studio, tiny_editor, monkeypatch):
+    draft = "The [[quick brown fox jumps over|8]] the dog."
+    alone = run_all(studio, draft, steps=8)
+    assert len(alone) == 9 and studio.streaming == 0  # alone: every step, then the result
+    monkeypatch.setattr(studio, "frame_interval", lambda: 1e9)  # as if many runs streamed at once
+    busy = run_all(studio, draft, steps=8)
+    assert len(busy) == 2  # the first step (it clears the last result) and the result
+    assert busy[0]["result"] == "" and "step 1 of 8" in busy[0]["message"]
+    assert busy[-1]["result"] == alone[-1]["result"] and busy[-1]["canvas"] == alone[-1]["canvas"]
+    assert len(busy[-1]["session"]["frames"]) == 8  # every step is still charted and replayable
+    assert busy[-1]["heatmap"].to_json() == alone[-1]["heatmap"].to_json()
+    assert studio.streaming == 0
+
+
+def test_stop_between_coalesced_frames_ends_the_run_at_that_step(studio, tiny_editor, monkeypatch):
+    tab = SimpleNamespace(session_hash="tab-busy-stop")
+    studio.run_clicked(tab)
+    asked = []
+
+    def interval():  # busy; Stop pressed while the third step runs (its frame is one that is skipped)
+        asked.append(1)
+        if len(asked) == 2:
+            studio.stop(tab)
+        return 1e9
+
+    monkeypatch.setattr(studio, "frame_interval", interval)
+    before = tiny_editor.adapter.forward_passes
+    updates = [studio.page.named(u) for u in studio.run("The [[quick brown fox jumps over|8]] the dog.",
+                                                        **{**DEFAULTS, "steps": 8}, request=tab)]
+    assert len(updates) == 2 and "stopped at step 3 of 8" in updates[-1]["message"]
+    assert tiny_editor.adapter.forward_passes - before == 3 and "▒" in updates[-1]["result"]
+    assert studio.streaming == 0 and "tab-busy-stop" not in studio.stops
+
+
+def test_frames_are_coalesced_by_the_number_of_runs_streaming(studio):
+    assert studio.frame_interval() == 0.0  # nothing else streams
+    studio.streaming = 3  # this run and two others
+    try:
+        assert 0.0 < studio.frame_interval() <= ui.handlers.FRAME_INTERVAL_MAX_S
+        studio.streaming = 500
+        assert studio.frame_interval() == ui.handlers.FRAME_INTERVAL_MAX_S
+    finally:
+        studio.streaming = 0
+
+
 def test_replay_shows_the_chosen_step(studio):
     final = run_all(studio, "A [[b c d e f g|6]] h.", steps=6)[-1]
     session = final["session"]
@@ -317,6 +362,22 @@ def test_plots_chart_the_trajectory(studio):
     names = [t.name for t in prog.data]
     assert names == ["masked", "mean confidence", "attribute_p"]
     assert list(prog.data[0].y)[-1] == 0 and list(prog.data[0].y) == sorted(prog.data[0].y, reverse=True)
+
+
+def test_plots_built_without_validation_are_what_plotly_validates(studio):
+    """The charts are built from plain dicts (plotly's validation is most of their cost): plotly's own validation
+    of the same figure accepts every property and changes nothing, and the template is expanded for the browser."""
+    import plotly.graph_objects as go
+
+    frames = run_all(studio, "A [[b c d e|4]] f.", steps=4)[-1]["session"]["frames"]
+    frames[2]["signals"] = {"attribute_p": 0.7}
+    for fig in (confidence_heatmap(frames), confidence_heatmap(frames, 1), progress_chart(frames),
+                progress_chart(frames, 3), confidence_heatmap([]), progress_chart([])):
+        sent = json.loads(fig.to_json())
+        checked = go.Figure(sent)  # validates: an unknown or malformed property raises
+        assert json.loads(checked.to_json()) == sent
+        assert isinstance(sent["layout"]["template"], dict) and sent["layout"]["template"]["layout"]
+    assert "shapes" not in json.loads(confidence_heatmap(frames).to_json())["layout"]  # no marker without a step
 
 
 def test_page_builds_with_the_named_api(tiny_editor):

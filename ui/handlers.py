@@ -41,6 +41,11 @@ EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="ut
 CHART_INTERVAL_S = 0.5  # while streaming, redraw the charts at most this often ...
 CHART_REDRAWS = 8  # ... and at most this many times a run (every 1/8 of its steps): under load a redraw per
 #                    0.5 s made slow runs redraw more and slower still (bench/RESULTS.md, "Serving load")
+FRAME_INTERVAL_S = 0.15  # while other runs stream too, a run sends a step's frame at most every this many seconds
+FRAME_INTERVAL_MAX_S = 1.0  # per other run streaming (capped here); alone, every step. The first frame and the
+#                    result always go. Every frame costs the server and each client a message (canvas HTML,
+#                    Gradio's postprocessing and its SSE event), serial under the GIL: in a burst of 20 small edits
+#                    sending every step cost ~20 % of the p95 (bench/RESULTS.md, "Serving load")
 LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
 log = logging.getLogger("dllm_app")
 
@@ -61,6 +66,13 @@ class Studio:
         # Stop: one event per session whose run is queued or streaming; the run checks it before every step
         self.stops: dict[str, threading.Event] = {}
         self.stops_lock = threading.Lock()
+        self.streaming = 0  # runs streaming now (all models): frames are coalesced while there are several
+
+    def frame_interval(self) -> float:
+        """Seconds a run waits between the step frames it sends: 0 alone, longer the more runs stream at once."""
+        with self.stops_lock:
+            others = self.streaming - 1
+        return min(FRAME_INTERVAL_MAX_S, FRAME_INTERVAL_S * max(others, 0))
 
     # ------------------------------------------------------------------ models
     def editor_for(self, name: str | None) -> Editor:
@@ -273,7 +285,9 @@ class Studio:
             seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None,
             request: gr.Request | None = None) -> Iterator[dict]:
         """Stream the edit: the canvas, the charts (at most every CHART_INTERVAL_S), the progress message, then the
-        result, its diff, the status line, the replay slider and the trajectory download.
+        result, its diff, the status line, the replay slider and the trajectory download. Alone a run sends every
+        step; while other runs stream it sends a step at most every :meth:`frame_interval` (the first step and the
+        result always).
 
         ``percent`` is the length target of [[...|auto]] spans. Stop (:meth:`stop`) or closing the generator stops
         the sampler before its next forward pass.
@@ -282,6 +296,7 @@ class Studio:
         key = getattr(request, "session_hash", None)
         stop = self._stop_event(key)
         stream = None
+        counted = False
         try:
             if stop.is_set():
                 yield {p.message: message_html("stopped before the run started; your draft is unchanged", "hint")}
@@ -300,8 +315,10 @@ class Studio:
                                         cfg_scale, float(percent or 100) / 100)
             frames: list[dict] = []
             surface: list[str | None] = []
-            partial: dict = {}
-            last_chart = 0.0
+            last_chart = sent = 0.0
+            with self.stops_lock:
+                self.streaming += 1
+                counted = True
             for item in stream:
                 if isinstance(item, EditResult):
                     yield self._finish(draft, item, frames, surface, session, editor, key)
@@ -311,14 +328,20 @@ class Studio:
                     everything = item.surface_texts()
                     surface = [everything[i] for i in view]
                 frames.append(item.records[0].to_json(editor.tokenizer, positions=view))
+                now = time.perf_counter()
+                if len(frames) > 1 and now - sent < self.frame_interval():  # busy: this step's frame is skipped
+                    if stop.is_set():
+                        yield self._stopped(frames, progress(item, editor))
+                        return
+                    continue
+                sent = now
                 update = {p.canvas: canvas_html(frames[-1], surface),
                           p.message: message_html(f"step {item.step + 1} of {item.steps}…", "info")}
-                now = time.perf_counter()
                 due = (item.step + 1) * CHART_REDRAWS // item.steps > item.step * CHART_REDRAWS // item.steps
                 if due and now - last_chart >= CHART_INTERVAL_S:
                     update[p.heatmap], update[p.progress] = confidence_heatmap(frames), progress_chart(frames)
                     last_chart = now
-                partial = {"partial": partial_text(item, editor), "step": item.step + 1, "steps": item.steps}
+                partial = progress(item, editor)
                 update[p.session] = partial
                 if len(frames) == 1:  # the previous run's result must not outlive this one (Stop, Accept)
                     update.update({p.result: "", p.diff: DIFF_PLACEHOLDER, p.replay: gr.Slider(visible=False),
@@ -335,6 +358,9 @@ class Studio:
         finally:
             if stream is not None and hasattr(stream, "close"):
                 stream.close()  # the sampler stops before its next forward pass
+            if counted:
+                with self.stops_lock:
+                    self.streaming -= 1
             self._run_done(key, stop)
 
     def _stopped(self, frames: list[dict], partial: dict) -> dict:
@@ -511,6 +537,11 @@ class Studio:
 def with_budget(editor: Editor) -> Editor:
     """``editor``'s model with the work budget of one request on its device (dllm_core.limits)."""
     return Editor(editor.adapter, max_work=work_limit(editor.adapter.device.type))
+
+
+def progress(event, editor: Editor) -> dict:
+    """The session state while a run streams: the text so far (what Stop shows) and the step."""
+    return {"partial": partial_text(event, editor), "step": event.step + 1, "steps": event.steps}
 
 
 def partial_text(event, editor: Editor) -> str:
