@@ -306,15 +306,24 @@ def packet_markdown(items: list[dict]) -> str:
 # ----------------------------------------------------------------------------------------------- models
 # A model may carry a preset after "+": "smollm2-dlm+best6" samples 6 candidates (temperature 0.8, top-p 0.9) and
 # keeps the one the model's causal reading ranks first (dllm_core.ranking); no suffix: greedy, one candidate.
-# "+b4best6": the same in semi-autoregressive blocks of 4 tokens, left to right.
-PRESETS = {"": (1, 0.0, 0), "best6": (6, 0.8, 0), "best4": (4, 0.8, 0), "b4best6": (6, 0.8, 4)}
+# "+b4best6": the same in semi-autoregressive blocks of 4 tokens, left to right. "+fluent": the writer preset
+# (dllm_core.presets.FLUENT: left to right with fluency guidance, 4 beams, span lengths +-2, ranked by the reading).
+PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, top_p=0.9)),
+           "best4": (4, dict(temperature=0.8, top_p=0.9)),
+           "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT")}
 
 
-def split_variant(name: str) -> tuple[str, int, float, int]:
+def split_variant(name: str) -> tuple[str, int, dict]:
+    """(model, candidates, SamplerConfig settings) of a model name with its preset."""
     model, _, preset = name.partition("+")
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r} (known: {', '.join(p for p in PRESETS if p)})")
-    return (model, *PRESETS[preset])
+    n, settings = PRESETS[preset]
+    if settings == "FLUENT":
+        from dllm_core.presets import FLUENT  # noqa: PLC0415
+
+        settings = dict(FLUENT)
+    return model, n, settings
 
 
 def load_editor(name: str, quantize: str):
@@ -323,13 +332,11 @@ def load_editor(name: str, quantize: str):
     return Editor.load(split_variant(name)[0], device="cpu", quantize=quantize)
 
 
-def edit_text(editor, markup: str, seed: int, candidates: int, temperature: float, block: int = 0):
-    """The text of one edit (the best-ranked candidate when sampling several) and its EditResult."""
+def edit_text(editor, markup: str, seed: int, candidates: int, settings: dict):
+    """The text of one edit (the best-ranked candidate when there are several) and its EditResult."""
     from dllm_core import SamplerConfig  # noqa: PLC0415
 
-    config = SamplerConfig(temperature=temperature, top_p=0.9 if temperature else 1.0, seed=seed,
-                           block_length=block)
-    result = editor.edit(markup, config, n=candidates)  # candidates come best first (dllm_core.ranking)
+    result = editor.edit(markup, SamplerConfig(**settings, seed=seed), n=candidates)  # best first (dllm_core.ranking)
     return result.text, result
 
 
@@ -344,8 +351,7 @@ def span_tokens(editor, case: dict, config) -> tuple[int, int]:
     return slots, own
 
 
-def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0,
-               block: int = 0) -> dict:
+def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, settings: dict | None = None) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
@@ -356,7 +362,7 @@ def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temper
         slots.append(n_slots)
         own.append(n_own)
         try:
-            text, _ = edit_text(editor, markup, seed, candidates, temperature, block)
+            text, _ = edit_text(editor, markup, seed, candidates, settings or {})
             fill = filled_text(case["sentence"], case["start"], case["end"], text)
         except EditError:
             errors += 1
@@ -376,8 +382,7 @@ def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, temper
             "by_source": {s: 100.0 * sum(v) / len(v) for s, v in by_source.items()}}
 
 
-def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, temperature: float = 0.0,
-              block: int = 0) -> dict:
+def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, settings: dict | None = None) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
@@ -389,7 +394,7 @@ def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, tempera
         own.append(n_own)
         t0 = time.perf_counter()
         try:
-            text, result = edit_text(editor, markup, seed, candidates, temperature, block)
+            text, result = edit_text(editor, markup, seed, candidates, settings or {})
         except EditError:
             texts.append(None)
             spans.append(None)
@@ -599,10 +604,10 @@ def main(argv: list[str] | None = None) -> None:
         t0 = time.perf_counter()
         editor = load_editor(name, args.quantize)
         r = res[name] = {"describe": editor.adapter.describe()}
-        _, n_cand, temp, block = split_variant(name)
-        r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, temp, block)
+        _, n_cand, settings = split_variant(name)
+        r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, settings)
         print(f"   infill exact match {r['infill']['exact']:.1f} % of {r['infill']['n']}", flush=True)
-        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, temp, block)
+        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, settings)
         done = [(o, t) for o, t in zip(originals, r["spans"]["texts"]) if t is not None]
         r["identical"] = 100.0 * sum(o.strip() == t.strip() for o, t in done) / max(len(done), 1)
         r["rep_rate"] = repeated_bigram_rate([t for _, t in done])

@@ -12,6 +12,7 @@ import sys
 from .config import ORDERS, SCHEDULES, SamplerConfig, device_setting, threshold_setting
 from .limits import MAX_CANDIDATES, MAX_DRAFT_CHARS
 from .markup import check_text
+from .presets import PRESETS, apply_preset
 
 DEFAULT = SamplerConfig()
 
@@ -47,6 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
                       help="> 1 discourages repeating tokens already generated in the spans")
     edit.add_argument("--strength", type=float, default=DEFAULT.strength, help="re-noise this fraction of the draft")
     edit.add_argument("--candidates", type=int, default=1, help="sample several results in one batch")
+    edit.add_argument("--fluency", type=float, default=DEFAULT.fluency,
+                      help="weight of the model's causal reading next to the denoiser (SmolLM2 diffusion model)")
+    edit.add_argument("--beams", type=int, default=DEFAULT.beams, help="beam search with this many beams")
+    edit.add_argument("--length-slack", type=int, default=DEFAULT.length_slack,
+                      help="also try [[words]] spans this many tokens shorter and longer")
+    edit.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                      help="named settings: 'fluent' = left to right, fluency 1, 4 beams, lengths +-2 (it sets "
+                           "those options and the steps, block length and threshold)")
     edit.add_argument("--max-work", type=int, default=None, metavar="N",
                       help="the most token-steps (tokens read per step x steps) one edit may take; default: the "
                            "budget of dllm_core/limits.py for the device (0: no limit)")
@@ -164,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         config = SamplerConfig(steps=args.steps, schedule=args.schedule, order=args.order,
                                temperature=args.temperature, top_p=args.top_p, block_length=args.block_length,
                                remask=args.remask, threshold=threshold_setting(args.threshold),
-                               strength=args.strength, seed=args.seed, repetition_penalty=args.repetition_penalty)
+                               strength=args.strength, seed=args.seed, repetition_penalty=args.repetition_penalty,
+                               fluency=args.fluency, beams=args.beams, length_slack=args.length_slack)
+        if args.preset:
+            config = apply_preset(config, args.preset)
         config.validate()
         if not 1 <= args.candidates <= MAX_CANDIDATES:
             raise ValueError(f"--candidates must be in 1..{MAX_CANDIDATES}, got {args.candidates}")

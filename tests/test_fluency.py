@@ -141,3 +141,22 @@ def test_beam_hook_is_added_only_when_asked(bpe_editor):  # noqa: F811
     hooks = Sampler(bpe_editor.adapter, SamplerConfig(**FLUENT, beams=2)).hooks
     assert isinstance(hooks[-1], BeamSearch) and isinstance(hooks[-2], CausalFluency)
     assert not any(isinstance(h, (BeamSearch, CausalFluency)) for h in Sampler(bpe_editor.adapter).hooks)
+
+
+def test_fluent_preset_and_cli_flags(capsys):
+    from dllm_core.cli import main
+    from dllm_core.presets import apply_preset
+
+    config = apply_preset(SamplerConfig(seed=4, temperature=0.9), "fluent").validate()
+    assert (config.block_length, config.fluency, config.beams, config.length_slack, config.threshold,
+            config.temperature, config.seed) == (1, 1.0, 4, 2, None, 0.0, 4)
+    with pytest.raises(ValueError, match="preset"):
+        apply_preset(config, "poetic")
+    for flags, message in ((["--beams", "0"], "beams"), (["--fluency", "nan"], "fluency"),
+                           (["--length-slack", "7"], "length_slack")):
+        assert main(["edit", "The [[3]] sat.", *flags]) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["edit", "The [[3]] sat.", "--preset", "poetic"])
+    assert exc.value.code == 2
