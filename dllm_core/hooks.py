@@ -154,8 +154,8 @@ class CausalFluency(SamplerHook):
     of the span) are added to ``weight`` times the causal reading's (the text to the left only): a product of
     experts in which the causal LM keeps the words flowing from the left and the denoiser keeps them heading for
     the text on the right. At a span's last slot (its right neighbour is already written) the choice is further
-    limited to the ``look_ahead`` best tokens, each scored by how well the causal reading then continues into the
-    next ``right`` tokens of the draft: that is where spans otherwise fail, ending in words that do not lead into
+    limited to the ``look_ahead`` best tokens of the mixture and of the denoiser alone, each scored by how well the
+    causal reading then continues into the next ``right`` tokens of the draft: that is where spans otherwise fail, ending in words that do not lead into
     the text after them. Decoding left to right (``block_length`` 1, one step per token) uses it at every step;
     in confidence order it sharpens whichever positions border written text.
 
@@ -200,15 +200,19 @@ class CausalFluency(SamplerHook):
             b, p = int(rows[k]), int(pos[k])
             right = self._right_text(state, b, p)
             if len(right) and self.look_ahead > 0:
-                mixed = self._look_ahead(mixed, left[:-1], right)
+                mixed = self._look_ahead(mixed, own.float(), left[:-1], right)
             logits[k] = mixed.to(logits.dtype)
         return logits
 
-    def _look_ahead(self, mixed: torch.Tensor, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-        """Keep the ``look_ahead`` best tokens of ``mixed``, each plus the causal log-likelihood of ``right``
-        after it."""
-        finite = int(torch.isfinite(mixed).sum())
-        top = mixed.topk(min(self.look_ahead, finite)).indices
+    def _look_ahead(self, mixed: torch.Tensor, own: torch.Tensor, left: torch.Tensor, right: torch.Tensor
+                    ) -> torch.Tensor:
+        """Keep the ``look_ahead`` best tokens of ``mixed`` and the ``look_ahead`` best of the denoiser alone
+        (``own``: it sees the text on the right, so it proposes the connecting words the causal reading does not
+        expect), each scored by ``mixed`` plus the causal log-likelihood of ``right`` after it."""
+        finite = min(int(torch.isfinite(mixed).sum()), int(torch.isfinite(own).sum()))
+        k = min(self.look_ahead, finite)
+        top = torch.cat([mixed.topk(k).indices, own.topk(k).indices]).unique()
+        top = top[torch.isfinite(mixed[top])]
         seqs = [torch.cat([left, t.view(1), right]) for t in top]
         reads = self.adapter.sequence_log_likelihood(seqs, start=[len(left) + 1] * len(seqs))
         out = torch.full_like(mixed, float("-inf"))

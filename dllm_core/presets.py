@@ -28,3 +28,25 @@ def apply_preset(config: SamplerConfig, name: str) -> SamplerConfig:
     if name not in PRESETS:
         raise ValueError(f"preset: must be one of {', '.join(PRESETS)}, got {name!r}")
     return replace(config, **PRESETS[name])
+
+
+WRITING_MODES = ("auto", "fluent", "parallel")
+# "auto" writes fluently up to this many tokens: fluent decoding takes one step per token per beam, so a long
+# insertion ([[256]]) stays parallel
+FLUENT_AUTO_MAX_TOKENS = 64
+
+
+def writing_settings(config: SamplerConfig, mode: str | None, *, can_score: bool, tokens_to_write: int,
+                     guided: bool) -> SamplerConfig:
+    """The sampler settings for a writing mode. "fluent": the FLUENT preset (the seed kept). "parallel": ``config``
+    as it is. "auto" (or None): fluent on models with a causal reading, for at most FLUENT_AUTO_MAX_TOKENS tokens to
+    write, without guidance and without re-noising the draft (those were tuned and measured in parallel mode)."""
+    mode = mode or "auto"
+    if mode not in WRITING_MODES:
+        raise ValueError(f"writing: must be one of {', '.join(WRITING_MODES)}, got {mode!r}")
+    if mode == "parallel":
+        return config
+    if mode == "auto" and (not can_score or guided or config.strength > 0
+                           or not 0 < tokens_to_write <= FLUENT_AUTO_MAX_TOKENS):
+        return config
+    return apply_preset(config, "fluent")

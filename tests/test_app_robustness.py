@@ -189,7 +189,7 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
                                        ("The [[cat]] sat.", {"steps": 2.7}, "steps: must be a whole number"),
                                        ("The [[cat]] sat.", {"steps": 100_000}, "steps: must be an integer in")]:
             values = [{**DEFAULTS, **settings}[k] for k in DEFAULTS if k != "session"]
-            event, data = call(url, "run", [draft, *values, None, "embedded"])
+            event, data = call(url, "run", [draft, *values, None, "embedded", "auto"])
             assert event == "complete" and words in html.unescape(data[6]), (settings, data)
         event, data = call(url, "stop", [])
         assert event == "complete"  # not "function has no backend method"

@@ -24,6 +24,7 @@ from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
 from dllm_core.markup import check_text, plain_text
+from dllm_core.presets import writing_settings
 
 from . import guided
 from .drafting import check_selection, fixed_ranges, push_undo, snap_selection
@@ -46,6 +47,8 @@ FRAME_INTERVAL_MAX_S = 1.0  # per other run streaming (capped here); alone, ever
 #                    result always go. Every frame costs the server and each client a message (canvas HTML,
 #                    Gradio's postprocessing and its SSE event), serial under the GIL: in a burst of 20 small edits
 #                    sending every step cost ~20 % of the p95 (bench/RESULTS.md, "Serving load")
+WRITING_CHOICES = [("Auto (fluent where the model reads left to right)", "auto"), ("Fluent", "fluent"),
+                   ("Parallel", "parallel")]
 LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
 log = logging.getLogger("dllm_app")
 
@@ -244,6 +247,28 @@ class Studio:
         except (TypeError, ValueError, OverflowError) as exc:
             raise EditError(f"settings: {exc}") from exc
 
+    @staticmethod
+    def writing_config(editor: Editor, draft: str, config: SamplerConfig, writing, required, banned, attribute,
+                       attribute_strength, cfg_scale) -> SamplerConfig:
+        """``config`` for the Writing choice (:func:`dllm_core.presets.writing_settings`)."""
+        try:
+            segments = parse(draft) if isinstance(draft, str) else []
+        except ValueError:
+            return config  # the run reports the broken markup
+        is_guided = bool(str(required or "").strip() or str(banned or "").strip()
+                         or (attribute not in (None, "", guided.NO_ATTRIBUTE) and is_number(attribute_strength)
+                             and float(attribute_strength) > 0)
+                         or (is_number(cfg_scale) and float(cfg_scale) > 0) or any(seg.auto for seg in segments))
+        try:
+            n = editor.canvas(segments, config).n_masked if segments else 0
+        except (EditError, ValueError):
+            n = 0
+        try:
+            return writing_settings(config, writing, can_score=editor.adapter.can_score, tokens_to_write=n,
+                                    guided=is_guided)
+        except ValueError as exc:
+            raise EditError(str(exc)) from None
+
     def run_clicked(self, request: gr.Request | None = None) -> dict:
         """Run pressed (before the run is queued): Run is disabled until the run ends, the last action's
         alternatives go, and a Stop from now on stops this run, even while it still waits in the queue."""
@@ -283,7 +308,7 @@ class Studio:
 
     def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
             seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None,
-            request: gr.Request | None = None) -> Iterator[dict]:
+            writing=None, request: gr.Request | None = None) -> Iterator[dict]:
         """Stream the edit: the canvas, the charts (at most every CHART_INTERVAL_S), the progress message, then the
         result, its diff, the status line, the replay slider and the trajectory download. Alone a run sends every
         step; while other runs stream it sends a step at most every :meth:`frame_interval` (the first step and the
@@ -306,6 +331,8 @@ class Studio:
             editor = self.editor_for(model)
             config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
                                       strength, seed)
+            config = self.writing_config(editor, draft, config, writing, required, banned, attribute,
+                                         attribute_strength, cfg_scale)
             for words, what in ((required, "a required word"), (banned, "a banned word")):
                 try:
                     check_text(words if isinstance(words, str) else "", what)

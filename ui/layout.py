@@ -20,7 +20,7 @@ from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.limits import MAX_SPAN_TOKENS
 
 from .guided import NO_ATTRIBUTE, guidance_attributes, guidance_available
-from .handlers import EXAMPLES, LENGTH_MODES, Studio
+from .handlers import EXAMPLES, LENGTH_MODES, WRITING_CHOICES, Studio
 from .render import CANVAS_LEGEND, DIFF_PLACEHOLDER, SUGGESTIONS_JS, canvas_html
 
 CSS_PATH = Path(__file__).resolve().parents[1] / "assets" / "style.css"
@@ -86,6 +86,7 @@ class Page:
     n_tokens: gr.Number
     percent: gr.Slider
     model_choice: gr.Dropdown
+    writing: gr.Radio
     shorten_btn: gr.Button
     rephrase_btn: gr.Button
     tone_btn: gr.Button
@@ -187,6 +188,11 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                         [(f"{name}: {note}", name) for name, note in LOCAL_MODELS.items() if name != "minilm"]
                         if studio.model_name in LOCAL_MODELS else [studio.model_name],
                         value=studio.model_name, label="Model (loaded on first use)", elem_id="model")
+                    writing = gr.Radio(WRITING_CHOICES, value="auto", label="Writing", elem_id="writing",
+                                       info="Fluent writes spans left to right with the model's own reading and 4 "
+                                            "beams: the best wording, a few seconds a span. Parallel fills every "
+                                            "position at once: fast, and shows the denoising. Fluent sets the "
+                                            "steps, variety and threshold itself.")
                     with gr.Row():
                         steps = gr.Slider(1, 256, value=default.steps, step=1, label="Steps", elem_id="steps")
                         seed = gr.Number(value=default.seed, precision=0, minimum=0, label="Seed")
@@ -228,6 +234,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     attribute_strength=attribute_strength, cfg_scale=cfg_scale, sel_start=sel_start,
                     sel_end=sel_end, shorten_to=shorten_to, tone_choice=tone_choice, n_alternatives=n_alternatives,
                     length_mode=length_mode, n_tokens=n_tokens, percent=percent, model_choice=model_choice,
+                    writing=writing,
                     shorten_btn=shorten_btn, rephrase_btn=rephrase_btn, tone_btn=tone_btn, mask_btn=mask_btn,
                     pin_btn=pin_btn, insert_btn=insert_btn, clear_btn=clear_btn, accept_btn=accept_btn,
                     reject_btn=reject_btn, undo_btn=undo_btn, stop_btn=stop_btn, example_buttons=example_buttons)
@@ -270,7 +277,7 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
 
     run_inputs = [p.draft, p.steps, p.schedule, p.order, p.temperature, p.top_p, p.block_length, p.remask,
                   p.threshold, p.strength, p.seed, p.required, p.banned, p.attribute, p.attribute_strength,
-                  p.cfg_scale, p.percent, p.session, p.model_choice]
+                  p.cfg_scale, p.percent, p.session, p.model_choice, p.writing]
     run_outputs = [p.canvas, p.heatmap, p.progress, p.result, p.diff, p.status, p.message, p.replay, p.download,
                    p.session]
     # Run is not clickable while a run streams. The button is disabled *before* the run is queued (one chain),
