@@ -15,6 +15,10 @@ so that every run takes 16 steps, greedy so that each sentence has one right ans
   the CPU work budget of dllm_core.limits, restarted whenever it ends and stopped through the API afterwards);
 - peak RSS of the server process.
 
+``--bound`` measures instead what no serving overhead could beat: the forward passes alone, in this process (16
+passes of ``n`` sessions' windows, shared the way the step batcher shares them, against the 16 passes of one),
+and prints them without writing.
+
 Bounded: at most ``--max-seconds`` in all (the scenarios left are skipped and say so), every request times out
 after ``--timeout`` seconds. Latency is measured in this process from submit to the last streamed update.
 """
@@ -28,6 +32,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 from common import ROOT, machine, median, percentile, write_section
 
@@ -292,6 +297,65 @@ def engine_run(editor, levels: list[int], references: dict[str, str], repeats: i
     return reports
 
 
+def pass_bound(levels: list[int], quantize: str, repeats: int) -> list[str]:
+    """Lines: for each level n, the seconds of the STEPS forward passes of n small edits run as the step batcher
+    runs them (one shared pass a step, int8 quantised per request) against those of one edit alone: the ratio a
+    burst of n would reach if nothing but the model cost anything (no sampler, no page, no clients)."""
+    import torch
+
+    from dllm_core import Editor, SamplerConfig
+    from dllm_core.batching import StepBatcher, _Call
+
+    editor = Editor.load("embedded", device="cpu", quantize=quantize)
+    adapter = editor.adapter
+    recorded: list[list[tuple]] = []
+
+    class Recorder:  # stands in for the batcher while each draft runs alone: keeps its step calls
+        def open(self):
+            session = SimpleNamespace(batcher=self, calls=0, log=[])
+            session.logits_at = lambda *a: (session.log.append(a), adapter.logits_at(*a))[1]
+            recorded.append(session.log)
+            return session
+
+        def leave(self, session):
+            pass
+
+        def park(self, session, parked):
+            pass
+
+    adapter.batcher = Recorder()
+    config = SamplerConfig(steps=STEPS, threshold=None, seed=0)
+    for draft in SMALL:
+        in_thread(editor.edit, draft, config)
+    adapter.batcher = None
+    batcher = StepBatcher(adapter)
+    session = batcher.open()
+
+    def passes(n: int) -> float:
+        started = time.perf_counter()
+        for step in range(STEPS):
+            if n == 1:
+                adapter.logits_at(*recorded[0][step])
+                continue
+            calls = [_Call(session, *recorded[i % len(SMALL)][step], 0) for i in range(n)]
+            for group in batcher._groups(calls):
+                batcher._run(group)
+        return time.perf_counter() - started
+
+    def measure() -> dict[int, float]:
+        torch.set_num_threads(torch.get_num_threads())
+        return {n: min(passes(n) for _ in range(repeats)) for n in [1, *levels]}
+
+    best = in_thread(measure)
+    batcher.leave(session)
+    batcher.close()
+    lines = [f"{STEPS} forward passes of one small edit alone: {best[1] * 1000:.0f} ms ({quantize})"]
+    for n in levels:
+        lines.append(f"{STEPS} shared passes of {n} small edits: {best[n] * 1000:.0f} ms = {best[n] / best[1]:.1f}× "
+                     f"(their {n * STEPS} passes one by one: {n * best[1] * 1000:.0f} ms)")
+    return lines
+
+
 def table(reports: list[dict], key: str) -> str:
     cpu = any("cpu" in s for r in reports for s in r[key].values())
     rows = ["| batching | sessions | p50 s | p95 s | p50 / solo | p95 / solo | small-edit tokens/s | done | "
@@ -319,10 +383,15 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds per request")
     ap.add_argument("--max-seconds", type=float, default=600.0, help="the whole benchmark")
     ap.add_argument("--no-write", dest="write", action="store_false")
+    ap.add_argument("--bound", action="store_true",
+                    help="only the forward passes of --levels sessions shared vs one alone (no server); prints them")
     ap.add_argument("--serve", choices=["on", "off"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
         serve(args.serve == "on", args.concurrency, args.quantize)
+        return
+    if args.bound:
+        print("\n".join(pass_bound([n for n in args.levels if n > 1], args.quantize, args.repeats)))
         return
     started = time.monotonic()
     deadline = started + args.max_seconds
