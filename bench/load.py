@@ -301,8 +301,6 @@ def pass_bound(levels: list[int], quantize: str, repeats: int) -> list[str]:
     """Lines: for each level n, the seconds of the STEPS forward passes of n small edits run as the step batcher
     runs them (one shared pass a step, int8 quantised per request) against those of one edit alone: the ratio a
     burst of n would reach if nothing but the model cost anything (no sampler, no page, no clients)."""
-    import torch
-
     from dllm_core import Editor, SamplerConfig
     from dllm_core.batching import StepBatcher, _Call
 
@@ -343,7 +341,6 @@ def pass_bound(levels: list[int], quantize: str, repeats: int) -> list[str]:
         return time.perf_counter() - started
 
     def measure() -> dict[int, float]:
-        torch.set_num_threads(torch.get_num_threads())
         return {n: min(passes(n) for _ in range(repeats)) for n in [1, *levels]}
 
     best = in_thread(measure)
