@@ -1,8 +1,9 @@
 """The web app: write a draft, act on it (shorten, rephrase, tone) or mark what to rewrite and keep, and watch a
 masked-diffusion model refine it.
 
-``python app.py`` serves it on the embedded model (GRADIO_SERVER_NAME, default 127.0.0.1; GRADIO_SERVER_PORT, default
-7860; DLLM_MODEL picks another model), and a Hugging Face Space runs this file. The page itself (layout, handlers,
+``python app.py`` serves it on the default model (the SmolLM2 diffusion model once ``python -m dllm_core setup`` has
+run, MiniLM until then; GRADIO_SERVER_NAME, default 127.0.0.1; GRADIO_SERVER_PORT, default 7860; DLLM_MODEL picks
+another model), and a Hugging Face Space runs this file. The page itself (layout, handlers,
 HTML, Plotly figures) is the ``ui`` package; this file loads the model and launches.
 """
 
@@ -16,6 +17,7 @@ import sys
 import gradio as gr
 
 from dllm_core import Editor, ModelLoadError
+from dllm_core.adapter import default_model
 from dllm_core.batching import serving_concurrency
 from ui import CSS_PATH, THEME, Studio, build_ui
 
@@ -25,7 +27,7 @@ log = logging.getLogger("dllm_app")
 def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
     """Load the model (a failure leaves a page that says why) and build the page."""
     try:
-        name = model or os.environ.get("DLLM_MODEL") or "embedded"
+        name = model or default_model()
         editor, error = Editor.load(name, batching=True), ""  # requests share forward passes
     except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
         log.error("model load failed: %s", exc)

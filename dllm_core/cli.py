@@ -12,7 +12,7 @@ import sys
 from .config import ORDERS, SCHEDULES, SamplerConfig, device_setting, threshold_setting
 from .limits import MAX_CANDIDATES, MAX_DRAFT_CHARS
 from .markup import check_text
-from .presets import PRESETS, apply_preset
+from .presets import WRITING_MODES, writing_settings
 
 DEFAULT = SamplerConfig()
 
@@ -53,13 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--beams", type=int, default=DEFAULT.beams, help="beam search with this many beams")
     edit.add_argument("--length-slack", type=int, default=DEFAULT.length_slack,
                       help="also try [[words]] spans this many tokens shorter and longer")
-    edit.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                      help="named settings: 'fluent' = left to right, fluency 1, 4 beams, lengths +-2 (it sets "
-                           "those options and the steps, block length and threshold)")
+    edit.add_argument("--writing", choices=WRITING_MODES, default="auto",
+                      help="fluent: left to right with the model's causal reading, 4 beams, span lengths +-2 (sets "
+                           "the steps, block length, threshold, temperature, fluency, beams and slack); parallel: "
+                           "the sampler options as given; auto (default): fluent on a model with a causal reading "
+                           "(smollm2-dlm) for up to 64 tokens without guidance or --strength, else parallel")
     edit.add_argument("--max-work", type=int, default=None, metavar="N",
                       help="the most token-steps (tokens read per step x steps) one edit may take; default: the "
                            "budget of dllm_core/limits.py for the device (0: no limit)")
-    edit.add_argument("--model", default=None, help="'embedded' (default, MiniLM), 'smollm2-dlm', a local directory, or an allowed hub id")
+    edit.add_argument("--model", default=None, help="'smollm2-dlm' (the default once setup has run), 'embedded' (MiniLM, fast), a local "
+                           "directory, or an allowed hub id; DLLM_MODEL sets the default")
     edit.add_argument("--device", default=None)
     edit.add_argument("--quantize", choices=("auto", "none", "int8"), default="auto",
                       help="int8 linear layers on a CPU (auto: on a CPU only)")
@@ -132,6 +135,15 @@ def check_arguments(args: argparse.Namespace) -> None:
                 check_text(item, f"--{name.replace('_', '-')}")
 
 
+def wants_guidance(args: argparse.Namespace, text: str) -> bool:
+    """Whether the edit asks for guidance (guidance flags, or an [[...|auto]] span)."""
+    from .markup import parse  # noqa: PLC0415
+
+    flags = (getattr(args, "require", None) or getattr(args, "ban", None) or getattr(args, "attribute", None)
+             or (getattr(args, "cfg", 0.0) or 0.0) > 0)
+    return bool(flags) or any(seg.auto for seg in parse(text))
+
+
 def first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [""])[0]
 
@@ -175,8 +187,6 @@ def main(argv: list[str] | None = None) -> int:
                                remask=args.remask, threshold=threshold_setting(args.threshold),
                                strength=args.strength, seed=args.seed, repetition_penalty=args.repetition_penalty,
                                fluency=args.fluency, beams=args.beams, length_slack=args.length_slack)
-        if args.preset:
-            config = apply_preset(config, args.preset)
         config.validate()
         if not 1 <= args.candidates <= MAX_CANDIDATES:
             raise ValueError(f"--candidates must be in 1..{MAX_CANDIDATES}, got {args.candidates}")
@@ -193,6 +203,12 @@ def main(argv: list[str] | None = None) -> int:
         return fail(str(exc), 3)
     except Exception as exc:  # noqa: BLE001 (a broken checkpoint, out of memory: still one line, still status 3)
         return fail(f"could not load {args.model or 'embedded'!r}: {type(exc).__name__}: {first_line(exc)}", 3)
+    try:
+        config = writing_settings(config, args.writing, can_score=editor.adapter.can_score,
+                                  tokens_to_write=editor.canvas(text, config).n_masked,
+                                  guided=wants_guidance(args, text))
+    except ValueError as exc:
+        return fail(str(exc))
     budget = work_limit(editor.adapter.device.type) if args.max_work is None else args.max_work
     editor.max_work = budget or None
     try:

@@ -160,8 +160,20 @@ def test_fluent_preset_and_cli_flags(capsys):
         err = capsys.readouterr().err.strip()
         assert message in err and len(err.splitlines()) == 1
     with pytest.raises(SystemExit) as exc:
-        main(["edit", "The [[3]] sat.", "--preset", "poetic"])
+        main(["edit", "The [[3]] sat.", "--writing", "poetic"])
     assert exc.value.code == 2
+
+
+def test_default_model_follows_setup(monkeypatch):
+    from dllm_core import adapter, basemodel
+
+    monkeypatch.delenv("DLLM_MODEL", raising=False)
+    monkeypatch.setattr(basemodel, "base_ready", lambda: True)
+    assert adapter.default_model() == "smollm2-dlm"
+    monkeypatch.setattr(basemodel, "base_ready", lambda: False)
+    assert adapter.default_model() == "embedded"  # before setup: MiniLM, which is always there
+    monkeypatch.setenv("DLLM_MODEL", "minilm")
+    assert adapter.default_model() == "minilm"
 
 
 def test_writing_modes():

@@ -16,7 +16,7 @@ DRAFT = "My friend {{Anna}} said the weather in Paris was [[quite nice]] yesterd
 
 def cli(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "dllm_core", *args], cwd=ROOT, capture_output=True, text=True,
-                          input=stdin, timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+                          input=stdin, timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "DLLM_MODEL": "embedded"})
 
 
 def test_shipped_model_is_small_and_fp16():

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def cli(*args: str | bytes, stdin: bytes | None = None) -> subprocess.CompletedProcess:
     """The CLI in a subprocess; arguments may be bytes (invalid UTF-8 reaches it as the OS passes it)."""
     return subprocess.run([sys.executable, "-m", "dllm_core", *args], cwd=ROOT, capture_output=True, input=stdin,
-                          timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"})
+                          timeout=300, env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8",
+                                                   "DLLM_MODEL": "embedded"})
 
 
 def one_line(proc: subprocess.CompletedProcess) -> str:
