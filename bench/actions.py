@@ -91,10 +91,10 @@ def words_changed(before: str, after: str) -> float:
 
 def run_model(name: str, data: list[str], args, similarity: Similarity) -> dict:
     from dllm_core import EditError, Editor, SamplerConfig  # noqa: PLC0415
-    from dllm_core.actions import count_words, parse_target, rephrase, shorten, tone  # noqa: PLC0415
+    from dllm_core.actions import action_config, count_words, parse_target, rephrase, shorten, tone  # noqa: PLC0415
 
     editor = Editor.load(name)
-    config = SamplerConfig(steps=16, temperature=0.7 if args.k > 1 else 0.0, seed=args.seed)
+    config = action_config(editor, args.k, args.seed, args.writing)
     out: dict = {"model": name, "described": editor.adapter.describe(), "actions": {}, "cases": {}}
     calls = {
         "shorten": lambda s: shorten(editor, s, args.target, k=args.k, config=config, seed=args.seed),
@@ -195,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--target", default="70%", help="shorten target")
     p.add_argument("--strength", type=float, default=0.5, help="rephrase / tone strength")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (1 on shared cores)")
+    p.add_argument("--writing", choices=("auto", "fluent", "parallel"), default="auto",
+                   help="auto: fluent on models with a causal reading (dllm_core.actions.action_config)")
     p.add_argument("--quick", action="store_true", help="a smoke test: marked as such in RESULTS.md")
     p.add_argument("--no-write", action="store_true", help="print only")
     args = p.parse_args(argv)

@@ -24,8 +24,12 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--selection", default=None, metavar="START:END", help="act on these character offsets only")
     p.add_argument("--keep", action="append", default=[], metavar="WORD", help="a word every alternative keeps")
     p.add_argument("--alternatives", "-k", type=int, default=1, help=f"how many to return (1..{MAX_ALTERNATIVES})")
-    p.add_argument("--steps", type=int, default=16)
-    p.add_argument("--temperature", type=float, default=None, help="default: 0 for one, 0.7 for alternatives")
+    p.add_argument("--writing", choices=("auto", "fluent", "parallel"), default="auto",
+                   help="fluent: left to right with the model's causal reading and 2 beams per draft (auto: on "
+                        "models with one, i.e. smollm2-dlm); parallel: --steps and --temperature apply")
+    p.add_argument("--steps", type=int, default=16, help="parallel writing only")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="parallel writing only; default: 0 for one, 0.7 for alternatives")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None)
     p.add_argument("--device", default=None)
@@ -34,7 +38,7 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
 
 
 def run_action_command(args) -> int:
-    from .actions import run_action  # noqa: PLC0415
+    from .actions import action_config, run_action  # noqa: PLC0415
     from .adapter import ModelLoadError  # noqa: PLC0415
     from .api import EditError, Editor  # noqa: PLC0415
 
@@ -69,6 +73,8 @@ def run_action_command(args) -> int:
     except ModelLoadError as exc:
         return fail(str(exc), 3)
     try:
+        if args.writing != "parallel":
+            kwargs["config"] = action_config(editor, args.alternatives, args.seed, args.writing)
         result = run_action(editor, args.action, text, **kwargs)
     except EditError as exc:
         return fail(str(exc))

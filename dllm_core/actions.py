@@ -28,7 +28,7 @@ import math
 import random
 import re
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
@@ -37,6 +37,7 @@ from .canvas import Canvas
 from .config import SamplerConfig
 from .hooks import SamplerHook
 from .markup import Segment, parse, plain_text
+from .presets import WRITING_MODES, apply_preset
 from .ranking import rank
 from .spelling import Spelling
 from .state import SamplerState
@@ -308,9 +309,23 @@ def _selection(text: str, selection: tuple[int, int] | None) -> tuple[int, int]:
     return start, end
 
 
-def _config(config: SamplerConfig | None, k: int) -> SamplerConfig:
-    if config is None:  # alternatives need sampling to differ; one answer is the greedy one
-        config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0)
+def action_config(editor: Editor, k: int = 1, seed: int = 0, writing: str | None = "auto") -> SamplerConfig:
+    """The sampler settings an action runs with. Parallel: 16 steps, sampled at temperature 0.7 when there are
+    several alternatives (greedy for one). Fluent (``writing`` "fluent", or "auto" on a model with a causal reading):
+    the FLUENT preset with 2 beams per draft and no length slack (the action sets every span's length); its
+    alternatives differ by the drafts the action builds (other words dropped or re-noised), not by sampling."""
+    parallel = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0, seed=seed)
+    if writing == "parallel" or (writing in (None, "auto") and not editor.adapter.can_score):
+        return parallel
+    if writing not in (None, "auto", "fluent"):
+        raise EditError(f"writing: must be one of {', '.join(WRITING_MODES)}, got {writing!r}")
+    return replace(apply_preset(parallel, "fluent"), beams=2, length_slack=0)
+
+
+def _config(config: SamplerConfig | None, k: int, editor: Editor | None = None) -> SamplerConfig:
+    if config is None:
+        return action_config(editor, k) if editor is not None else SamplerConfig(
+            steps=16, temperature=0.7 if k > 1 else 0.0)
     return config
 
 
@@ -328,15 +343,18 @@ def run_markups(editor: Editor, text: str, selection: tuple[int, int], markups: 
     for j, m in enumerate(markups):
         segments = parse(m)
         if any(seg.editable for seg in segments):
-            canvases.append(editor.canvas(segments, config))
-            owners.append(j)
+            canvas = editor.canvas(segments, config)
+            for _ in range(config.beams):  # beams of one draft ride in the batch (dllm_core.hooks.BeamSearch)
+                canvases.append(canvas.copy())
+                owners.append(j)
         else:  # e.g. a deletion between two kept names: nothing to repair
             texts[j] = plain_text(segments)
     if canvases:
         hooks = list(hooks_for(canvases)) if hooks_for else []
         editor.denoise(canvases, config, hooks)
-        for j, c in zip(owners, canvases):
-            texts[j] = c.render(editor.tokenizer)
+        for j, c in zip(owners, canvases):  # the first beam of each draft is its best
+            if texts[j] is None:
+                texts[j] = c.render(editor.tokenizer)
     if not text[-1:].isspace():
         texts = [t.rstrip() for t in texts]
     seen: dict[str, str] = {}
@@ -354,7 +372,7 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
     """Shorten ``text`` (or ``text[selection]``) to ``target`` words (int) or a share (0.7 / "70%")."""
     start, end = _selection(text, selection)
     k = _check_k(k)
-    config = _config(config, k)
+    config = _config(config, k, editor)
     words = words_of(text, start, end, keep)
     if len(words) < 2:
         raise EditError("select at least two words to shorten")
@@ -434,7 +452,7 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
     """Re-write ``strength`` of the selection's non-content words (content words pinned); k alternatives."""
     start, end = _selection(text, selection)
     k = _check_k(k)
-    config = _config(config, k)
+    config = _config(config, k, editor)
     if not 0 < float(strength) <= 1:
         raise EditError(f"rephrase strength must be in (0, 1], got {strength}")
     words = words_of(text, start, end, keep)

@@ -208,3 +208,24 @@ def test_app_writes_fluently_on_a_model_with_a_causal_reading(bpe_editor):  # no
     assert studio.writing_config(bpe_editor, "A [[100]] b.", plain, "auto", *args) == plain  # long: parallel
     with pytest.raises(EditError, match="writing"):
         studio.writing_config(bpe_editor, draft, plain, "bogus", *args)
+
+
+def test_actions_write_fluently_with_beams_per_draft(bpe_editor, tiny_editor):  # noqa: F811
+    from dllm_core import EditError
+    from dllm_core.actions import action_config, rephrase, shorten
+
+    config = action_config(bpe_editor, k=2, seed=1)
+    assert (config.fluency, config.beams, config.length_slack, config.block_length) == (1.0, 2, 0, 1)
+    assert action_config(tiny_editor, k=2).beams == 1  # no causal reading: parallel, sampled
+    assert action_config(tiny_editor, k=2).temperature == 0.7
+    assert action_config(bpe_editor, k=1, writing="parallel").fluency == 0.0
+    with pytest.raises(EditError, match="writing"):
+        action_config(bpe_editor, writing="loud")
+    text = "Anna walked to the old harbour in Bergen on a cold morning in 1998."
+    result = rephrase(bpe_editor, text, 0.5, k=2, config=config, seed=1)
+    assert 1 <= len(result.alternatives) <= 2
+    for alt in result.alternatives:
+        for word in ("Anna", "Bergen", "1998"):
+            assert word in alt.text
+    short = shorten(bpe_editor, text, "70%", k=2, config=config, seed=1)
+    assert all(alt.words < 14 for alt in short.alternatives)

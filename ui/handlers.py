@@ -24,6 +24,7 @@ from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
 from dllm_core.markup import check_text, plain_text
+from dllm_core.actions import action_config
 from dllm_core.presets import writing_settings
 
 from . import guided
@@ -446,7 +447,7 @@ class Studio:
 
     # ------------------------------------------------------------------ writing actions
     def act(self, action: str, draft: str, start, end, target, rephrase_strength, tone_choice, k, seed,
-            session, model=None) -> dict:
+            session, model=None, writing=None) -> dict:
         """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
         from one batched run, listed with their tracked changes; the first is previewed in the Result box."""
         p = self.ui
@@ -467,7 +468,7 @@ class Studio:
             selection = (start, end) if end > start else None
             k = whole_number(k or 1, "alternatives")
             seed = whole_number(seed or 0, "seed")
-            config = SamplerConfig(steps=16, temperature=0.7 if k > 1 else 0.0, seed=seed)
+            config = action_config(editor, k, seed, writing)
             kwargs: dict = {"selection": selection, "k": k, "config": config, "seed": seed}
             if action == "shorten":
                 kwargs["target"] = str(target or "70%")

@@ -294,7 +294,7 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
                         show_progress="hidden")
 
     action_inputs = [p.draft, p.sel_start, p.sel_end, p.shorten_to, p.strength, p.tone_choice,
-                     p.n_alternatives, p.seed, p.session, p.model_choice]
+                     p.n_alternatives, p.seed, p.session, p.model_choice, p.writing]
     action_outputs = [p.alternatives, p.result, p.diff, p.message, p.session]
     for button, name in ((p.shorten_btn, "shorten"), (p.rephrase_btn, "rephrase"), (p.tone_btn, "tone")):
         button.click(lambda *args, name=name: studio.act(name, *args), action_inputs, action_outputs,
