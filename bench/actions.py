@@ -179,7 +179,9 @@ def table(runs: list[dict], data: list[str], similarity: Similarity, k: int, tar
            f"{statistics.mean(unrelated):.2f}" if unrelated else
            f"References: originals' repeated bigrams {repeated_rate(data):.1f} %; meaning similarity unavailable "
            f"({similarity.why})")
-    setup = (f"k = {k} alternatives per action (one batched run, 16 steps, temperature 0.7), figures for the first; "
+    setup = (f"k = {k} alternatives per action from one batched run (dllm_core.actions.action_config: models with "
+             "a causal reading write fluently, 2 beams per draft; the others 16 parallel steps at temperature 0.7), "
+             "figures for the first; "
              f"shorten to {target}, rephrase and tone at strength {strength}; length hit: shorten within one word of "
              "the target, rephrase/tone within max(1, 10 %) words of the original length.")
     return "\n".join([setup, "", *lines, "", ref + ".", *(["", *notes] if notes else [])])
