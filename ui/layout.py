@@ -190,9 +190,10 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                         value=studio.model_name, label="Model (loaded on first use)", elem_id="model")
                     writing = gr.Radio(WRITING_CHOICES, value="auto", label="Writing", elem_id="writing",
                                        info="Fluent writes spans left to right with the model's own reading and 4 "
-                                            "beams: the best wording, a few seconds a span. Parallel fills every "
-                                            "position at once: fast, and shows the denoising. Fluent sets the "
-                                            "steps, variety and threshold itself.")
+                                            "beams: the best wording, about 10 s a span on a small CPU. Parallel "
+                                            "fills every position at once: fast, and shows the denoising. Fluent "
+                                            "sets the steps, variety and threshold itself. Auto: fluent for spans "
+                                            "on the SmolLM2 model without guidance.")
                     with gr.Row():
                         steps = gr.Slider(1, 256, value=default.steps, step=1, label="Steps", elem_id="steps")
                         seed = gr.Number(value=default.seed, precision=0, minimum=0, label="Seed")
