@@ -229,3 +229,25 @@ def test_actions_write_fluently_with_beams_per_draft(bpe_editor, tiny_editor):  
             assert word in alt.text
     short = shorten(bpe_editor, text, "70%", k=2, config=config, seed=1)
     assert all(alt.words < 14 for alt in short.alternatives)
+
+
+def test_app_run_in_fluent_mode_streams_and_ends_with_the_best_beam(bpe_editor):  # noqa: F811
+    import ui
+    from dllm_core.presets import FLUENT
+    from ui import guided
+
+    studio = ui.Studio(bpe_editor)
+    ui.build_ui(studio)
+    settings = dict(steps=8, schedule="cosine", order="confidence", temperature=0.0, top_p=1.0, block_length=0,
+                    remask=0.0, threshold=0.0, strength=0.0, seed=2, required="", banned="",
+                    attribute=guided.NO_ATTRIBUTE, attribute_strength=0.0, cfg_scale=0.0, percent=70, session={})
+    draft = "The harbour [[was very quiet]] today."
+    updates = [studio.page.named(u) for u in studio.run(draft, **settings, writing="auto")]
+    final = updates[-1]
+    want = bpe_editor.edit(draft, SamplerConfig(**{**FLUENT, "seed": 2}))
+    assert final["result"] == want.text  # auto on a model with a causal reading = the fluent preset
+    assert final["result"].startswith("The harbour") and final["result"].endswith(" today.")
+    assert len(updates) >= 3  # streamed step by step: left to right, one token a step
+    parallel = [studio.page.named(u) for u in studio.run(draft, **settings, writing="parallel")][-1]
+    assert parallel["result"] == bpe_editor.edit(draft, SamplerConfig(steps=8, seed=2, threshold=None)).text
+    studio.close()
