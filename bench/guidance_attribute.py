@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     p.add_argument("--top-k", type=int, default=16, help="candidates per position for exact guidance")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--temperature", type=float, default=0.0)
-    p.add_argument("--model", default=None)
+    p.add_argument("--model", default="embedded", help="embedded (MiniLM) or smollm2-dlm (its own attribute heads)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "guidance_attribute.json")

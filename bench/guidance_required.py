@@ -76,7 +76,7 @@ def make_case(sentence: str, rng: random.Random, tokenizer) -> tuple[str, list[s
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--cases", type=int, default=60)
-    p.add_argument("--model", default=None)
+    p.add_argument("--model", default="embedded", help="embedded (MiniLM, the recorded figures) or smollm2-dlm")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "guidance_required.json")

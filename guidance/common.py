@@ -7,6 +7,9 @@ import torch
 from dllm_core.spelling import WORD_MARKERS, Spelling
 
 
+JOINERS = ("-", "'", "’")  # punctuation that stays inside a word
+
+
 class PieceTable:
     """For every vocabulary id: its text without markers (lower-cased) and whether it starts a new word.
 
@@ -23,6 +26,9 @@ class PieceTable:
         spelling = Spelling.of(tokenizer)
         marker_style = any(tok.startswith(WORD_MARKERS) for tok in list(vocab)[:5000])
         special = set(tokenizer.all_special_ids)
+        # byte-level BPE writes a word straight after an opening quote or bracket without its space marker
+        # ('"' + 'The'): there a piece starts a word when the text before it ends in punctuation
+        self.split_after_punctuation = marker_style and not spelling.word_pieces
         for tok, i in vocab.items():
             if i in special:
                 continue
@@ -42,13 +48,27 @@ class PieceTable:
             raise ValueError(f"{word!r} has no tokens")
         return ids
 
+    def joins(self, before: str, tok: int) -> bool:
+        """Whether piece ``tok`` continues the word whose text so far is ``before``. Byte-level BPE glues
+        punctuation and the word after an opening quote or bracket without a space marker ('song' + ',', '"' +
+        'The'): there punctuation is a word of its own and a piece after it starts a word, except hyphens and
+        apostrophes ("what-not", "don't")."""
+        if self.starts[tok]:
+            return False
+        piece = self.text[tok]
+        if not self.split_after_punctuation or not piece or not before:
+            return True
+        if not any(c.isalnum() for c in piece):
+            return piece in JOINERS
+        return before[-1].isalnum() or before[-1] in JOINERS
+
     def words(self, ids: list[int]) -> list[tuple[int, int, str]]:
         """Split a token sequence into words: (first index, end index, lower-cased text)."""
         out: list[tuple[int, int, str]] = []
         for i, tok in enumerate(ids):
             if tok < 0:
                 break
-            if out and not self.starts[tok]:
+            if out and self.joins(out[-1][2], tok):
                 s, _, text = out[-1]
                 out[-1] = (s, i + 1, text + self.text[tok])
             else:

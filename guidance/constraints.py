@@ -280,7 +280,11 @@ class BanWords(SamplerHook):
         self.phrases = [tuple(w.lower().split()) for w in normalise_words(words)]
         self.single_words = {p[0] for p in self.phrases if len(p) == 1}
         self.first_words = {p[0] for p in self.phrases}
-        ids = [i for i, text in enumerate(self.table.text) if self.table.starts[i] and text in self.single_words]
+        # a banned word as one piece: with its word marker, and (byte-level BPE) without it, as it is written
+        # straight after a quote or bracket ('"' + 'The'); the bare piece is then banned everywhere, which only
+        # keeps a few other words from ending in it
+        ids = [i for i, text in enumerate(self.table.text) if text in self.single_words
+               and (self.table.starts[i] or self.table.split_after_punctuation)]
         self.single_ids = torch.tensor(ids, dtype=torch.long)
         # word piece id by text, to stop a piece that would complete a banned word after a committed prefix
         self.piece_id = {text: i for i, text in enumerate(self.table.text) if not self.table.starts[i] and text}

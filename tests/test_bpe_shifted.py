@@ -305,3 +305,20 @@ def test_punctuation_that_starts_a_span_attaches_to_the_word_before(bpe_editor):
     assert plain.text.startswith("one for the world economy")
     words_after = plain.text[len("one for the world economy"):]
     assert words_after[:1] == " " or words_after[:1] in ATTACHES_LEFT
+
+
+def test_bpe_words_end_at_punctuation_and_bans_cover_pieces_after_a_quote(bpe_tokenizer):
+    """Byte-level BPE writes '"' + 'The' and 'song' + ',' without a space marker: the word is still "the" or
+    "song", so a banned word after a quote or before a comma is caught (the SmolLM2 guidance benchmark once let
+    '"The' through a ban on "the")."""
+    from guidance.common import PieceTable
+    from guidance.constraints import BanWords
+
+    table = PieceTable(bpe_tokenizer)
+    ids = bpe_tokenizer('He said, "The end (Best) of what-not, don\'t."', add_special_tokens=False)["input_ids"]
+    assert [w[2] for w in table.words(ids)] == ["he", "said", ",", '"', "the", "end", "(", "best", ")", "of",
+                                                 "what-not", ",", "don't", '."']
+    ban = BanWords(bpe_tokenizer, ["the", "best"])
+    assert ban.violations(ids) == [(4, 5), (7, 8)]
+    for bare in ("The", "Best", "the"):
+        assert bpe_tokenizer.convert_tokens_to_ids(bare) in ban.single_ids.tolist()
