@@ -73,3 +73,21 @@ def test_evaluate_leaves_the_model_in_the_mode_it_found():
     model.train()
     td.evaluate(model, rows, mask_id=3, levels=(0.5,))
     assert model.training  # and a model being trained goes on training
+
+
+def test_reserved_reuters_package_is_never_training_data(monkeypatch):
+    """r-cran-tm (Reuters-21578) is reserved for evaluation: the corpus builder refuses it before fetching
+    anything, and the evaluation unpacks it outside the training data's folder."""
+    import subprocess
+
+    import pytest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import reuters_eval
+
+    calls = []
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: calls.append(a))
+    with pytest.raises(ValueError, match="reserved for evaluation"):
+        bc.deb_extract("r-cran-tm")
+    assert calls == []
+    assert bc.RAW not in reuters_eval.EVAL_RAW.parents and reuters_eval.EVAL_RAW != bc.RAW
