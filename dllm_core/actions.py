@@ -322,11 +322,8 @@ def action_config(editor: Editor, k: int = 1, seed: int = 0, writing: str | None
     return replace(apply_preset(parallel, "fluent"), beams=2, length_slack=0)
 
 
-def _config(config: SamplerConfig | None, k: int, editor: Editor | None = None) -> SamplerConfig:
-    if config is None:
-        return action_config(editor, k) if editor is not None else SamplerConfig(
-            steps=16, temperature=0.7 if k > 1 else 0.0)
-    return config
+def _config(config: SamplerConfig | None, k: int, editor: Editor) -> SamplerConfig:
+    return config if config is not None else action_config(editor, k)
 
 
 def _check_k(k: int) -> int:

@@ -137,11 +137,15 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def wants_guidance(args: argparse.Namespace, text: str) -> bool:
     """Whether the edit asks for guidance (guidance flags, or an [[...|auto]] span)."""
-    from .markup import parse  # noqa: PLC0415
+    from .markup import has_auto_length  # noqa: PLC0415
 
-    flags = (getattr(args, "require", None) or getattr(args, "ban", None) or getattr(args, "attribute", None)
-             or (getattr(args, "cfg", 0.0) or 0.0) > 0)
-    return bool(flags) or any(seg.auto for seg in parse(text))
+    if has_auto_length(text):
+        return True
+    if not hasattr(args, "require"):  # the guidance package is not installed: no guidance flags
+        return False
+    from guidance.cli import options_from_args  # noqa: PLC0415
+
+    return options_from_args(args).active
 
 
 def first_line(exc: BaseException) -> str:

@@ -230,12 +230,15 @@ class BeamSearch(SamplerHook):
     Beams ride in the batch like candidates, so a group of K beams costs one forward pass per step with K rows. A
     beam's score is the sum of its tokens' scores; duplicates are dropped while other continuations remain."""
 
+    def __init__(self, log_probabilities: bool = False):
+        # True when CausalFluency runs just before and hands over log-probabilities; else they are made here
+        self.normalise = not log_probabilities
+
     def start(self, state: SamplerState) -> None:
         keys: dict[tuple, int] = {}
         self.group = [keys.setdefault((len(c), tuple(state.tokens[b].tolist()), tuple(state.states[b].tolist())),
                                       len(keys)) for b, c in enumerate(state.canvases)]
         self.score = torch.zeros(len(state.canvases), dtype=torch.float64)
-        self.normalise = state.config.fluency <= 0  # CausalFluency already hands over log-probabilities
 
     def _next(self, state: SamplerState) -> dict[int, int]:
         """Canvas -> logits row of its first masked position (the one left-to-right decoding commits now)."""
@@ -253,7 +256,7 @@ class BeamSearch(SamplerHook):
         for b in nxt:
             groups.setdefault(self.group[b], []).append(b)
         for members in groups.values():
-            if len(members) < 2 and not self.normalise:
+            if len(members) < 2:
                 continue
             options, seen = [], set()
             for b in members:
@@ -294,8 +297,9 @@ def default_hooks(adapter: ModelAdapter, config: SamplerConfig) -> tuple[list[Sa
     if config.writing_rules:
         after += [NoAdjacentRepeat(), NoLineBreakInSentence(adapter.line_break_ids)]
     after.append(NoClosingAfterSpace(adapter))
-    if config.fluency > 0 and adapter.can_score:  # last: it picks among what every other hook still allows
+    fluent = config.fluency > 0 and adapter.can_score
+    if fluent:  # last: it picks among what every other hook still allows
         after.append(CausalFluency(adapter, config.fluency, context=config.context))
     if config.beams > 1:
-        after.append(BeamSearch())
+        after.append(BeamSearch(log_probabilities=fluent))
     return before, after

@@ -251,3 +251,11 @@ def test_app_run_in_fluent_mode_streams_and_ends_with_the_best_beam(bpe_editor):
     parallel = [studio.page.named(u) for u in studio.run(draft, **settings, writing="parallel")][-1]
     assert parallel["result"] == bpe_editor.edit(draft, SamplerConfig(steps=8, seed=2, threshold=None)).text
     studio.close()
+
+
+def test_beams_normalise_scores_unless_the_causal_reading_did(bpe_editor, tiny_editor):  # noqa: F811
+    """On a model without a causal reading, fluency is ignored, so the beams must turn logits into
+    log-probabilities themselves (raw logits of different rows are not comparable)."""
+    config = SamplerConfig(**FLUENT, beams=2)
+    assert Sampler(bpe_editor.adapter, config).hooks[-1].normalise is False
+    assert Sampler(tiny_editor.adapter, config).hooks[-1].normalise is True

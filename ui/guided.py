@@ -41,15 +41,22 @@ def parse_words(text: str) -> list[str]:
     return [w.strip() for w in re.split(r"[,\n]", text or "") if w.strip()]
 
 
+def guidance_wanted(draft: str, required: str = "", banned: str = "", attribute: str = NO_ATTRIBUTE,
+                    attribute_strength: float = 0.0, cfg_scale: float = 0.0) -> bool:
+    """Whether the guidance controls (or an [[...|auto]] span in the draft) ask for a guided run."""
+    target = (attribute or NO_ATTRIBUTE).partition("=")[2]
+    return bool(parse_words(required) or parse_words(banned) or (target and attribute_strength) or cfg_scale
+                or has_auto_length(draft or ""))
+
+
 def edit_stream(editor: Editor, draft: str, config: SamplerConfig, required: str = "", banned: str = "",
                 attribute: str = NO_ATTRIBUTE, attribute_strength: float = 0.0, cfg_scale: float = 0.0,
                 length_target: float = 1.0) -> Iterator:
     """StepEvents then the EditResult, guided when any guidance control is set (``result.guidance`` = report)."""
+    if not guidance_wanted(draft, required, banned, attribute, attribute_strength, cfg_scale):
+        return editor.stream(draft, config)
     require, ban = parse_words(required), parse_words(banned)
     name, _, target = (attribute or NO_ATTRIBUTE).partition("=")
-    wanted = bool(require or ban or (target and attribute_strength) or cfg_scale or has_auto_length(draft or ""))
-    if not wanted:
-        return editor.stream(draft, config)
     if not guidance_available():
         raise EditError("guidance is not installed in this build: clear the guidance fields (and |auto) to run")
     options = guidance.GuidanceOptions(require=require, ban=ban, attribute=name if target else None,

@@ -253,17 +253,10 @@ class Studio:
                        attribute_strength, cfg_scale) -> SamplerConfig:
         """``config`` for the Writing choice (:func:`dllm_core.presets.writing_settings`)."""
         try:
-            segments = parse(draft) if isinstance(draft, str) else []
-        except ValueError:
-            return config  # the run reports the broken markup
-        is_guided = bool(str(required or "").strip() or str(banned or "").strip()
-                         or (attribute not in (None, "", guided.NO_ATTRIBUTE) and is_number(attribute_strength)
-                             and float(attribute_strength) > 0)
-                         or (is_number(cfg_scale) and float(cfg_scale) > 0) or any(seg.auto for seg in segments))
-        try:
-            n = editor.canvas(segments, config).n_masked if segments else 0
+            n = editor.canvas(draft, config).n_masked if isinstance(draft, str) else 0
         except (EditError, ValueError):
-            n = 0
+            n = 0  # the run reports what is wrong with the draft
+        is_guided = guided.guidance_wanted(draft, required, banned, attribute, attribute_strength, cfg_scale)
         try:
             return writing_settings(config, writing, can_score=editor.adapter.can_score, tokens_to_write=n,
                                     guided=is_guided)
