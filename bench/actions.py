@@ -179,9 +179,11 @@ def table(runs: list[dict], data: list[str], similarity: Similarity, k: int, tar
            f"{statistics.mean(unrelated):.2f}" if unrelated else
            f"References: originals' repeated bigrams {repeated_rate(data):.1f} %; meaning similarity unavailable "
            f"({similarity.why})")
-    setup = (f"k = {k} alternatives per action from one batched run (dllm_core.actions.action_config: models with "
-             "a causal reading write fluently, 2 beams per draft; the others 16 parallel steps at temperature 0.7), "
-             "figures for the first; "
+    setup = (f"k = {k} alternatives per action, figures for the first. On a model with a causal reading "
+             "(smollm2-dlm), the methods that keep the writer's words: shorten cuts whole words and phrases "
+             "(dllm_core.cuts), rephrase and tone swap single words (dllm_core.substitute), judged by the base causal "
+             "LM; on the others (minilm) the sampler re-writes: 16 parallel steps at temperature 0.7 from one batched "
+             "run (dllm_core.actions.action_config); "
              f"shorten to {target}, rephrase and tone at strength {strength}; length hit: shorten within one word of "
              "the target, rephrase/tone within max(1, 10 %) words of the original length.")
     return "\n".join([setup, "", *lines, "", ref + ".", *(["", *notes] if notes else [])])

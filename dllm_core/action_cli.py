@@ -24,6 +24,11 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--selection", default=None, metavar="START:END", help="act on these character offsets only")
     p.add_argument("--keep", action="append", default=[], metavar="WORD", help="a word every alternative keeps")
     p.add_argument("--alternatives", "-k", type=int, default=1, help=f"how many to return (1..{MAX_ALTERNATIVES})")
+    p.add_argument("--method", choices=("auto", "cut", "repair", "swap", "renoise"), default="auto",
+                   help="shorten: cut (delete whole words and phrases, keeping the writer's wording) or repair "
+                        "(delete words, re-write the seams); rephrase: swap (single words for ones that mean the "
+                        "same) or renoise (re-write a share of the words); auto: cut / swap on models with a causal "
+                        "reading (smollm2-dlm), repair / renoise otherwise")
     p.add_argument("--writing", choices=("auto", "fluent", "parallel"), default="auto",
                    help="fluent: left to right with the model's causal reading and 2 beams per draft (auto: on "
                         "models with one, i.e. smollm2-dlm); parallel: --steps and --temperature apply")
@@ -60,6 +65,12 @@ def run_action_command(args) -> int:
         except ValueError:
             return fail(f"--selection: expected START:END character offsets, got {args.selection!r}")
         kwargs["selection"] = (a, b)
+    methods = {"shorten": ("auto", "cut", "repair"), "rephrase": ("auto", "swap", "renoise"), "tone": ("auto",)}
+    if args.method not in methods[args.action]:
+        return fail(f"--method {args.method} does not apply to {args.action}; choose one of "
+                    f"{', '.join(methods[args.action])}")
+    if args.action != "tone":
+        kwargs["method"] = args.method
     if args.action == "shorten":
         kwargs["target"] = args.target
     else:

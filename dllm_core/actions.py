@@ -363,13 +363,21 @@ def run_markups(editor: Editor, text: str, selection: tuple[int, int], markups: 
             for i, t in enumerate(ordered)]
 
 
+SHORTEN_METHODS = ("auto", "cut", "repair")
+
+
 def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selection: tuple[int, int] | None = None,
             k: int = 1, config: SamplerConfig | None = None, keep: tuple[str, ...] = (), seam: int = 1,
-            seam_bias: float = 2.0, tolerance: int = 1, seed: int = 0) -> ActionResult:
-    """Shorten ``text`` (or ``text[selection]``) to ``target`` words (int) or a share (0.7 / "70%")."""
+            seam_bias: float = 2.0, tolerance: int = 1, seed: int = 0, method: str = "auto") -> ActionResult:
+    """Shorten ``text`` (or ``text[selection]``) to ``target`` words (int) or a share (0.7 / "70%").
+
+    ``method`` "cut" deletes whole words and phrases of the writer's text, chosen by a beam search scored by the
+    model (:mod:`dllm_core.cuts`; needs a causal reading); "repair" deletes the most predictable words and lets
+    the sampler rewrite the seams; "auto" cuts where the model can score and repairs otherwise."""
     start, end = _selection(text, selection)
     k = _check_k(k)
-    config = _config(config, k, editor)
+    if method not in SHORTEN_METHODS:
+        raise EditError(f"shorten method: must be one of {', '.join(SHORTEN_METHODS)}, got {method!r}")
     words = words_of(text, start, end, keep)
     if len(words) < 2:
         raise EditError("select at least two words to shorten")
@@ -379,6 +387,12 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
     if n_drop > len(droppable):
         raise EditError(f"cannot reach {goal} words: {len(words) - len(droppable)} of the {len(words)} words are "
                         "names, numbers or other words to keep")
+    if method == "cut" or (method == "auto" and editor.adapter.can_score):
+        if not editor.adapter.can_score:
+            raise EditError(f"shorten by cutting needs a model with a causal reading; {editor.adapter.name} has "
+                            "none (use method 'repair')")
+        return _shorten_by_cutting(editor, text, (start, end), words, goal, k, tolerance, seed)
+    config = _config(config, k, editor)
     scores = [p + f for p, f in zip(predictability(editor, text, words), deletion_fit(editor, text, words))]
     spread = max(0.5, statistics.pstdev([scores[i] for i in droppable])) if droppable else 1.0
     for i, w in enumerate(words):  # a sentence's last word holds it together ("were not officially confirmed.")
@@ -400,6 +414,31 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
     alternatives = sorted(drafts, key=lambda a: abs(a.words - goal) > tolerance)[:k]  # stable: ranking kept
     note = "" if len(alternatives) == k else f"{k - len(alternatives)} alternatives came out the same"
     return ActionResult("shorten", alternatives[0].text, alternatives, (start, end), len(words), goal,
+                        [w.text for w in words if w.content], note)
+
+
+def _shorten_by_cutting(editor: Editor, text: str, selection: tuple[int, int], words: list[Word], goal: int, k: int,
+                        tolerance: int, seed: int = 0) -> ActionResult:
+    from .cuts import CutSearch  # noqa: PLC0415
+
+    info = predictability(editor, text, words)
+    search = CutSearch(editor.adapter, editor.tokenizer, text, selection, words, info, goal, beams=max(2, k),
+                       tolerance=tolerance, function_words=FUNCTION_WORDS,
+                       words_of=lambda t, a, b: words_of(t, a, b), seed=seed)
+    drafts = search.run()
+    outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
+    alternatives = [Alternative(d.text, count_words(d.text) - outside, round(-d.cost, 3),
+                                "cut: " + " | ".join(c.strip() for c in d.cuts)) for d in drafts[:k]]
+    if not alternatives:
+        raise EditError(f"found nothing to cut in this text that leaves its sentences whole (names, numbers, "
+                        "negations and the words that hold a sentence together stay)")
+    notes = []
+    if alternatives[0].words > goal + tolerance:
+        notes.append(f"cut to {alternatives[0].words} words, not {goal}: cutting more would break a sentence")
+    if len(alternatives) < k:
+        notes.append(f"only {len(alternatives)} different cuts")
+    note = "; ".join(notes)
+    return ActionResult("shorten", alternatives[0].text, alternatives, selection, len(words), goal,
                         [w.text for w in words if w.content], note)
 
 
@@ -443,16 +482,39 @@ def _no_overlap(pieces: list[tuple[int, int, str]]) -> list[tuple[int, int, str]
     return out
 
 
+REPHRASE_METHODS = ("auto", "swap", "renoise")
+
+
+def may_change(word: Word) -> bool:
+    """Whether a rephrase may swap this word: not a name, number, word to keep, negation or function word."""
+    from .cuts import may_cut  # noqa: PLC0415
+
+    return may_cut(word) and word.text.lower() not in FUNCTION_WORDS
+
+
 def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tuple[int, int] | None = None,
              k: int = 1, config: SamplerConfig | None = None, keep: tuple[str, ...] = (), change: float = 2.0,
-             key_share: float = 0.3, seed: int = 0, hooks=()) -> ActionResult:
-    """Re-write ``strength`` of the selection's non-content words (content words pinned); k alternatives."""
+             key_share: float = 0.3, seed: int = 0, hooks=(), method: str = "auto", attribute=None,
+             attribute_weight: float = 0.0) -> ActionResult:
+    """Re-write ``strength`` of the selection's words that may change; k alternatives.
+
+    ``method`` "swap" swaps single words for ones that fit the place and mean the same (:mod:`dllm_core.substitute`;
+    needs a causal reading), every other word kept; "renoise" masks that share of the non-content words and lets
+    the sampler re-write them (content words pinned); "auto" swaps where the model can score."""
     start, end = _selection(text, selection)
     k = _check_k(k)
-    config = _config(config, k, editor)
     if not 0 < float(strength) <= 1:
         raise EditError(f"rephrase strength must be in (0, 1], got {strength}")
+    if method not in REPHRASE_METHODS:
+        raise EditError(f"rephrase method: must be one of {', '.join(REPHRASE_METHODS)}, got {method!r}")
     words = words_of(text, start, end, keep)
+    if method == "swap" or (method == "auto" and editor.adapter.can_score and not hooks):
+        if not editor.adapter.can_score:
+            raise EditError(f"rephrase by swapping words needs a model with a causal reading; {editor.adapter.name} "
+                            "has none (use method 'renoise')")
+        return _rephrase_by_swapping(editor, text, (start, end), words, strength, k, seed, attribute,
+                                     attribute_weight)
+    config = _config(config, k, editor)
     # key words: the least predictable ``key_share`` of the other non-function words carry the meaning; kept too
     others = [i for i, w in enumerate(words) if not w.content and w.text.lower() not in FUNCTION_WORDS]
     if others and key_share > 0:
@@ -480,6 +542,29 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
                         [w.text for w in words if w.content], note)
 
 
+def _rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], words: list[Word], strength: float,
+                          k: int, seed: int, attribute=None, attribute_weight: float = 0.0) -> ActionResult:
+    from .substitute import apply_all, combine, propose, read_swaps  # noqa: PLC0415
+
+    may = [may_change(w) for w in words]
+    if not any(may):
+        raise EditError("nothing to rephrase: every selected word is a name, number, function word or word to keep")
+    swaps = read_swaps(editor, text, propose(editor, text, words, may, stop=FUNCTION_WORDS), attribute,
+                       attribute_weight)
+    places = len({s.word for s in swaps})
+    if not places:
+        raise EditError("no word of this text has a replacement that reads as well; try another selection")
+    n = max(1, round(strength * places))
+    texts = [apply_all(text, chosen) for chosen in combine(swaps, n, k, seed)]
+    ordered, scores = rank(editor.adapter, texts) if len(texts) > 1 else (texts, None)
+    outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
+    alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i], "swap")
+                    for i, t in enumerate(ordered)]
+    note = "" if len(alternatives) == k else f"only {len(alternatives)} different sets of words to swap"
+    return ActionResult("rephrase", alternatives[0].text, alternatives, selection, len(words), None,
+                        [w.text for w, m in zip(words, may) if not m and w.content], note)
+
+
 def tone(editor: Editor, text: str, attribute: str, target: str, *, strength: float = 0.5, guidance: float = 8.0,
          selection: tuple[int, int] | None = None, k: int = 1, config: SamplerConfig | None = None,
          keep: tuple[str, ...] = (), seed: int = 0) -> ActionResult:
@@ -500,9 +585,21 @@ def tone(editor: Editor, text: str, attribute: str, target: str, *, strength: fl
     if target not in attributes[attribute]:
         raise EditError(f"{attribute} has no class {target!r}; choose one of {', '.join(attributes[attribute])}")
     options = GuidanceOptions(attribute=attribute, target=target, strength=guidance).validate()
-    result = rephrase(editor, text, strength, selection=selection, k=k, config=config, keep=keep, seed=seed,
-                      hooks=build_hooks(editor, options))
     classifier = get_classifier(editor, attribute)
+    if editor.adapter.can_score:  # swap words, choosing swaps that read well and move the classifier
+        column = classifier.class_index(target)
+
+        def toward(texts: list[str]) -> list[float]:
+            return classifier.score_texts(texts)[:, column].clamp_min(1e-9).log().tolist()
+
+        result = rephrase(editor, text, strength, selection=selection, k=k, keep=keep, seed=seed, method="swap",
+                          attribute=toward, attribute_weight=guidance / 2)
+        result.alternatives = sorted(result.alternatives, key=lambda a: -classifier.score(a.text, target))
+        result.text = result.alternatives[0].text
+        result.action = "tone"
+        return result
+    result = rephrase(editor, text, strength, selection=selection, k=k, config=config, keep=keep, seed=seed,
+                      hooks=build_hooks(editor, options), method="renoise")
     scored = sorted(result.alternatives, key=lambda a: -classifier.score(a.text, target))
     if result.alternatives and result.alternatives[0].score is None:  # no causal reading: order by the classifier
         result.alternatives = scored

@@ -138,6 +138,10 @@ class ModelAdapter:
         self.custom_code = False  # set by load() for a model that runs its repository's code (own mask formats)
         self.batcher = None  # a dllm_core.batching.StepBatcher once enable_step_batching() is called
         self._canvas_embeddings: torch.nn.Embedding | None = None  # built by input_embeddings() when asked
+        # a shifted model adapted from a causal LM: a loader of that causal LM as it was before the adaptation,
+        # the judge of how finished text reads (judge_log_probs); loaded on first use
+        self.judge_loader = None
+        self._judge = None
 
     # ------------------------------------------------------------------------------------------------ loading
     @classmethod
@@ -289,10 +293,9 @@ class ModelAdapter:
         return self.kind == "shifted-causal"
 
     @torch.no_grad()
-    def sequence_log_likelihood(self, seqs: list[torch.Tensor], start: list[int] | None = None) -> torch.Tensor:
-        """Sum of log p(token | tokens before it) over ``seqs[r][start[r]:]``, with causal attention and no
-        masks: the base causal LM's reading of a finished text (one forward pass). Used to rank candidates: it
-        rewards spans that read well into the text after them, which one denoising pass cannot see."""
+    def token_log_probs(self, seqs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Per token of each sequence, log p(token | tokens before it) under the causal reading (one batched
+        forward pass, no masks); the first token is read after the frame's start token."""
         if not self.can_score:
             raise NotImplementedError(f"{self.name} has no causal reading to score with")
         self.forward_passes += 1
@@ -300,12 +303,37 @@ class ModelAdapter:
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
         logits = self.model(input_ids, attention, causal=True).float()
         logp = torch.log_softmax(logits[:, :, : self.vocab_size - 1], dim=-1)
-        token_lp = logp.gather(2, input_ids.clamp(max=self.vocab_size - 2)[:, :, None]).squeeze(2)
-        out = []
-        for r, seq in enumerate(seqs):
-            first = offset + (start[r] if start else 0)
-            out.append(token_lp[r, max(first, 1) : offset + len(seq)].sum())
-        return torch.stack(out).cpu()
+        token_lp = logp.gather(2, input_ids.clamp(max=self.vocab_size - 2)[:, :, None]).squeeze(2).cpu()
+        return [token_lp[r, offset : offset + len(seq)] for r, seq in enumerate(seqs)]
+
+    @torch.no_grad()
+    def judge_log_probs(self, seqs: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Like :meth:`token_log_probs`, but read by the causal LM the model was adapted from, without the
+        adaptation, where there is one (SmolLM2's own weights). Training for bidirectional denoising blurs the
+        adapted model's left-to-right reading: it scored "His spends a great deal" as well as "His work spends
+        a great deal"; the original causal LM does not. Used to judge cuts and word swaps (dllm_core.cuts,
+        dllm_core.substitute). Without a loader it is :meth:`token_log_probs`."""
+        if self.judge_loader is None:
+            return self.token_log_probs(seqs)
+        if self._judge is None:
+            # never int8: quantised, its reading of a cut was noise ("the Palestinian police do not have around"
+            # read as well as "... have control around"); a float32 reading of short windows is affordable
+            self._judge = self.judge_loader().to(device=self.device, dtype=self.dtype).eval()
+        self.forward_passes += 1
+        input_ids, attention, offset = self.frame(seqs)
+        input_ids, attention = input_ids.to(self.device), attention.to(self.device)
+        input_ids = input_ids.clamp(max=self._judge.config.vocab_size - 1)  # padding may use the mask id
+        logits = self._judge(input_ids=input_ids, attention_mask=attention).logits.float()
+        logp = torch.log_softmax(logits[:, :-1], dim=-1)
+        token_lp = logp.gather(2, input_ids[:, 1:].clamp(max=logits.shape[-1] - 1)[:, :, None]).squeeze(2).cpu()
+        return [token_lp[r, offset - 1 : offset - 1 + len(seq)] for r, seq in enumerate(seqs)]
+
+    def sequence_log_likelihood(self, seqs: list[torch.Tensor], start: list[int] | None = None) -> torch.Tensor:
+        """Sum of log p(token | tokens before it) over ``seqs[r][start[r]:]``, with causal attention and no
+        masks: the base causal LM's reading of a finished text (one forward pass). Used to rank candidates: it
+        rewards spans that read well into the text after them, which one denoising pass cannot see."""
+        per_token = self.token_log_probs(seqs)
+        return torch.stack([lp[(start[r] if start else 0) :].sum() for r, lp in enumerate(per_token)])
 
     def input_embeddings(self) -> torch.nn.Embedding:
         """An embedding for every id a canvas can hold (what attribute classifiers read). A shifted causal model's
@@ -379,4 +407,6 @@ def load_shifted(delta_dir: Path, name: str, device: torch.device, dtype: torch.
     tokenizer.add_special_tokens({"mask_token": meta.get("mask_token", "<|mask|>")})
     if tokenizer.mask_token_id != model.mask_id:
         raise ModelLoadError(f"mask token id {tokenizer.mask_token_id} != {model.mask_id}: tokenizer and base differ")
-    return ModelAdapter(model, tokenizer, name, kind="shifted-causal", start_token=meta.get("start_token"))
+    adapter = ModelAdapter(model, tokenizer, name, kind="shifted-causal", start_token=meta.get("start_token"))
+    adapter.judge_loader = lambda: load_base()[0]  # a fresh, unmerged copy (adapter.judge_log_probs)
+    return adapter

@@ -138,3 +138,15 @@ def test_a_deletion_with_nothing_to_repair_still_gives_a_result(tiny_editor):
     text = "Anna and Boris met Carl in Paris."
     result = shorten(tiny_editor, text, 5, config=SamplerConfig(steps=2))
     assert "Anna" in result.text and "Paris" in result.text and result.words_after <= 6
+
+
+def test_action_cli_method(capsys):
+    from dllm_core.cli import main
+
+    # the embedded model (no causal reading) cannot cut: a clear message, exit 2
+    assert main(["action", "shorten", WIKI, "--method", "cut"]) == 2
+    assert "causal reading" in capsys.readouterr().err
+    assert main(["action", "shorten", WIKI, "--method", "swap"]) == 2
+    assert "does not apply to shorten" in capsys.readouterr().err
+    assert main(["action", "shorten", WIKI, "--method", "repair", "--steps", "4", "--json"]) == 0
+    assert '"action": "shorten"' in capsys.readouterr().out

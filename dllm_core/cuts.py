@@ -1,0 +1,286 @@
+"""Shorten by cutting: delete whole words and phrases of the writer's own text, chosen by a small beam search, so
+that what is left is still the writer's wording (extractive sentence compression, as in Schumann et al. 2020,
+"Discrete optimization for unsupervised sentence summarization with word-level extraction", with the scores below).
+
+Each step of the search tries every cut of 1 to ``max_span`` consecutive words that may go (never a name, a number,
+a capitalised word, a negation or a word the writer asked to keep; spans of three or more words only where a phrase
+can start or end: at punctuation or a function word), in a few punctuation variants ("X, which ..., Y" can lose the
+clause and one comma). A cut is scored by two readings of the model:
+
+- **does the rest still read?** the change in the causal log-likelihood of the words that stay (the text before the
+  cut reads the same; the text after it may become hard to predict: "the police do have" after cutting "not" only
+  reads well when it is grammatical); the cut words' own log-likelihood is left out, so that cutting a rare word
+  gains nothing by itself;
+- **is anything lost?** the denoiser's log-probability of the cut words, masked one at a time with the rest of the
+  original visible (:func:`dllm_core.actions.predictability`): a word the rest already says costs nearly nothing.
+
+Beams are ordered by cost per word removed; drafts within ``tolerance`` words of the target are collected and the
+cheapest come back first. Nothing is generated, so no seam can come out garbled; the price is that a sentence
+whose words all carry weight cannot be cut far without losing something, which the score then says.
+
+Needs a model with a causal reading (``adapter.can_score``); the others shorten by deleting and repairing
+(:func:`dllm_core.actions.shorten`, method "repair").
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import statistics
+from dataclasses import dataclass
+
+import torch
+
+NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
+PHRASE_PUNCT = ",;:()—–"  # punctuation where a phrase may start or end
+# words that need a content word after them: a cut right after one must end before such a word
+NEEDS_A_WORD = frozenset("""a an the its his her their our my your this that these those is am are was were be been
+being has have had will would can could may might must shall should do does did to very""".split())
+# a sentence may not start with these after its first words are cut
+FUNCTION_WORDS_AFTER_CUT = frozenset("""of in on at by for from with into to and or but nor than as that which who
+is are was were""".split())
+# words that start a phrase which can go as a whole: prepositions and clause words
+PHRASE_STARTERS = frozenset("""of in on at by for from with without into onto over under about after before during
+since until through across against among between within toward towards upon like near despite via per around behind
+beyond along which who whom whose when where while because although though whereas unless as""".split())
+# a cut that makes the words after it read this much worse (nats, by the judge) breaks the sentence: judged on
+# cuts read by hand, bad ones ("have [control] around", "the Angolan [regime] decided") cost 5-13, good ones 0-2
+MAX_BREAK = 3.0
+CONTEXT_BEFORE = 80  # characters before a cut that its reading sees
+CONTEXT_AFTER = 40  # and after it
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str  # the whole text with the cuts made so far
+    kept: tuple[int, ...]  # indices (into the original selection's words) of the words still there
+    cost: float = 0.0  # summed cost of the cuts, nats
+    cuts: tuple[str, ...] = ()  # what was cut, for reports
+
+
+def may_cut(word) -> bool:
+    lower = word.text.lower()
+    return not word.content and lower not in NEGATIONS and not lower.endswith(("n't", "n’t"))
+
+
+def _cut_texts(text: str, words, i: int, j: int) -> list[tuple[int, int, str]]:
+    """Ways to delete words ``i..j`` of ``text``: (start, end, replacement) character edits, with the space before
+    the words and, in variants, the punctuation after or before them."""
+    lo, hi = words[i].start, words[j].end
+    before = text[:lo]
+    gap_lo = len(before.rstrip())  # where the white space before the words starts
+    after_punct = re.match(r"[,;:]", text[hi:])
+    before_punct = before.rstrip()[-1:] in ",;:" if gap_lo else False
+    sentence_start = not before.strip() or before.rstrip()[-1:] in ".!?\"“(" or gap_lo == 0
+    out = []
+    if sentence_start:
+        nxt = words[j + 1] if j + 1 < len(words) else None
+        if nxt is None:
+            return []
+        tail = text[hi : nxt.start]
+        if re.search(r"[.!?]", tail):
+            return []  # the words are a whole sentence: leave them (a cut never removes a sentence's last word)
+        if nxt.text.lower() in FUNCTION_WORDS_AFTER_CUT:
+            return []  # "[In the beginning] of April" would start the sentence with "Of"
+        first = nxt.text[0].upper() if words[i].text[0].isupper() else nxt.text[0]
+        out.append((lo, nxt.start + 1, first))
+        return out
+    out.append((gap_lo, hi, ""))
+    if after_punct:
+        out.append((gap_lo, hi + 1, ""))
+    if before_punct:
+        out.append((gap_lo - 1, hi, ""))
+    return out
+
+
+def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int, function_words) -> list:
+    """(start, end, replacement, cut word indices) for every cut of at most ``budget`` words of ``words`` that can
+    be a phrase of its own (:func:`_phrase_like`)."""
+    options = []
+    for i in range(len(words)):
+        for j in range(i, min(len(words), i + max_span)):
+            if not may[j] or j - i + 1 > budget:
+                break
+            if not _phrase_like(draft_text, words, i, j, function_words):
+                continue
+            for lo, hi, rep in _cut_texts(draft_text, words, i, j):
+                options.append((lo, hi, rep, tuple(range(i, j + 1))))
+    return options
+
+
+def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
+    """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
+    that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
+    such words ("scholarly philosophical"); a phrase led by a preposition or a clause word that ends where a new
+    phrase starts ("of transmutation", "on the alchemists themselves"); or anything between two punctuation marks
+    (", when a new coup was under preparation,")."""
+    lowered = [w.text.lower() for w in words[i : j + 1]]
+    if lowered[-1] in function_words:
+        return False
+    before = words[i - 1].text.lower() if i > 0 and not text[words[i - 1].end : words[i].start].strip() else ""
+    follows = words[j + 1].text.lower() if j + 1 < len(words) else ""
+    joined = not text[words[j].end : words[j + 1].start].strip() if follows else False
+    if before[:1].isdigit():
+        return False  # "160 [years] later"
+    if before in NEEDS_A_WORD and not (joined and follows not in function_words):
+        return False  # "its [military mission] from", "160 [years later,] the", "was [under preparation,] the"
+    if all(w not in function_words for w in lowered):
+        # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
+        # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
+        # Palestinian [police] do not", "a criminal [offence].")
+        return joined and bool(follows) and follows not in function_words
+    left = text[: words[i].start].rstrip()[-1:]
+    right = text[words[j].end : words[j].end + 1]
+    ends_phrase = right in PHRASE_PUNCT + ".!?" or not follows or follows in function_words
+    if lowered[0] in PHRASE_STARTERS and ends_phrase:
+        return True
+    return left in PHRASE_PUNCT and right in PHRASE_PUNCT + ".!?"
+
+
+class CutSearch:
+    """Choose cuts. ``words`` are the selection's words in the original text (``content`` marks the ones to keep),
+    ``info`` the denoiser's log-probability of each (masked alone), ``goal`` the target word count.
+
+    Each round scores every possible cut of the current draft once (one batched pass of short windows), then
+    picks sets of cuts that are not next to each other, cheapest per word first, until the goal is reached; the
+    first set is the greedy one, the others perturbed. A round's sets are the next round's drafts when the cuts
+    taken together are not yet enough."""
+
+    def __init__(self, adapter, tokenizer, text: str, selection: tuple[int, int], words, info: list[float],
+                 goal: int, *, beams: int = 3, max_span: int = 5, tolerance: int = 1, info_weight: float = 1.0,
+                 reads_weight: float = 3.0, max_break: float = MAX_BREAK,
+                 function_words=frozenset(), words_of=None, max_rounds: int = 4, batch: int = 64, seed: int = 0):
+        self.adapter, self.tokenizer = adapter, tokenizer
+        self.text, self.selection, self.words, self.info = text, selection, words, info
+        self.goal, self.beams, self.max_span, self.tolerance = goal, beams, max_span, tolerance
+        self.info_weight, self.function_words, self.words_of = info_weight, function_words, words_of
+        self.reads_weight, self.max_break = reads_weight, max_break
+        self.max_rounds, self.batch = max_rounds, batch
+        self.may = [may_cut(w) for w in words]
+        self.rng = random.Random(seed)
+
+    # ------------------------------------------------------------------------------------------- reading
+    def _window(self, text: str, a: int, b: int) -> tuple[int, int]:
+        """Characters around a cut at ``a..b`` that its reading needs: some words before it, a few after it."""
+        lo = max(0, a - CONTEXT_BEFORE)
+        while lo > 0 and not text[lo - 1].isspace():
+            lo -= 1
+        hi = min(len(text), b + CONTEXT_AFTER)
+        while hi < len(text) and not text[hi].isspace():
+            hi += 1
+        return lo, hi
+
+    def _totals(self, texts: list[str]) -> list[float]:
+        """Summed causal log-probability of each text, in batches."""
+        limit = self.adapter.max_length - 2
+        ids = [torch.tensor(self.tokenizer(t, add_special_tokens=False)["input_ids"][-limit:] or [self.adapter.sep_id])
+               for t in texts]
+        out: list[float] = []
+        for b in range(0, len(ids), self.batch):
+            out += [float(lp.sum()) for lp in self.adapter.judge_log_probs(ids[b : b + self.batch])]
+        return out
+
+    def _costs(self, text: str, options) -> list[float]:
+        """Cost of each cut on its own: how much harder the text after it reads (never a gain: taking away a
+        surprising word makes the rest easier to predict too, "a good loser" -> "a loser"), plus what the cut
+        words carried (their denoiser log-probability, weighted)."""
+        texts, index = [], {}
+        rows = []
+        for a, b, rep, _ in options:
+            lo, hi = self._window(text, a, b)
+            base = text[lo:hi]
+            if base not in index:
+                index[base] = len(texts)
+                texts.append(base)
+            texts.append(text[lo:a] + rep + text[b:hi])
+            cut_text = text[a:b]
+            rows.append((index[base], len(texts) - 1, text[lo:a], cut_text))
+        # the cut words' own reading, to leave out of the base: read "before + cut" minus "before"
+        extra = {}
+        for _, _, before, cut_text in rows:
+            for t in (before, before + cut_text):
+                if t not in extra and t not in index:
+                    extra[t] = None
+        all_texts = texts + list(extra)
+        totals = self._totals([t for t in all_texts])
+        value = dict(zip(all_texts, totals))
+        costs = []
+        for (a, b, rep, cut), (base_i, cand_i, before, cut_text) in zip(options, rows):
+            gone = value[before + cut_text] - value[before] if before else value[before + cut_text]
+            reads = min(0.0, totals[cand_i] - (totals[base_i] - gone))
+            if reads < -self.max_break:
+                costs.append(math.inf)  # it breaks the sentence: never taken, whatever the target
+                continue
+            lost = sum(self.info[c] for c in cut)
+            costs.append(-(self.reads_weight * reads + self.info_weight * lost))
+        return costs
+
+    # ------------------------------------------------------------------------------------------- search
+    def run(self) -> list[Draft]:
+        """Drafts within ``tolerance`` words of the goal, cheapest first."""
+        drafts = [Draft(self.text, tuple(range(len(self.words))))]
+        done: dict[str, Draft] = {}
+        closest: dict[str, Draft] = {}  # every draft made, for when no set of cuts reaches the goal
+        for _ in range(self.max_rounds):
+            nxt: dict[str, Draft] = {}
+            for draft in drafts:
+                for child in self._sets(draft):
+                    closest.setdefault(child.text, child)
+                    target = done if abs(len(child.kept) - self.goal) <= self.tolerance else nxt
+                    if len(child.kept) > self.goal or target is done:
+                        if child.text not in target or child.cost < target[child.text].cost:
+                            target[child.text] = child
+            drafts = sorted((d for t, d in nxt.items() if t not in done), key=lambda d: d.cost)[: self.beams]
+            if not drafts or len(done) >= self.beams:
+                break
+        # drafts that reach the goal, cheapest first; then, when there are too few (the cuts that keep every
+        # sentence whole do not reach it), the shortest other drafts made
+        reached = sorted(done.values(), key=lambda d: d.cost + 0.5 * abs(len(d.kept) - self.goal))
+        others = sorted((d for t, d in closest.items() if t not in done), key=lambda d: (len(d.kept), d.cost))
+        return reached + others
+
+    def _sets(self, draft: Draft) -> list[Draft]:
+        sel_end = self.selection[1] - (len(self.text) - len(draft.text))
+        words = self.words_of(draft.text, self.selection[0], sel_end)
+        if len(words) != len(draft.kept):  # a cut changed how words split: stop this draft here
+            return []
+        need = len(draft.kept) - self.goal
+        budget = need + self.tolerance
+        may = [self.may[k] for k in draft.kept]
+        options = _options(draft.text, words, may, budget, self.max_span, self.function_words)
+        if not options:
+            return []
+        costs = self._costs(draft.text, options)
+        options, costs = [o for o, c in zip(options, costs) if c < math.inf], [c for c in costs if c < math.inf]
+        if not options:
+            return []
+        per_word = [c / len(o[3]) for c, o in zip(costs, options)]
+        spread = max(0.5, statistics.pstdev(per_word)) if len(per_word) > 1 else 1.0
+        out = []
+        for j in range(2 * self.beams):
+            noise = [0.0 if j == 0 else -spread * math.log(-math.log(self.rng.random() or 1e-12)) * 0.5
+                     for _ in options]
+            order = sorted(range(len(options)), key=lambda n: per_word[n] + noise[n])
+            taken: list[int] = []
+            used: set[int] = set()
+            removed = 0
+            for n in order:
+                cut = options[n][3]
+                if removed >= need - self.tolerance and removed >= 1:
+                    break
+                if removed + len(cut) > budget or any(c in used or c - 1 in used or c + 1 in used for c in cut):
+                    continue
+                taken.append(n)
+                used.update(cut)
+                removed += len(cut)
+            if not taken:
+                continue
+            text = draft.text
+            for n in sorted(taken, key=lambda n: -options[n][0]):
+                a, b, rep, _ = options[n]
+                text = text[:a] + rep + text[b:]
+            kept = tuple(k for m, k in enumerate(draft.kept) if m not in used)
+            cuts = tuple(draft.text[options[n][0] : options[n][1]] for n in sorted(taken, key=lambda n: options[n][0]))
+            out.append(Draft(text, kept, draft.cost + sum(costs[n] for n in taken), draft.cuts + cuts))
+        return out

@@ -1,0 +1,132 @@
+"""Shorten by cutting (dllm_core.cuts) and rephrase by swapping words (dllm_core.substitute): what they may change,
+what they must keep, and the judge's reading. Mechanics on a tiny random Llama with SmolLM2's tokenizer (a model
+with a causal reading), so the properties hold for any weights."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # noqa: F401 (fixtures)
+
+from dllm_core import EditError
+from dllm_core.actions import FUNCTION_WORDS, count_words, rephrase, shorten, words_of
+from dllm_core.adapter import ModelAdapter
+from dllm_core.cuts import CutSearch, _phrase_like
+from dllm_core.shifted import ShiftedDiffusionLM
+
+NEWS = ("Stone-throwing youths were met with baton charges, but still the Palestinian police do not have control "
+        "around the Sheikh's house in 2001.")
+WORD_CHARS = str.maketrans("", "", ".,;:!?\"'")
+
+
+def plain_words(text: str) -> list[str]:
+    return [w.translate(WORD_CHARS).lower() for w in text.split()]
+
+
+def is_subsequence(short: list[str], long: list[str]) -> bool:
+    it = iter(long)
+    return all(any(w == x for x in it) for w in short)
+
+
+@pytest.mark.parametrize("text,span,ok", [
+    ("A man who is a good loser plays.", "good", True),  # a modifier before its noun
+    ("A man who is a good loser plays.", "a", False),  # a lone function word
+    ("They withdraw its military mission from Bissau.", "military mission", False),  # "its from"
+    ("The Palestinian police do not have control.", "police", False),  # a head noun before a function word
+    ("It is a criminal offence.", "offence", False),  # the last word of a sentence
+    ("In April, when a new coup was planned, they left.", "when a new coup was planned", True),  # a clause
+    ("It shifted to a commentary on the alchemists themselves.", "on the alchemists themselves", True),
+    ("It forbade the promises of transmutation made.", "promises of", False),  # ends in a function word
+    ("More than 160 years later they came.", "years", False),  # after a number
+])
+def test_which_spans_can_go_as_a_phrase(text, span, ok):
+    words = words_of(text)
+    first = span.split()[0]
+    i = next(n for n, w in enumerate(words) if w.text == first and " ".join(
+        x.text for x in words[n : n + len(span.split())]) == span)
+    assert _phrase_like(text, words, i, i + len(span.split()) - 1, FUNCTION_WORDS) is ok
+
+
+def test_cutting_only_deletes_and_keeps_names_numbers_negations(bpe_editor):  # noqa: F811
+    result = shorten(bpe_editor, NEWS, "75%", k=3, method="cut")
+    original = plain_words(NEWS)
+    assert result.alternatives and len({a.text for a in result.alternatives}) == len(result.alternatives)
+    for alt in result.alternatives:
+        assert alt.markup.startswith("cut: ")
+        assert is_subsequence(plain_words(alt.text), original), alt.text  # the writer's words, in order
+        assert alt.words < result.words_before
+        for kept in ("Palestinian", "Sheikh's", "2001", "not", "Stone-throwing"):
+            assert kept in alt.text
+        assert alt.words >= result.target_words - 1  # never below the target by more than the tolerance
+    if result.alternatives[0].words > result.target_words + 1:
+        assert "not" in result.note and "break a sentence" in result.note
+
+
+def test_cutting_a_selection_leaves_the_rest(bpe_editor):  # noqa: F811
+    start = NEWS.index("but still")
+    result = shorten(bpe_editor, NEWS, "70%", selection=(start, len(NEWS)), method="cut")
+    assert result.text.startswith(NEWS[:start])
+    assert result.words_before == count_words(NEWS[start:])
+
+
+def test_a_cut_that_breaks_the_reading_is_never_taken(bpe_editor):  # noqa: F811
+    words = words_of(NEWS)
+    info = [0.0] * len(words)
+    # every cut makes the text read at least 0 nats worse, so a negative allowance rules out every cut
+    strict = CutSearch(bpe_editor.adapter, bpe_editor.tokenizer, NEWS, (0, len(NEWS)), words, info, 12,
+                       function_words=FUNCTION_WORDS, words_of=words_of, max_break=-1.0)
+    assert strict.run() == []
+    loose = CutSearch(bpe_editor.adapter, bpe_editor.tokenizer, NEWS, (0, len(NEWS)), words, info, 12,
+                      function_words=FUNCTION_WORDS, words_of=words_of, max_break=1e9)
+    assert loose.run()
+
+
+def test_judge_reads_like_the_causal_lm_it_loads(bpe_tokenizer):  # noqa: F811
+    causal = tiny_llama(49152, seed=3)
+    judge = copy.deepcopy(causal)
+    adapter = ModelAdapter(ShiftedDiffusionLM(causal), bpe_tokenizer, "tiny", kind="shifted-causal",
+                           start_token="<|endoftext|>")
+    seqs = [torch.tensor([10, 20, 30, 40]), torch.tensor([7, 8])]
+    plain = adapter.judge_log_probs(seqs)  # no loader: the causal reading itself
+    adapter.judge_loader = lambda: judge
+    judged = adapter.judge_log_probs(seqs)
+    for a, b, seq in zip(plain, judged, seqs):
+        assert a.shape == b.shape == (len(seq),)
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+    with torch.no_grad():  # and it is the causal LM's own next-token reading after the start token
+        ids = torch.tensor([[bpe_tokenizer.convert_tokens_to_ids("<|endoftext|>"), 10, 20, 30, 40]])
+        ref = judge(input_ids=ids).logits.log_softmax(-1)[0, :-1].gather(1, ids[0, 1:, None]).flatten()
+    torch.testing.assert_close(judged[0], ref, atol=1e-4, rtol=1e-4)
+    adapter.judge_loader = lambda: tiny_llama(49152, seed=4)  # another LM reads differently
+    adapter._judge = None
+    assert not torch.allclose(adapter.judge_log_probs(seqs)[0], plain[0])
+
+
+def test_swapping_changes_single_words_and_keeps_the_rest(bpe_editor):  # noqa: F811
+    result = rephrase(bpe_editor, NEWS, 0.5, k=3, method="swap")
+    original = NEWS.split()
+    assert result.alternatives and len({a.text for a in result.alternatives}) == len(result.alternatives)
+    for alt in result.alternatives:
+        new = alt.text.split()
+        assert len(new) == len(original) and alt.words == result.words_before  # word for word
+        changed = [(o, n) for o, n in zip(original, new) if o != n]
+        assert changed, alt.text
+        for old, now in changed:
+            core = old.translate(WORD_CHARS).lower()
+            assert core not in FUNCTION_WORDS and not old[:1].isupper() and not any(c.isdigit() for c in old)
+            assert now.translate(WORD_CHARS).lower() not in plain_words(NEWS)  # never repeats a word of the text
+        for i in range(len(original) - 1):  # no two neighbours both changed
+            assert original[i] == new[i] or original[i + 1] == new[i + 1]
+
+
+def test_methods_need_a_causal_reading_and_are_checked(editor, bpe_editor):  # noqa: F811
+    with pytest.raises(EditError, match="causal reading"):
+        shorten(editor, NEWS, "70%", method="cut")
+    with pytest.raises(EditError, match="causal reading"):
+        rephrase(editor, NEWS, 0.5, method="swap")
+    with pytest.raises(EditError, match="method"):
+        shorten(bpe_editor, NEWS, "70%", method="squeeze")
+    with pytest.raises(EditError, match="method"):
+        rephrase(bpe_editor, NEWS, 0.5, method="shuffle")
