@@ -91,7 +91,9 @@ def words_changed(before: str, after: str) -> float:
 
 def run_model(name: str, data: list[str], args, similarity: Similarity) -> dict:
     from dllm_core import EditError, Editor, SamplerConfig  # noqa: PLC0415
-    from dllm_core.actions import action_config, count_words, parse_target, rephrase, shorten, tone  # noqa: PLC0415
+    from dllm_core.actions import (  # noqa: PLC0415
+        ActionResult, Alternative, action_config, count_words, parse_target, rephrase, shorten, tone,
+    )
 
     editor = Editor.load(name)
     config = action_config(editor, args.k, args.seed, args.writing)
@@ -104,14 +106,25 @@ def run_model(name: str, data: list[str], args, similarity: Similarity) -> dict:
     }
     for action, call in calls.items():
         print(f"== {name} {action}", flush=True)
-        results, seconds, cases = [], [], []
+        results, seconds, cases, refused = [], [], [], 0
         try:
             for s in data:
                 t0 = time.perf_counter()
-                r = call(s)
+                try:
+                    r = call(s)
+                except EditError as exc:
+                    if "classifier" in str(exc):
+                        raise
+                    # the action declined this sentence (e.g. nothing can be cut without breaking it): the text
+                    # stays as it was, which counts as a length miss for shorten
+                    refused += 1
+                    words = count_words(s)
+                    r = ActionResult(action, s, [Alternative(s, words)], (0, len(s)), words,
+                                     parse_target(args.target, words) if action == "shorten" else None,
+                                     note=f"refused: {exc}")
                 seconds.append(time.perf_counter() - t0)
                 results.append(r)
-                cases.append({"before": s, "target_words": r.target_words,
+                cases.append({"before": s, "target_words": r.target_words, "note": r.note,
                               "alternatives": [a.text for a in r.alternatives]})
         except EditError as exc:  # tone on a model without a classifier
             print(f"   {action} unavailable: {exc}", flush=True)
@@ -133,6 +146,7 @@ def run_model(name: str, data: list[str], args, similarity: Similarity) -> dict:
             "words_changed": 100.0 * statistics.mean(words_changed(s, b.text) for s, b in zip(data, best)),
             "distinct": statistics.mean(len(r.alternatives) for r in results),
             "seconds": statistics.median(seconds),
+            "refused": refused,
         }
         if action == "shorten":  # reference: cut the sentence at the target length
             cut = [" ".join(s.split()[: parse_target(args.target, count_words(s))]) for s in data]
@@ -157,20 +171,21 @@ def table(runs: list[dict], data: list[str], similarity: Similarity, k: int, tar
     shuffled = data[1:] + data[:1]  # each sentence against the next one: unrelated text
     unrelated = similarity(list(zip(data, shuffled)))
     lines = ["| model | action | length hit % | words after / before (median) | meaning similarity (mean) | "
-             "repeated bigrams % | content words kept % | words changed % | distinct alternatives | s per action |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "repeated bigrams % | content words kept % | words changed % | distinct alternatives | declined | "
+             "s per action |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     notes = []
     for run in runs:
         for action, row in run["actions"].items():
             if "unavailable" in row:
-                lines.append(f"| `{run['model']}` | {action} | n/a: {row['unavailable']} | | | | | | | |")
+                lines.append(f"| `{run['model']}` | {action} | n/a: {row['unavailable']} | | | | | | | | |")
                 continue
             sim = pct(row["similarity"], 2)
             if row.get("similarity_truncated") is not None:
                 sim += f" (truncation {row['similarity_truncated']:.2f})"
             lines.append(f"| `{run['model']}` | {action} | {row['length_hit']:.0f} | {row['ratio_median']:.2f} | {sim} | "
                          f"{row['repeated_bigrams']:.1f} | {row['content_kept']:.0f} | {row['words_changed']:.0f} | "
-                         f"{row['distinct']:.1f} | {row['seconds']:.1f} |")
+                         f"{row['distinct']:.1f} | {row.get('refused', 0)} | {row['seconds']:.1f} |")
             if "p_before" in row:
                 notes.append(f"`{run['model']}` tone sentiment=positive: the guidance classifier's p(positive) "
                              f"{row['p_before']:.2f} before, {row['p_after']:.2f} after (the guide as judge).")

@@ -116,16 +116,18 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     phrase starts ("of transmutation", "on the alchemists themselves"); or anything between two punctuation marks
     (", when a new coup was under preparation,")."""
     lowered = [w.text.lower() for w in words[i : j + 1]]
-    if lowered[-1] in function_words:
+    if lowered[-1] in function_words or lowered[-1] in PHRASE_STARTERS:
         return False
     before = words[i - 1].text.lower() if i > 0 and not text[words[i - 1].end : words[i].start].strip() else ""
     follows = words[j + 1].text.lower() if j + 1 < len(words) else ""
     joined = not text[words[j].end : words[j + 1].start].strip() if follows else False
     if before[:1].isdigit():
         return False  # "160 [years] later"
+    if before in ("a", "an") and follows and (before == "an") != (follows[0] in "aeiou"):
+        return False  # "an [autonomous] Palestinian area"
     if before in NEEDS_A_WORD and not (joined and follows not in function_words):
         return False  # "its [military mission] from", "160 [years later,] the", "was [under preparation,] the"
-    if all(w not in function_words for w in lowered):
+    if all(w not in function_words and w not in PHRASE_STARTERS for w in lowered):
         # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
         # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
         # Palestinian [police] do not", "a criminal [offence].")

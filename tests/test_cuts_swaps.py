@@ -40,6 +40,10 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("It shifted to a commentary on the alchemists themselves.", "on the alchemists themselves", True),
     ("It forbade the promises of transmutation made.", "promises of", False),  # ends in a function word
     ("More than 160 years later they came.", "years", False),  # after a number
+    ("Tanks moved into an autonomous Palestinian area.", "autonomous", False),  # "an Palestinian"
+    ("Tanks moved into an old stone area.", "old", False),  # "an stone"
+    ("Tanks moved into a new open area.", "new", False),  # "a open"
+    ("He planned attacks against Australia today.", "attacks against", False),  # a preposition left hanging
 ])
 def test_which_spans_can_go_as_a_phrase(text, span, ok):
     words = words_of(text)
