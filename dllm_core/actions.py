@@ -35,6 +35,7 @@ import torch
 from .api import EditError, Editor
 from .canvas import Canvas
 from .config import SamplerConfig
+from .cuts import CutSearch, may_cut
 from .hooks import SamplerHook
 from .markup import Segment, parse, plain_text
 from .presets import WRITING_MODES, apply_preset
@@ -419,12 +420,10 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
 
 def _shorten_by_cutting(editor: Editor, text: str, selection: tuple[int, int], words: list[Word], goal: int, k: int,
                         tolerance: int, seed: int = 0) -> ActionResult:
-    from .cuts import CutSearch  # noqa: PLC0415
-
     info = predictability(editor, text, words)
-    search = CutSearch(editor.adapter, editor.tokenizer, text, selection, words, info, goal, beams=max(2, k),
+    search = CutSearch(editor.adapter, text, selection, words, info, goal, beams=max(2, k),
                        tolerance=tolerance, function_words=FUNCTION_WORDS,
-                       words_of=lambda t, a, b: words_of(t, a, b), seed=seed)
+                       words_of=words_of, seed=seed)
     drafts = search.run()
     outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
     alternatives = [Alternative(d.text, count_words(d.text) - outside, round(-d.cost, 3),
@@ -487,8 +486,6 @@ REPHRASE_METHODS = ("auto", "swap", "renoise")
 
 def may_change(word: Word) -> bool:
     """Whether a rephrase may swap this word: not a name, number, word to keep, negation or function word."""
-    from .cuts import may_cut  # noqa: PLC0415
-
     return may_cut(word) and word.text.lower() not in FUNCTION_WORDS
 
 

@@ -30,7 +30,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-import torch
+from .ranking import judged_totals
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
 PHRASE_PUNCT = ",;:()—–"  # punctuation where a phrase may start or end
@@ -149,11 +149,11 @@ class CutSearch:
     first set is the greedy one, the others perturbed. A round's sets are the next round's drafts when the cuts
     taken together are not yet enough."""
 
-    def __init__(self, adapter, tokenizer, text: str, selection: tuple[int, int], words, info: list[float],
+    def __init__(self, adapter, text: str, selection: tuple[int, int], words, info: list[float],
                  goal: int, *, beams: int = 3, max_span: int = 5, tolerance: int = 1, info_weight: float = 1.0,
                  reads_weight: float = 3.0, max_break: float = MAX_BREAK,
                  function_words=frozenset(), words_of=None, max_rounds: int = 4, batch: int = 64, seed: int = 0):
-        self.adapter, self.tokenizer = adapter, tokenizer
+        self.adapter = adapter
         self.text, self.selection, self.words, self.info = text, selection, words, info
         self.goal, self.beams, self.max_span, self.tolerance = goal, beams, max_span, tolerance
         self.info_weight, self.function_words, self.words_of = info_weight, function_words, words_of
@@ -173,16 +173,6 @@ class CutSearch:
             hi += 1
         return lo, hi
 
-    def _totals(self, texts: list[str]) -> list[float]:
-        """Summed causal log-probability of each text, in batches."""
-        limit = self.adapter.max_length - 2
-        ids = [torch.tensor(self.tokenizer(t, add_special_tokens=False)["input_ids"][-limit:] or [self.adapter.sep_id])
-               for t in texts]
-        out: list[float] = []
-        for b in range(0, len(ids), self.batch):
-            out += [float(lp.sum()) for lp in self.adapter.judge_log_probs(ids[b : b + self.batch])]
-        return out
-
     def _costs(self, text: str, options) -> list[float]:
         """Cost of each cut on its own: how much harder the text after it reads (never a gain: taking away a
         surprising word makes the rest easier to predict too, "a good loser" -> "a loser"), plus what the cut
@@ -199,14 +189,10 @@ class CutSearch:
             cut_text = text[a:b]
             rows.append((index[base], len(texts) - 1, text[lo:a], cut_text))
         # the cut words' own reading, to leave out of the base: read "before + cut" minus "before"
-        extra = {}
-        for _, _, before, cut_text in rows:
-            for t in (before, before + cut_text):
-                if t not in extra and t not in index:
-                    extra[t] = None
-        all_texts = texts + list(extra)
-        totals = self._totals([t for t in all_texts])
-        value = dict(zip(all_texts, totals))
+        extra = list(dict.fromkeys(t for _, _, before, cut_text in rows for t in (before, before + cut_text)
+                                   if t not in index))
+        totals = judged_totals(self.adapter, texts + extra, self.batch)
+        value = dict(zip(texts + extra, totals))
         costs = []
         for (a, b, rep, cut), (base_i, cand_i, before, cut_text) in zip(options, rows):
             gone = value[before + cut_text] - value[before] if before else value[before + cut_text]

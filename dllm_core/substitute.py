@@ -29,6 +29,7 @@ import torch
 
 from .canvas import Canvas
 from .markup import Segment
+from .ranking import judged_totals
 from .windows import window_budget
 
 
@@ -105,11 +106,7 @@ def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_w
     if not swaps:
         return []
     texts = [text] + [s.apply(text) for s in swaps]
-    ids = [torch.tensor(editor.tokenizer(t, add_special_tokens=False)["input_ids"][-(editor.adapter.max_length - 2):])
-           for t in texts]
-    totals = []
-    for b in range(0, len(ids), batch):
-        totals += [float(lp.sum()) for lp in editor.adapter.judge_log_probs(ids[b : b + batch])]
+    totals = judged_totals(editor.adapter, texts, batch)
     attr = attribute(texts) if attribute is not None else [0.0] * len(texts)
     out = []
     for s, total, a in zip(swaps, totals[1:], attr[1:]):

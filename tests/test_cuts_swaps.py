@@ -79,10 +79,10 @@ def test_a_cut_that_breaks_the_reading_is_never_taken(bpe_editor):  # noqa: F811
     words = words_of(NEWS)
     info = [0.0] * len(words)
     # every cut makes the text read at least 0 nats worse, so a negative allowance rules out every cut
-    strict = CutSearch(bpe_editor.adapter, bpe_editor.tokenizer, NEWS, (0, len(NEWS)), words, info, 12,
+    strict = CutSearch(bpe_editor.adapter, NEWS, (0, len(NEWS)), words, info, 12,
                        function_words=FUNCTION_WORDS, words_of=words_of, max_break=-1.0)
     assert strict.run() == []
-    loose = CutSearch(bpe_editor.adapter, bpe_editor.tokenizer, NEWS, (0, len(NEWS)), words, info, 12,
+    loose = CutSearch(bpe_editor.adapter, NEWS, (0, len(NEWS)), words, info, 12,
                       function_words=FUNCTION_WORDS, words_of=words_of, max_break=1e9)
     assert loose.run()
 
