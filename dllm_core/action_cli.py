@@ -98,4 +98,6 @@ def run_action_command(args) -> int:
         if result.target_words is not None:
             print(f"({result.words_before} -> {result.words_after} words; target {result.target_words})",
                   file=sys.stderr)
+        if result.note:  # e.g. why shorten stopped short of the target
+            print(f"({result.note})", file=sys.stderr)
     return 0
