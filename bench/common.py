@@ -1,4 +1,6 @@
-"""Shared bits of the benchmarks: timing statistics, peak-memory sampling, the naive reference loop, results file."""
+"""Shared bits of the benchmarks: timing statistics, peak-memory sampling, the naive reference loop, results file.
+
+torch loads only in the functions that need it, so that scorers of blind reads (and their tests) start fast."""
 
 from __future__ import annotations
 
@@ -10,8 +12,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -62,10 +62,16 @@ class PeakMemory:
         return self.peak - self.base
 
 
-@torch.no_grad()
 def naive_loop(adapter, ids: list[int], masked: list[int], tokens_per_step: int = 1) -> tuple[list[int], dict]:
     """The reference loop of the LLaDA paper's generate(): the whole canvas through the model every step, logits on
     every position, a fixed number of tokens committed per step by confidence. No windows, no early exit."""
+    import torch  # noqa: PLC0415
+
+    with torch.no_grad():
+        return _naive_loop(torch, adapter, ids, masked, tokens_per_step)
+
+
+def _naive_loop(torch, adapter, ids, masked, tokens_per_step):
     tokens = torch.tensor([[adapter.cls_id, *ids, adapter.sep_id]], device=adapter.device)
     mask_pos = torch.tensor([p + 1 for p in masked], device=adapter.device)
     tokens[0, mask_pos] = adapter.mask_id
@@ -88,6 +94,8 @@ def naive_loop(adapter, ids: list[int], masked: list[int], tokens_per_step: int 
 
 
 def machine() -> str:
+    import torch  # noqa: PLC0415
+
     cpu = "unknown CPU"
     try:
         for line in open("/proc/cpuinfo"):

@@ -18,13 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import torch
 from common import ROOT, write_section
 
-from dllm_core import Editor
-
+# torch, the editor and the training tools load in the functions that measure: bench/outside.py reads the articles
+# from here without them
 sys.path.insert(0, str(ROOT / "scripts"))
-import train_denoiser as td  # noqa: E402
 
 EVAL_RAW = ROOT / "data" / "eval"
 
@@ -58,7 +56,9 @@ def reuters_articles() -> list[str]:
     return bodies
 
 
-def reuters_rows(tokenizer, seq_len: int = 64) -> torch.Tensor:
+def reuters_rows(tokenizer, seq_len: int = 64) -> torch.Tensor:  # noqa: F821 (torch loads with td)
+    import train_denoiser as td  # noqa: PLC0415
+
     path = EVAL_RAW / "reuters_bodies.txt"
     path.write_text("\n".join(reuters_articles()) + "\n", encoding="utf-8")
     return td.tokenize_file(path, tokenizer, seq_len)
@@ -68,6 +68,10 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--baseline", default=None, help="another model directory to measure in the same process")
     args = p.parse_args()
+    import train_denoiser as td  # noqa: PLC0415
+
+    from dllm_core import Editor  # noqa: PLC0415
+
     models = {"embedded (fp32)": Editor.load("embedded", device="cpu", quantize="none"),
               "embedded (int8, CPU default)": Editor.load("embedded", device="cpu", quantize="int8")}
     if args.baseline:
