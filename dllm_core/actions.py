@@ -36,6 +36,7 @@ from .api import EditError, Editor
 from .canvas import Canvas
 from .config import SamplerConfig
 from .cuts import CutSearch, may_cut
+from .facts import FUNCTION_WORDS, fact_kind
 from .hooks import SamplerHook
 from .markup import Segment, parse, plain_text
 from .presets import WRITING_MODES, apply_preset
@@ -50,13 +51,9 @@ SEAM_CHARS = 5  # longer words next to a deletion stay as they are unless they a
 MAX_ALTERNATIVES = 8
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # a word core; punctuation around it is not part of it
 SENTENCE_END = re.compile(r"[.!?:;]")
-# words that start sentences without being names (a capitalised word at a sentence start is kept unless listed)
-FUNCTION_WORDS = frozenset("""a an the this that these those it its he she they we i you his her their our my your
-him them us me who whom whose which what when where why how there here then than so but and or nor yet if because
-as at by for from in into of off on onto out over to under up with without about after before during since until
-while although though also just only even still some any many much most more few all both each every no not one
-other such very can could may might must shall should will would do does did done be is am are was were been being
-have has had having say says said today yesterday now once however meanwhile""".split())
+KEPT_FACTS = ("number", "name", "date", "unit", "negation")  # fact words that every action keeps as they are
+# FUNCTION_WORDS (from .facts): words that start sentences without being names (a capitalised word at a sentence
+# start is kept unless listed)
 
 
 @dataclass
@@ -64,7 +61,7 @@ class Word:
     start: int  # character offsets in the text
     end: int
     text: str
-    content: bool  # a name, number or capitalised word: kept by every action
+    content: bool  # a name, number, date, unit, negation or other word to keep: kept by every action
 
 
 @dataclass
@@ -73,6 +70,7 @@ class Alternative:
     words: int  # words in the selection's place after the action
     score: float | None = None  # the ranking score (None: the model cannot score)
     markup: str = ""  # what the sampler was given
+    facts: dict | None = None  # the fact check against the draft (dllm_core.facts.FactCheck.to_json())
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -88,6 +86,7 @@ class ActionResult:
     target_words: int | None = None  # shorten: the target
     kept: list[str] = field(default_factory=list)  # content words every alternative keeps
     note: str = ""  # e.g. why there are fewer alternatives than asked for
+    withheld: list[Alternative] = field(default_factory=list)  # failed the fact check: not offered (check_facts)
 
     @property
     def words_after(self) -> int:
@@ -97,7 +96,8 @@ class ActionResult:
         return {"action": self.action, "text": self.text, "selection": list(self.selection),
                 "words_before": self.words_before, "target_words": self.target_words,
                 "words_after": self.words_after, "kept": self.kept, "note": self.note,
-                "alternatives": [a.to_json() for a in self.alternatives]}
+                "alternatives": [a.to_json() for a in self.alternatives],
+                "withheld": [a.to_json() for a in self.withheld]}
 
 
 # ---------------------------------------------------------------------------------------------------- words
@@ -117,8 +117,12 @@ def words_of(text: str, start: int = 0, end: int | None = None, keep: tuple[str,
         sentence_start = not before or bool(SENTENCE_END.search(before[-1:])) or before[-1:] in "\"“"
         content = (any(c.isdigit() for c in w) or (w[0].isupper() and (not sentence_start
                                                                       or w.lower() not in FUNCTION_WORDS))
-                   or (len(w) > 1 and w.isupper()) or w.lower() in keep_lower)
+                   or (len(w) > 1 and w.isupper()) or w.lower() in keep_lower
+                   or fact_kind(w, sentence_start) in KEPT_FACTS)
         out.append(Word(m.start(), m.end(), w, content))
+    for a, b in zip(out, out[1:]):  # "[nearly] 400": a quantity word before a number goes with it or not at all
+        if b.content and fact_kind(b.text) == "number" and fact_kind(a.text) == "quantity":
+            a.content = True
     return out
 
 
@@ -365,11 +369,15 @@ def run_markups(editor: Editor, text: str, selection: tuple[int, int], markups: 
 
 
 SHORTEN_METHODS = ("auto", "cut", "repair")
+# kinds of fact words a shorter text may lose with the phrase they are in (less detail, not another fact); numbers,
+# names, dates, units and negations it never loses (the cuts keep them: dllm_core.cuts.may_cut)
+SHORTEN_MAY_DROP = ("direction", "comparison", "time", "quantity")
 
 
 def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selection: tuple[int, int] | None = None,
             k: int = 1, config: SamplerConfig | None = None, keep: tuple[str, ...] = (), seam: int = 1,
-            seam_bias: float = 2.0, tolerance: int = 1, seed: int = 0, method: str = "auto") -> ActionResult:
+            seam_bias: float = 2.0, tolerance: int = 1, seed: int = 0, method: str = "auto",
+            check_facts: bool = True) -> ActionResult:
     """Shorten ``text`` (or ``text[selection]``) to ``target`` words (int) or a share (0.7 / "70%").
 
     ``method`` "cut" deletes whole words and phrases of the writer's text, chosen by a beam search scored by the
@@ -392,7 +400,8 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
         if not editor.adapter.can_score:
             raise EditError(f"shorten by cutting needs a model with a causal reading; {editor.adapter.name} has "
                             "none (use method 'repair')")
-        return _shorten_by_cutting(editor, text, (start, end), words, goal, k, tolerance, seed)
+        return _checked(_shorten_by_cutting(editor, text, (start, end), words, goal, k, tolerance, seed), text,
+                        check_facts, SHORTEN_MAY_DROP)
     config = _config(config, k, editor)
     scores = [p + f for p, f in zip(predictability(editor, text, words), deletion_fit(editor, text, words))]
     spread = max(0.5, statistics.pstdev([scores[i] for i in droppable])) if droppable else 1.0
@@ -414,8 +423,8 @@ def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selec
     drafts = run_markups(editor, text, (start, end), markups, config, hooks_for)
     alternatives = sorted(drafts, key=lambda a: abs(a.words - goal) > tolerance)[:k]  # stable: ranking kept
     note = "" if len(alternatives) == k else f"{k - len(alternatives)} alternatives came out the same"
-    return ActionResult("shorten", alternatives[0].text, alternatives, (start, end), len(words), goal,
-                        [w.text for w in words if w.content], note)
+    return _checked(ActionResult("shorten", alternatives[0].text, alternatives, (start, end), len(words), goal,
+                                 [w.text for w in words if w.content], note), text, check_facts, SHORTEN_MAY_DROP)
 
 
 def _shorten_by_cutting(editor: Editor, text: str, selection: tuple[int, int], words: list[Word], goal: int, k: int,
@@ -492,7 +501,7 @@ def may_change(word: Word) -> bool:
 def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tuple[int, int] | None = None,
              k: int = 1, config: SamplerConfig | None = None, keep: tuple[str, ...] = (), change: float = 2.0,
              key_share: float = 0.3, seed: int = 0, hooks=(), method: str = "auto", attribute=None,
-             attribute_weight: float = 0.0) -> ActionResult:
+             attribute_weight: float = 0.0, check_facts: bool = True) -> ActionResult:
     """Re-write ``strength`` of the selection's words that may change; k alternatives.
 
     ``method`` "swap" swaps single words for ones that fit the place and mean the same (:mod:`dllm_core.substitute`;
@@ -500,8 +509,7 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
     the sampler re-write them (content words pinned); "auto" swaps where the model can score."""
     start, end = _selection(text, selection)
     k = _check_k(k)
-    if not 0 < float(strength) <= 1:
-        raise EditError(f"rephrase strength must be in (0, 1], got {strength}")
+    strength = _check_strength(strength, "rephrase")
     if method not in REPHRASE_METHODS:
         raise EditError(f"rephrase method: must be one of {', '.join(REPHRASE_METHODS)}, got {method!r}")
     words = words_of(text, start, end, keep)
@@ -509,8 +517,8 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
         if not editor.adapter.can_score:
             raise EditError(f"rephrase by swapping words needs a model with a causal reading; {editor.adapter.name} "
                             "has none (use method 'renoise')")
-        return _rephrase_by_swapping(editor, text, (start, end), words, strength, k, seed, attribute,
-                                     attribute_weight)
+        return _checked(_rephrase_by_swapping(editor, text, (start, end), words, strength, k, seed, attribute,
+                                              attribute_weight), text, check_facts)
     config = _config(config, k, editor)
     # key words: the least predictable ``key_share`` of the other non-function words carry the meaning; kept too
     others = [i for i, w in enumerate(words) if not w.content and w.text.lower() not in FUNCTION_WORDS]
@@ -535,46 +543,73 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
 
     alternatives = run_markups(editor, text, (start, end), markups, config, hooks_for)
     note = "" if len(alternatives) == k else f"{k - len(alternatives)} alternatives came out the same"
-    return ActionResult("rephrase", alternatives[0].text, alternatives, (start, end), len(words), None,
-                        [w.text for w in words if w.content], note)
+    return _checked(ActionResult("rephrase", alternatives[0].text, alternatives, (start, end), len(words), None,
+                                 [w.text for w in words if w.content], note), text, check_facts)
 
 
 def _rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], words: list[Word], strength: float,
-                          k: int, seed: int, attribute=None, attribute_weight: float = 0.0) -> ActionResult:
-    from .substitute import apply_all, combine, propose, read_swaps  # noqa: PLC0415
+                          k: int, seed: int, attribute=None, attribute_weight: float = 0.0,
+                          min_gain: float | None = None, rules=None, action: str = "rephrase") -> ActionResult:
+    """Swap synonyms (:mod:`dllm_core.substitute`); ``rules`` (a function of the selected text giving character
+    edits, :mod:`dllm_core.style`) are made first, in every alternative."""
+    from . import style  # noqa: PLC0415
+    from .substitute import apply_all, combine, propose_synonyms, read_swaps  # noqa: PLC0415
 
+    start, end = selection
+    ruled = [(a + start, b + start, new) for a, b, new in (rules(text[start:end]) if rules else [])]
+    base = style.apply(text, ruled)
+    if ruled:  # the words of the text after the rule edits (the swaps read and change that text)
+        end += len(base) - len(text)
+        words = words_of(base, start, end, tuple(w.text for w in words if w.content))
     may = [may_change(w) for w in words]
-    if not any(may):
-        raise EditError("nothing to rephrase: every selected word is a name, number, function word or word to keep")
-    swaps = read_swaps(editor, text, propose(editor, text, words, may, stop=FUNCTION_WORDS), attribute,
-                       attribute_weight)
+    present = {w.text.lower() for w in words_of(base)}  # a swap never repeats a word of the text
+    swaps = [s for s in propose_synonyms(editor, base, words, may) if s.new.lower() not in present]
+    swaps = read_swaps(editor, base, swaps, attribute, attribute_weight, min_gain=min_gain)
     places = len({s.word for s in swaps})
-    if not places:
-        raise EditError("no word of this text has a replacement that reads as well; try another selection")
-    n = max(1, round(strength * places))
-    texts = [apply_all(text, chosen) for chosen in combine(swaps, n, k, seed)]
+    if not places and not ruled:
+        what = "moves the tone and reads as well" if attribute is not None else "means the same and reads as well"
+        raise EditError(f"no word of this text has a synonym that {what}; try another selection")
+    sets = combine(swaps, max(1, round(strength * places)), k, seed) if places else []
+    texts = [apply_all(base, chosen) for chosen in sets] or [base]
+    if ruled and base not in texts and len(texts) < k:
+        texts.append(base)  # the rule edits alone are an alternative too
     ordered, scores = rank(editor.adapter, texts) if len(texts) > 1 else (texts, None)
     outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
-    alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i], "swap")
+    alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i],
+                                "swap" if t != base or not ruled else "rules")
                     for i, t in enumerate(ordered)]
     note = "" if len(alternatives) == k else f"only {len(alternatives)} different sets of words to swap"
-    return ActionResult("rephrase", alternatives[0].text, alternatives, selection, len(words), None,
+    return ActionResult(action, alternatives[0].text, alternatives, selection, len(words), None,
                         [w.text for w, m in zip(words, may) if not m and w.content], note)
 
 
-def tone(editor: Editor, text: str, attribute: str, target: str, *, strength: float = 0.5, guidance: float = 8.0,
-         selection: tuple[int, int] | None = None, k: int = 1, config: SamplerConfig | None = None,
-         keep: tuple[str, ...] = (), seed: int = 0) -> ActionResult:
-    """Rephrase toward ``attribute=target`` (e.g. sentiment=positive) with the attribute classifier's guidance."""
+# Tones a writer asks for: the label the page shows, the rule edits, and the classifier (attribute, class) whose
+# score a swap must raise (None: the rule edits alone). Sentiment stays available as the classifier-guidance demo
+# (tone(attribute="sentiment", target="positive")).
+TONES = {"formal": "More formal", "casual": "More casual", "friendly": "Friendlier", "confident": "More confident"}
+_TONE_RULES = {"formal": ("expand_contractions", ("formality", "formal")),
+               "casual": ("make_contractions", ("formality", "informal")),
+               "friendly": ("make_contractions", ("sentiment", "positive")),
+               "confident": ("drop_hedges", None)}
+
+
+def tone(editor: Editor, text: str, attribute: str = "formal", target: str | None = None, *, strength: float = 0.5,
+         guidance: float = 8.0, selection: tuple[int, int] | None = None, k: int = 1,
+         config: SamplerConfig | None = None, keep: tuple[str, ...] = (), seed: int = 0,
+         check_facts: bool = True) -> ActionResult:
+    """Say the text in another tone, never another thing. ``attribute`` is one of :data:`TONES` ("formal",
+    "casual", "friendly", "confident"; ``target`` unused), or a classifier attribute with a class
+    (``"sentiment", "positive"``: classifier guidance, the demo of the guidance package)."""
+    if attribute in TONES:
+        return _writer_tone(editor, text, attribute, strength, guidance, selection, k, keep, seed, check_facts)
     from guidance import GuidanceOptions  # noqa: PLC0415 (the guidance package builds on this one)
     from guidance.classifier import available_attributes, get_classifier  # noqa: PLC0415
     from guidance.edit import build_hooks  # noqa: PLC0415
 
     attributes = available_attributes(editor.adapter)  # the classifiers trained on this model's embeddings
     if attribute not in attributes:
-        raise EditError(f"no {attribute!r} classifier for {editor.adapter.name}; available: "
-                        f"{', '.join(attributes) or 'none'} (train one: python scripts/train_classifier.py "
-                        f"--attribute {attribute} --model {editor.adapter.name})")
+        raise EditError(f"unknown tone {attribute!r}: choose one of {', '.join(TONES)}, or a classifier attribute "
+                        f"of {editor.adapter.name} ({', '.join(attributes) or 'none'})")
     try:
         get_classifier(editor, attribute)
     except ValueError as exc:
@@ -583,25 +618,98 @@ def tone(editor: Editor, text: str, attribute: str, target: str, *, strength: fl
         raise EditError(f"{attribute} has no class {target!r}; choose one of {', '.join(attributes[attribute])}")
     options = GuidanceOptions(attribute=attribute, target=target, strength=guidance).validate()
     classifier = get_classifier(editor, attribute)
-    if editor.adapter.can_score:  # swap words, choosing swaps that read well and move the classifier
+    if editor.adapter.can_score:  # swap synonyms, choosing swaps that read well and move the classifier
         column = classifier.class_index(target)
 
         def toward(texts: list[str]) -> list[float]:
             return classifier.score_texts(texts)[:, column].clamp_min(1e-9).log().tolist()
 
         result = rephrase(editor, text, strength, selection=selection, k=k, keep=keep, seed=seed, method="swap",
-                          attribute=toward, attribute_weight=guidance / 2)
+                          attribute=toward, attribute_weight=guidance / 2, check_facts=check_facts)
         result.alternatives = sorted(result.alternatives, key=lambda a: -classifier.score(a.text, target))
         result.text = result.alternatives[0].text
         result.action = "tone"
         return result
     result = rephrase(editor, text, strength, selection=selection, k=k, config=config, keep=keep, seed=seed,
-                      hooks=build_hooks(editor, options), method="renoise")
+                      hooks=build_hooks(editor, options), method="renoise", check_facts=check_facts)
     scored = sorted(result.alternatives, key=lambda a: -classifier.score(a.text, target))
     if result.alternatives and result.alternatives[0].score is None:  # no causal reading: order by the classifier
         result.alternatives = scored
         result.text = scored[0].text
     result.action = "tone"
+    return result
+
+
+def _writer_tone(editor: Editor, text: str, name: str, strength: float, guidance: float,
+                 selection: tuple[int, int] | None, k: int, keep: tuple[str, ...], seed: int,
+                 check_facts: bool) -> ActionResult:
+    from . import style  # noqa: PLC0415
+
+    start, end = _selection(text, selection)
+    k = _check_k(k)
+    _check_strength(strength, "tone")
+    rule_name, classifier_of = _TONE_RULES[name]
+    rules = getattr(style, rule_name)
+    toward = None
+    if classifier_of is not None and editor.adapter.can_score:
+        from guidance.classifier import available_attributes, get_classifier  # noqa: PLC0415
+
+        attribute, target = classifier_of
+        if target in available_attributes(editor.adapter).get(attribute, ()):
+            classifier = get_classifier(editor, attribute)
+            column = classifier.class_index(target)
+
+            def toward(texts: list[str]) -> list[float]:
+                return classifier.score_texts(texts)[:, column].clamp_min(1e-9).log().tolist()
+    words = words_of(text, start, end, keep)
+    if toward is None:  # rules only (confident; or a model without a judge or classifier)
+        edits = [(a + start, b + start, new) for a, b, new in rules(text[start:end])]
+        if not edits:
+            raise EditError({"confident": "nothing to make more confident: no hedging words (perhaps, I think, "
+                                          "somewhat ...) in the selection",
+                             "formal": "no contractions to expand here, and this model has no formality reading",
+                             }.get(name, f"nothing to change for {TONES[name].lower()} with this model"))
+        new = style.apply(text, edits)
+        outside = count_words(text[:start]) + count_words(text[end:])
+        result = ActionResult("tone", new, [Alternative(new, count_words(new) - outside, None, "rules")],
+                              (start, end), len(words), None, [w.text for w in words if w.content],
+                              "" if k == 1 else "only 1 way to do this: the rule edits")
+    else:
+        result = _rephrase_by_swapping(editor, text, (start, end), words, strength, k, seed, toward, guidance / 2,
+                                       min_gain=0.0, rules=rules, action="tone")
+    return _checked(result, text, check_facts)
+
+
+def _check_strength(strength, what: str) -> float:
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        raise EditError(f"{what} strength: must be a number in (0, 1], got {strength!r}") from None
+    if not 0 < value <= 1:  # NaN fails too
+        raise EditError(f"{what} strength: must be in (0, 1], got {strength}")
+    return value
+
+
+def _checked(result: ActionResult, text: str, check_facts: bool = True,
+             drops_allowed: tuple[str, ...] = ()) -> ActionResult:
+    """Fact-check every alternative against the draft (:mod:`dllm_core.facts`); with ``check_facts``, the ones
+    that fail are withheld (``result.withheld``) and the note says so. When all fail, that is an error."""
+    from .facts import check  # noqa: PLC0415
+
+    offered, withheld = [], []
+    for alt in result.alternatives:
+        verdict = check(text, alt.text, drops_allowed)
+        alt.facts = verdict.to_json()
+        (offered if verdict.ok or not check_facts else withheld).append(alt)
+    if withheld:
+        result.withheld = withheld
+        says = "; ".join(dict.fromkeys(a.facts["says"] for a in withheld))
+        extra = f"{len(withheld)} alternative{'s' * (len(withheld) > 1)} not shown: {says}"
+        result.note = f"{result.note}; {extra}" if result.note else extra
+    if not offered:
+        raise EditError(f"every alternative changed a fact ({withheld[0].facts['says']}); nothing is offered")
+    result.alternatives = offered
+    result.text = offered[0].text
     return result
 
 

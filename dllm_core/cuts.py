@@ -47,6 +47,7 @@ beyond along which who whom whose when where while because although though where
 # a cut that makes the words after it read this much worse (nats, by the judge) breaks the sentence: judged on
 # cuts read by hand, bad ones ("have [control] around", "the Angolan [regime] decided") cost 5-13, good ones 0-2
 MAX_BREAK = 3.0
+MAX_CLAUSE = 16  # words in a clause or aside cut as a whole, between punctuation marks
 CONTEXT_BEFORE = 80  # characters before a cut that its reading sees
 CONTEXT_AFTER = 40  # and after it
 
@@ -99,7 +100,9 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
     be a phrase of its own (:func:`_phrase_like`)."""
     options = []
     for i in range(len(words)):
-        for j in range(i, min(len(words), i + max_span)):
+        # a clause or an aside after punctuation (", which many residents had described as unfair") may be longer
+        after_punct = i > 0 and draft_text[: words[i].start].rstrip()[-1:] in PHRASE_PUNCT
+        for j in range(i, min(len(words), i + (MAX_CLAUSE if after_punct else max_span))):
             if not may[j] or j - i + 1 > budget:
                 break
             if not _phrase_like(draft_text, words, i, j, function_words):
@@ -137,7 +140,12 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     ends_phrase = right in PHRASE_PUNCT + ".!?" or not follows or follows in function_words
     if lowered[0] in PHRASE_STARTERS and ends_phrase:
         return True
-    return left in PHRASE_PUNCT and right in PHRASE_PUNCT + ".!?"
+    # a clause or aside between punctuation marks: led by a clause word or preposition, a participle ("including",
+    # "led by") or an article (an appositive, ", a former teacher,"); never the main verb's clause (", would create
+    # the largest bank.")
+    led = (lowered[0] in PHRASE_STARTERS or lowered[0] in ("a", "an", "the", "including", "especially", "mostly")
+           or (lowered[0].endswith(("ing", "ed")) and len(lowered[0]) > 4) or left in "(—–")
+    return led and left in PHRASE_PUNCT and right in PHRASE_PUNCT + ".!?"
 
 
 class CutSearch:
@@ -160,6 +168,7 @@ class CutSearch:
         self.reads_weight, self.max_break = reads_weight, max_break
         self.max_rounds, self.batch = max_rounds, batch
         self.may = [may_cut(w) for w in words]
+        self._read: dict[str, float] = {}  # text -> the judge's summed log-probability
         self.rng = random.Random(seed)
 
     # ------------------------------------------------------------------------------------------- reading
@@ -191,8 +200,10 @@ class CutSearch:
         # the cut words' own reading, to leave out of the base: read "before + cut" minus "before"
         extra = list(dict.fromkeys(t for _, _, before, cut_text in rows for t in (before, before + cut_text)
                                    if t not in index))
-        totals = judged_totals(self.adapter, texts + extra, self.batch)
-        value = dict(zip(texts + extra, totals))
+        todo = [t for t in dict.fromkeys(texts + extra) if t not in self._read]  # drafts share most windows
+        self._read.update(zip(todo, judged_totals(self.adapter, todo, self.batch)))
+        value = self._read
+        totals = [value[t] for t in texts]
         costs = []
         for (a, b, rep, cut), (base_i, cand_i, before, cut_text) in zip(options, rows):
             gone = value[before + cut_text] - value[before] if before else value[before + cut_text]
@@ -225,7 +236,8 @@ class CutSearch:
         # drafts that reach the goal, cheapest first; then, when there are too few (the cuts that keep every
         # sentence whole do not reach it), the shortest other drafts made
         reached = sorted(done.values(), key=lambda d: d.cost + 0.5 * abs(len(d.kept) - self.goal))
-        others = sorted((d for t, d in closest.items() if t not in done), key=lambda d: (len(d.kept), d.cost))
+        others = sorted((d for t, d in closest.items() if t not in done),
+                        key=lambda d: (abs(len(d.kept) - self.goal), d.cost))
         return reached + others
 
     def _sets(self, draft: Draft) -> list[Draft]:
@@ -234,7 +246,8 @@ class CutSearch:
         if len(words) != len(draft.kept):  # a cut changed how words split: stop this draft here
             return []
         need = len(draft.kept) - self.goal
-        budget = need + self.tolerance
+        # a cut may overshoot the goal by a little (a whole clause is one cut: better a clause too many than none)
+        budget = need + max(self.tolerance, 2, need // 2)
         may = [self.may[k] for k in draft.kept]
         options = _options(draft.text, words, may, budget, self.max_span, self.function_words)
         if not options:
@@ -246,10 +259,15 @@ class CutSearch:
         per_word = [c / len(o[3]) for c, o in zip(costs, options)]
         spread = max(0.5, statistics.pstdev(per_word)) if len(per_word) > 1 else 1.0
         out = []
+        greedy = sorted(range(len(options)), key=lambda n: per_word[n])
         for j in range(2 * self.beams):
-            noise = [0.0 if j == 0 else -spread * math.log(-math.log(self.rng.random() or 1e-12)) * 0.5
+            # the first set is greedy; set j starts from the j-th cheapest cut (so that alternatives differ in
+            # what they cut, not only in a detail), then fills greedily with a little noise
+            noise = [0.0 if j == 0 else -spread * math.log(-math.log(self.rng.random() or 1e-12)) * 0.25
                      for _ in options]
             order = sorted(range(len(options)), key=lambda n: per_word[n] + noise[n])
+            if 0 < j < len(greedy):
+                order = [greedy[j]] + [n for n in order if n != greedy[j]]
             taken: list[int] = []
             used: set[int] = set()
             removed = 0

@@ -24,7 +24,7 @@ def test_words_and_content():
     content = [w.text for w in words if w.content]
     assert "Lima" in content and "220" in content and "Peru" in content  # a name at the sentence start too
     assert "the" not in content and "killed" not in content
-    assert [w.text for w in words_of("It was a cold day, said Anna.", keep=("cold",)) if w.content] == ["cold", "Anna"]
+    assert [w.text for w in words_of("It was a cold morning, said Anna.", keep=("cold",)) if w.content] == ["cold", "Anna"]
 
 
 def test_parse_target():
@@ -47,7 +47,9 @@ def test_build_markup_escapes_and_round_trips():
 
 @pytest.mark.parametrize("sentence,target", [(NEWS, "70%"), (WIKI, 15), (WIKI, "50%")])
 def test_shorten_reaches_the_target_and_keeps_content(editor, sentence, target):
-    result = shorten(editor, sentence, target, k=3, config=SamplerConfig(steps=8, temperature=0.7, seed=1))
+    # the mechanics of the re-writing path (MiniLM); its fact check is tested in tests/test_facts.py
+    result = shorten(editor, sentence, target, k=3, config=SamplerConfig(steps=8, temperature=0.7, seed=1),
+                     check_facts=False)
     assert result.target_words == parse_target(target, count_words(sentence))
     assert len({a.text for a in result.alternatives}) == len(result.alternatives) == 3
     for alt in result.alternatives:
@@ -77,7 +79,8 @@ def test_shorten_refuses_what_it_cannot_do(editor):
 
 
 def test_rephrase_keeps_content_changes_words_and_gives_k(editor):
-    result = rephrase(editor, NEWS, 0.5, k=3, keep=("mourning",), config=SamplerConfig(steps=8, temperature=0.7))
+    result = rephrase(editor, NEWS, 0.5, k=3, keep=("mourning",), config=SamplerConfig(steps=8, temperature=0.7),
+                      check_facts=False)
     assert len({a.text for a in result.alternatives}) == 3
     assert {"Peru", "220", "Lima", "mourning"} <= set(result.kept)
     for alt in result.alternatives:
@@ -86,18 +89,18 @@ def test_rephrase_keeps_content_changes_words_and_gives_k(editor):
         assert alt.text != NEWS
         assert "[[" in alt.markup and "{{Lima}}" in alt.markup
     # greedy: words do change (the draft's own word is made less likely where it is rewritten)
-    greedy = rephrase(editor, WIKI, 0.5, config=SamplerConfig(steps=8))
+    greedy = rephrase(editor, WIKI, 0.5, config=SamplerConfig(steps=8), check_facts=False)
     changed = set(greedy.text.lower().split()) ^ set(WIKI.lower().split())
     assert changed
 
 
 def test_tone_on_minilm_and_a_clear_error_without_a_classifier(editor, tiny_editor):
     result = tone(editor, "The food was cold and the waiter was rude to us all evening.", "sentiment", "positive",
-                  k=2, config=SamplerConfig(steps=8, temperature=0.5))
+                  k=2, config=SamplerConfig(steps=8, temperature=0.5), check_facts=False)
     assert result.action == "tone" and len(result.alternatives) == 2
     with pytest.raises(EditError, match="classifier"):
         tone(tiny_editor, "The food was cold.", "sentiment", "positive")
-    with pytest.raises(EditError, match="no 'colour' classifier"):
+    with pytest.raises(EditError, match="unknown tone 'colour'"):
         tone(editor, "The food was cold.", "colour", "red")
     with pytest.raises(EditError, match="no class"):
         tone(editor, "The food was cold.", "sentiment", "angry")

@@ -1,0 +1,218 @@
+"""Fact check: which fact-bearing words differ between a draft and an edit of it, deterministically.
+
+A writing action may say a thing differently; it may not say a different thing. The words that carry the facts of a
+sentence are listed here, by kind, once for the whole project: the actions never swap them (Rephrase, Tone) and
+never cut them (Shorten, except time words, whose loss is less detail rather than another fact), and every
+alternative is compared with its draft before it is offered.
+
+Kinds (``KINDS``): numbers (digits and number words), names (capitalised words that are not merely the first word
+of a sentence), dates (months, days), units and currencies, negations, directions (of place, and of change: a rise
+and a fall are opposite facts even when both are "a change"), comparisons (comparatives and superlatives),
+time words ("later", "ago", "next", "past", "last", units of time) and quantifiers ("all", "few", "nearly").
+
+:func:`check` compares the multisets of each kind. Direction words are compared by their sense (up or down, north
+or south ...), so "rose" for "climbed" passes and "rose" for "fell" does not. The result says what changed in a
+line a writer reads: "changes a number: four → nine".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+KINDS = ("number", "name", "date", "unit", "negation", "direction", "comparison", "time", "quantity")
+
+NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds
+thousand thousands million millions billion billions trillion trillions dozen dozens half halves quarter quarters
+third thirds first second fourth fifth sixth seventh eighth ninth tenth twentieth hundredth thousandth once twice
+thrice single double triple quadruple twofold threefold tenfold hundredfold couple pair""".split())
+DATE_WORDS = frozenset("""january february march april may june july august september october november december
+jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday thursday friday saturday sunday
+mon tue tues wed thu thur thurs fri sat sun christmas easter""".split())
+# "may" and "march" are dates only when capitalised (see _kind)
+LOWERCASE_NOT_DATE = frozenset({"may", "march", "sun", "sat", "wed", "mar", "jan", "dec", "sept", "second"})
+UNIT_WORDS = frozenset("""dollar dollars cent cents penny pennies pound pounds euro euros yen yuan franc francs
+mark marks peso pesos rupee rupees ruble rubles rouble roubles lira dinar dinars riyal riyals shilling shillings
+barrel barrels ton tons tonne tonnes kilo kilos kilogram kilograms gram grams ounce ounces mile miles kilometre
+kilometres kilometer kilometers metre metres meter meters foot feet inch inches yard yards acre acres hectare
+hectares gallon gallons litre litres liter liters bushel bushels percent percentage points point bps basis
+degree degrees calorie calories watt watts megawatt megawatts kilowatt kilowatts volt volts byte bytes
+second seconds minute minutes hour hours day days week weeks fortnight month months year years decade decades century
+centuries""".split())  # units of time too: "thousands of [hours]", "nine [months]"
+NEGATION_WORDS = frozenset("""not no never nor none nothing nobody neither cannot without nowhere""".split())
+# direction words by sense: an edit may trade one for another of the same sense, never of another
+DIRECTION_SENSES = {
+    "up": """up upward upwards rise rises rose risen rising increase increases increased increasing climb climbs
+        climbed climbing gain gains gained gaining grow grows grew grown growing raise raises raised raising jump
+        jumps jumped jumping soar soars soared soaring surge surges surged surging boost boosts boosted above
+        ascend ascended""",
+    "down": """down downward downwards fall falls fell fallen falling decrease decreases decreased decreasing drop
+        drops dropped dropping decline declines declined declining lose loses lost losing shrink shrinks shrank
+        shrunk shrinking cut cuts cutting reduce reduces reduced reducing plunge plunges plunged plunging slump
+        slumps slumped sink sinks sank sunk below descend
+        descended""",
+    "north": "north northern northward northwards northerly",
+    "south": "south southern southward southwards southerly",
+    "east": "east eastern eastward eastwards easterly",
+    "west": "west western westward westwards westerly",
+    "northeast": "northeast northeastern", "northwest": "northwest northwestern",
+    "southeast": "southeast southeastern", "southwest": "southwest southwestern",
+    "in": "inside inner inward interior", "out": "outside outer outward exterior",
+    "before": "before earlier prior previous previously preceding former formerly",
+    "after": "after later subsequent subsequently following afterwards afterward",
+    "left": "leftward", "right": "rightward",
+}
+DIRECTION_OF = {w: sense for sense, words in DIRECTION_SENSES.items() for w in words.split()}
+COMPARISON_WORDS = frozenset("""more most less least fewer fewest better best worse worst greater greatest larger
+largest smaller smallest bigger biggest higher highest lower lowest longer longest shorter shortest older oldest
+younger youngest newer newest earlier earliest latest faster fastest slower slowest richer richest poorer poorest
+stronger strongest weaker weakest cheaper cheapest dearer harder hardest easier easiest further furthest farther
+farthest nearer nearest wider widest deeper deepest heavier heaviest lighter lightest""".split())
+TIME_WORDS = frozenset("""ago later next past last previous recent recently soon sooner early late lately now then
+today tonight yesterday tomorrow currently formerly future once already still yet annual annually daily weekly
+monthly yearly quarterly morning mornings afternoon evening evenings night nights weekend weekends season seasons spring
+summer autumn fall winter period""".split())
+QUANTITY_WORDS = frozenset("""all some many much most few several every each any both either enough numerous
+various countless only almost nearly about approximately roughly around over under just exactly precisely
+entire entirely whole partly partially mostly largely majority minority plenty lots""".split())
+
+# words that carry no fact of their own (they start sentences without being names; swaps and cuts treat them apart)
+FUNCTION_WORDS = frozenset("""a an the this that these those it its he she they we i you his her their our my your
+him them us me who whom whose which what when where why how there here then than so but and or nor yet if because
+as at by for from in into of off on onto out over to under up with without about after before during since until
+while although though also just only even still some any many much most more few all both each every no not one
+other such very can could may might must shall should will would do does did done be is am are was were been being
+have has had having say says said today yesterday now once however meanwhile""".split())
+_WORD = re.compile(r"\$?\d[\d,.]*%?|[^\W\d_](?:[\w'’.-]*[^\W_])?")
+_SENTENCE_END = re.compile(r"[.!?:;\"“]\s*$")
+
+
+@dataclass(frozen=True)
+class FactChange:
+    kind: str
+    removed: tuple[str, ...]  # in the draft, not in the edit
+    added: tuple[str, ...]  # in the edit, not in the draft
+
+    def describe(self) -> str:
+        label = {"quantity": "quantity", "comparison": "comparison", "time": "time word"}.get(self.kind, self.kind)
+        if self.removed and self.added:
+            return f"changes a {label}: {', '.join(self.removed)} → {', '.join(self.added)}"
+        if self.added:
+            return f"adds a {label}: {', '.join(self.added)}"
+        return f"drops a {label}: {', '.join(self.removed)}"
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "removed": list(self.removed), "added": list(self.added), "says": self.describe()}
+
+
+@dataclass
+class FactCheck:
+    changes: list[FactChange] = field(default_factory=list)
+    drops_allowed: tuple[str, ...] = ()  # kinds whose words may go without a replacement (shorten: time)
+
+    @property
+    def ok(self) -> bool:
+        """No fact added or replaced, and no fact dropped except of the allowed kinds."""
+        return not any(c.added or (c.removed and c.kind not in self.drops_allowed) for c in self.changes)
+
+    @property
+    def says(self) -> str:
+        return "; ".join(c.describe() for c in self.changes)
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "says": self.says, "changes": [c.to_json() for c in self.changes]}
+
+
+def _normal_number(token: str) -> str:
+    return token.replace(",", "").rstrip(".")
+
+
+def fact_kind(word: str, sentence_start: bool = False) -> str | None:
+    """The kind of fact ``word`` carries (one of ``KINDS``), or None. ``sentence_start``: the word begins a
+    sentence, so its capital says nothing about it being a name."""
+    lower = word.lower().strip("'’")
+    if any(c.isdigit() for c in word):
+        return "number"
+    if lower in NUMBER_WORDS:
+        return "number"
+    if lower in DATE_WORDS and (lower not in LOWERCASE_NOT_DATE or word[:1].isupper()) and not (
+            sentence_start and lower in LOWERCASE_NOT_DATE):
+        return "date"
+    if lower in NEGATION_WORDS or lower.endswith(("n't", "n’t")):
+        return "negation"
+    if lower in UNIT_WORDS:
+        return "unit"
+    if lower in DIRECTION_OF:
+        return "direction"
+    if lower in COMPARISON_WORDS:
+        return "comparison"
+    if lower in TIME_WORDS:
+        return "time"
+    if lower in QUANTITY_WORDS:
+        return "quantity"
+    if word[:1].isupper() and word != "I" and not (sentence_start and lower in FUNCTION_WORDS):
+        return "name"
+    return None
+
+
+def fact_words(text: str) -> dict[str, Counter]:
+    """Per kind, the multiset of fact words in ``text`` (numbers normalised). A capitalised word at a sentence start
+    counts as a name unless it is a function word; :func:`check` forgives one that is the other text's own word
+    in lower case (a cut that makes "officials" begin the sentence)."""
+    out: dict[str, Counter] = {k: Counter() for k in KINDS}
+    for m in _WORD.finditer(text):
+        w = m.group()
+        before = text[: m.start()]
+        start = not before.strip() or bool(_SENTENCE_END.search(before))
+        kind = fact_kind(w, start)
+        if kind is None:
+            continue
+        if kind == "number":
+            key = _normal_number(w.lower())
+        elif kind == "negation":  # "do not" and "don't" say the same
+            key = "not" if w.lower().endswith(("n't", "n’t")) or w.lower() == "cannot" else w.lower()
+        elif kind == "direction":
+            key = w.lower()
+        elif kind == "name":
+            key = w
+        else:
+            key = w.lower()
+        out[kind][key] += 1
+    return out
+
+
+def _direction_changes(a: Counter, b: Counter) -> tuple[list[str], list[str]]:
+    sa, sb = Counter(), Counter()
+    for w, n in a.items():
+        sa[DIRECTION_OF[w]] += n
+    for w, n in b.items():
+        sb[DIRECTION_OF[w]] += n
+    removed = [w for w in a if (sa - sb)[DIRECTION_OF[w]]]
+    added = [w for w in b if (sb - sa)[DIRECTION_OF[w]]]
+    return removed, added
+
+
+def check(draft: str, edit: str, drops_allowed: tuple[str, ...] = ()) -> FactCheck:
+    """Compare the fact words of ``draft`` and ``edit``. ``drops_allowed``: kinds that may be dropped without
+    failing the check (they are still reported)."""
+    a, b = fact_words(draft), fact_words(edit)
+    lower_a = {w.lower() for w in _WORD.findall(draft)}
+    lower_b = {w.lower() for w in _WORD.findall(edit)}
+    changes = []
+    for kind in KINDS:
+        if kind == "direction":
+            removed, added = _direction_changes(a[kind], b[kind])
+        else:
+            removed, added = list((a[kind] - b[kind]).elements()), list((b[kind] - a[kind]).elements())
+        if kind == "name":  # recased at a sentence start, not another name
+            removed = [w for w in removed if w.lower() not in lower_b or w.lower() == w]
+            added = [w for w in added if w.lower() not in lower_a or w.lower() == w]
+        if removed or added:
+            changes.append(FactChange(kind, tuple(dict.fromkeys(removed)), tuple(dict.fromkeys(added))))
+    return FactCheck(changes, tuple(drops_allowed))
+
+
+def is_fact_word(word: str, sentence_start: bool = False) -> bool:
+    return fact_kind(word, sentence_start) is not None

@@ -1,0 +1,175 @@
+"""Synonyms that mean the same, from WordNet: where Rephrase and Tone take the words they may swap in.
+
+A word may only be replaced by another member of one of its own WordNet synsets (the same meaning, by the
+lexicographers' judgement), never by a hypernym, a sibling or an antonym, so "month" can never become "week",
+"education" never "housing". Within that, three filters keep the swaps ordinary and in the word's usual sense:
+
+- a sense is used only when it is among the word's common senses (tag count at least ``SENSE_SHARE`` of its most
+  frequent sense's, at most ``MAX_SENSES`` of them): "position" as a job, not as a posture;
+- a synonym is offered only if it was itself seen in that sense in WordNet's sense-tagged corpus (its tag count
+  there is above zero): "kid" for "child", never "nipper" or "tyke";
+- words that carry facts (:mod:`dllm_core.facts`: numbers, units, dates, directions, comparisons, time words,
+  quantifiers, negations) and function words are never swapped, nor swapped in.
+
+Which of the remaining senses the sentence means is for the caller to decide (:mod:`dllm_core.substitute` asks the
+denoiser which sense's words fit the place). The data is built once by ``scripts/build_lexicon.py`` from Debian's
+``wordnet-base`` and shipped in ``assets/lexicon/`` with WordNet's licence notice.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .facts import FUNCTION_WORDS, is_fact_word
+
+LEXICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "lexicon" / "wordnet.json.gz"
+SENSE_SHARE = 0.3  # a sense counts when it is tagged at least this share as often as the word's commonest
+MAX_SENSES = 3
+VOWELS = "aeiou"
+
+# WordNet's detachment rules (morphy): an inflected form's ending -> the base's ending, and the form it was
+NOUN_RULES = (("ies", "y", "pl"), ("ses", "s", "pl"), ("xes", "x", "pl"), ("zes", "z", "pl"), ("ches", "ch", "pl"),
+              ("shes", "sh", "pl"), ("men", "man", "pl"), ("s", "", "pl"))
+VERB_RULES = (("ies", "y", "s"), ("es", "e", "s"), ("es", "", "s"), ("s", "", "s"), ("ied", "y", "ed"),
+              ("ed", "e", "ed"), ("ed", "", "ed"), ("ing", "e", "ing"), ("ing", "", "ing"))
+
+
+@dataclass(frozen=True)
+class Analysis:
+    pos: str  # n, v, a, r
+    base: str  # the lemma
+    form: str  # base, pl (noun plural), s (verb 3rd person), ed (past / participle), ing
+
+
+@dataclass(frozen=True)
+class Synonym:
+    word: str  # the synonym, inflected like the original
+    lemma: str
+    sense: str  # the synset id
+    sense_rank: int  # 0: the original word's commonest sense
+    sense_count: int  # the original word's tag count in that sense
+    count: int  # the synonym's tag count in that sense
+
+
+class Lexicon:
+    def __init__(self, data: dict):
+        self.synsets: dict[str, list] = data["synsets"]
+        self.index: dict[str, dict[str, list]] = data["index"]
+        self.antonyms: dict[str, list[str]] = data["antonyms"]
+        self.exceptions: dict[str, dict[str, list[str]]] = data["exceptions"]
+        self._past: dict[str, list[str]] = {}  # verb base -> irregular past forms (not -ing, not -s)
+        self._plural: dict[str, list[str]] = {}
+        for form, bases in self.exceptions.get("v", {}).items():
+            if not form.endswith(("ing", "s")):
+                for b in bases:
+                    self._past.setdefault(b, []).append(form)
+        for form, bases in self.exceptions.get("n", {}).items():
+            for b in bases:
+                self._plural.setdefault(b, []).append(form)
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def load(cls, path: Path = LEXICON_PATH) -> Lexicon:
+        with gzip.open(path, "rt") as fh:
+            return cls(json.load(fh))
+
+    # ------------------------------------------------------------------------------------------- morphology
+    def analyses(self, word: str) -> list[Analysis]:
+        """Ways to read ``word`` (lower case) as an inflection of a WordNet lemma."""
+        out = []
+        for pos in ("n", "v", "a", "r"):
+            if pos in self.index.get(word, {}):
+                out.append(Analysis(pos, word, "base"))
+            for base in self.exceptions.get(pos, {}).get(word, []):
+                if pos in self.index.get(base, {}) and pos in "nv":
+                    form = "pl" if pos == "n" else ("ing" if word.endswith("ing") else "s" if word.endswith("s")
+                                                    else "ed")
+                    out.append(Analysis(pos, base, form))
+        for pos, rules in (("n", NOUN_RULES), ("v", VERB_RULES)):
+            for suffix, ending, form in rules:
+                if word.endswith(suffix) and len(word) > len(suffix) + 1:
+                    stem = word[: -len(suffix)]
+                    for base in {stem + ending, *([stem[:-1]] if form in ("ed", "ing") and len(stem) > 2
+                                                  and stem[-1] == stem[-2] else [])}:
+                        if pos in self.index.get(base, {}) and Analysis(pos, base, form) not in out:
+                            out.append(Analysis(pos, base, form))
+        return out
+
+    def inflect(self, base: str, pos: str, form: str) -> list[str]:
+        """``base`` in ``form``: irregular forms from WordNet's exception lists, else the regular spelling rules."""
+        if form == "base":
+            return [base]
+        if form == "pl":
+            return self._plural.get(base) or [_regular_s(base)]
+        if form == "s":
+            return [_regular_s(base)]
+        if form == "ed":
+            return self._past.get(base) or [_regular_ed(base)]
+        if form == "ing":
+            stem = base[:-2] + "y" if base.endswith("ie") else (
+                base[:-1] if base.endswith("e") and not base.endswith(("ee", "ye", "oe")) else base)
+            return [(_double(stem) if stem == base else stem) + "ing"]
+        return []
+
+    # ------------------------------------------------------------------------------------------- synonyms
+    def common_senses(self, base: str, pos: str) -> list[tuple[str, int]]:
+        senses = self.index.get(base, {}).get(pos, [])
+        if not senses:
+            return []
+        top = max(c for _, c in senses)
+        if top == 0:
+            return [tuple(senses[0])]  # nothing tagged: the first listed sense only
+        return [tuple(s) for s in senses if s[1] >= SENSE_SHARE * top][:MAX_SENSES]
+
+    def synonyms(self, word: str) -> list[Synonym]:
+        """Swaps for ``word`` (as written, lower case): members of its common senses, seen in that sense, inflected
+        like it; never the word itself, another form of it, an antonym, a function word or a fact word."""
+        lower = word.lower()
+        if lower in FUNCTION_WORDS or is_fact_word(lower) or not lower.isalpha():
+            return []
+        out: dict[str, Synonym] = {}
+        for a in self.analyses(lower):
+            if a.pos == "a" and a.form != "base":
+                continue
+            banned = set(self.antonyms.get(a.base, ())) | {a.base, lower}
+            for rank, (sid, sense_count) in enumerate(self.common_senses(a.base, a.pos)):
+                for lemma, count in self.synsets.get(sid, []):
+                    if count <= 0 or lemma in banned or lemma[:4] == a.base[:4] or lemma in FUNCTION_WORDS:
+                        continue
+                    for new in self.inflect(lemma, a.pos, a.form):
+                        if is_fact_word(new) or new in out:
+                            continue
+                        out[new] = Synonym(new, lemma, sid, rank, sense_count, count)
+        return list(out.values())
+
+
+def _regular_s(base: str) -> str:
+    if base.endswith(("s", "x", "z", "ch", "sh")):
+        return base + "es"
+    if base.endswith("y") and len(base) > 1 and base[-2] not in VOWELS:
+        return base[:-1] + "ies"
+    return base + "s"
+
+
+def _double(base: str) -> str:
+    """'stop' -> 'stopp' (before -ed/-ing): one short syllable ending consonant-vowel-consonant."""
+    if (len(base) <= 4 and len(base) >= 3 and base[-1] not in VOWELS + "wxy" and base[-2] in VOWELS
+            and base[-3] not in VOWELS and sum(c in VOWELS for c in base) == 1):
+        return base + base[-1]
+    return base
+
+
+def _regular_ed(base: str) -> str:
+    if base.endswith("e"):
+        return base + "d"
+    if base.endswith("y") and len(base) > 1 and base[-2] not in VOWELS:
+        return base[:-1] + "ied"
+    return _double(base) + "ed"
+
+
+def available() -> bool:
+    return LEXICON_PATH.exists()
