@@ -134,3 +134,35 @@ def test_methods_need_a_causal_reading_and_are_checked(editor, bpe_editor):  # n
         shorten(bpe_editor, NEWS, "70%", method="squeeze")
     with pytest.raises(EditError, match="method"):
         rephrase(bpe_editor, NEWS, 0.5, method="shuffle")
+
+
+def test_every_swap_is_a_synonym_from_the_lexicon_and_keeps_the_facts(bpe_editor):  # noqa: F811
+    from dllm_core.facts import check
+    from dllm_core.lexicon import Lexicon
+
+    lexicon = Lexicon.load()
+    text = ("Over the past year, more than four hundred children across six neighborhoods quickly bought "
+            "difficult books and helped their teachers.")
+    result = rephrase(bpe_editor, text, 1.0, k=3, method="swap")
+    for alt in [*result.alternatives, *result.withheld]:
+        for old, new in zip(text.split(), alt.text.split()):
+            if old != new:
+                offered = {s.word for s in lexicon.synonyms(old.translate(WORD_CHARS).lower())}
+                assert new.translate(WORD_CHARS) in offered, (old, new)
+        assert alt.facts is not None
+    assert all(check(text, a.text).ok for a in result.alternatives)
+
+
+def test_writer_tones_without_a_classifier_use_their_rules(bpe_editor):  # noqa: F811
+    from dllm_core.actions import TONES, tone
+
+    assert set(TONES) == {"formal", "casual", "friendly", "confident"}
+    result = tone(bpe_editor, "We don't know yet, and it's late.", "formal")
+    assert result.text == "We do not know yet, and it is late." and result.alternatives[0].facts["ok"]
+    assert tone(bpe_editor, "I think that the plan is somewhat risky.", "confident").text == "The plan is risky."
+    with pytest.raises(EditError, match="no hedging words"):
+        tone(bpe_editor, "The plan is risky.", "confident")
+    with pytest.raises(EditError, match="unknown tone"):
+        tone(bpe_editor, "The plan is risky.", "sarcastic")
+    with pytest.raises(EditError, match="strength"):
+        tone(bpe_editor, "We don't know.", "formal", strength=float("nan"))
