@@ -21,7 +21,7 @@ CANVAS_LEGEND = ('<div class="canvas-step">Canvas: <span class="tok masked">▒<
                  '(colour = confidence) · <span class="tok generated new">outlined</span> written this step · '
                  '<span class="tok pinned">pinned</span> kept exactly · plain: your text</div>')
 CANVAS_PLACEHOLDER = '<div class="canvas empty">The canvas appears here when you run an edit.</div>'
-DIFF_PLACEHOLDER = '<div class="diff muted">The diff appears after a run.</div>'
+DIFF_PLACEHOLDER = '<div class="diff muted">The changes to your draft appear here.</div>'
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -105,21 +105,77 @@ def canvas_html(frame: dict | None, surface: list[str | None]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ tracked changes
+LCS_CELLS = 250_000  # word pairs the exact alignment may compare; a longer changed middle falls back to difflib
+
+
 def _words(text: str) -> list[str]:  # each word keeps the white space after it
     return re.findall(r"\s+|\S+\s*", text)
 
 
+def _lcs_opcodes(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
+    """difflib-style opcodes of a longest common subsequence of ``a`` and ``b``. The common head and tail are
+    matched first; the middle is aligned exactly (dynamic programming) when it is small enough, by
+    ``difflib.SequenceMatcher`` (autojunk off) otherwise."""
+    n, m = len(a), len(b)
+    head = 0
+    while head < n and head < m and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < n - head and tail < m - head and a[n - 1 - tail] == b[m - 1 - tail]:
+        tail += 1
+    mid_a, mid_b = a[head:n - tail], b[head:m - tail]
+    pairs: list[tuple[int, int]] = [(i, i) for i in range(head)]  # matched (i in a, j in b)
+    if mid_a and mid_b and len(mid_a) * len(mid_b) <= LCS_CELLS:
+        rows, cols = len(mid_a), len(mid_b)
+        # suffix table: best[i][j] = LCS length of mid_a[i:] and mid_b[j:]
+        best = [[0] * (cols + 1) for _ in range(rows + 1)]
+        for i in range(rows - 1, -1, -1):
+            row, below, word = best[i], best[i + 1], mid_a[i]
+            for j in range(cols - 1, -1, -1):
+                row[j] = below[j + 1] + 1 if word == mid_b[j] else max(below[j], row[j + 1])
+        i = j = 0
+        while i < rows and j < cols:
+            if mid_a[i] == mid_b[j] and best[i][j] == best[i + 1][j + 1] + 1:
+                pairs.append((head + i, head + j))
+                i, j = i + 1, j + 1
+            elif best[i + 1][j] >= best[i][j + 1]:
+                i += 1
+            else:
+                j += 1
+    elif mid_a and mid_b:
+        matcher = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False)
+        for block in matcher.get_matching_blocks():
+            pairs += [(head + block.a + k, head + block.b + k) for k in range(block.size)]
+    pairs += [(n - tail + k, m - tail + k) for k in range(tail)]
+    ops: list[tuple[str, int, int, int, int]] = []
+    i = j = 0
+    for pa, pb in [*pairs, (n, m)]:
+        if pa > i or pb > j:
+            op = "replace" if pa > i and pb > j else ("delete" if pa > i else "insert")
+            ops.append((op, i, pa, j, pb))
+        if pa < n and pb < m:
+            if ops and ops[-1][0] == "equal" and ops[-1][2] == pa:
+                ops[-1] = ("equal", ops[-1][1], pa + 1, ops[-1][3], pb + 1)
+            else:
+                ops.append(("equal", pa, pa + 1, pb, pb + 1))
+        i, j = pa + 1, pb + 1
+    return ops
+
+
 def change_blocks(original: str, result: str, keep: frozenset[str] | set[str] = frozenset()) -> list[list]:
-    """[changed?, old words, new words] blocks of a word-level diff. A run of one or two unchanged words between two
-    changes joins the change, so a rewritten span reads as one block, not a word salad; unless it holds a pinned
-    word (``keep``): that never shows as deleted and re-inserted."""
+    """[changed?, old words, new words] blocks of a word-level diff: the words are aligned by a longest common
+    subsequence (white space and line breaks do not count), so a deletion strikes only the words that went and
+    an insertion highlights only the words that came. A run of one or two unchanged words between two rewritten
+    stretches (words replaced on both sides) joins them, so a rewritten span reads as one block, not a word salad;
+    never between pure deletions or insertions, and never a run holding a pinned word (``keep``)."""
     a, b = _words(original), _words(result)
+    opcodes = _lcs_opcodes([w.strip() for w in a], [w.strip() for w in b])
     blocks: list[list] = []
-    opcodes = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
     for k, (op, i1, i2, j1, j2) in enumerate(opcodes):
-        between_changes = (0 < k < len(opcodes) - 1 and i2 - i1 <= 2
-                           and not any(w.strip(" \t\n.,;:!?\"'()") in keep for w in a[i1:i2]))
-        if op != "equal" or between_changes:
+        between_rewrites = (0 < k < len(opcodes) - 1 and i2 - i1 <= 2
+                            and opcodes[k - 1][0] == "replace" and opcodes[k + 1][0] == "replace"
+                            and not any(w.strip(" \t\n.,;:!?\"'()") in keep for w in a[i1:i2]))
+        if op != "equal" or between_rewrites:
             if blocks and blocks[-1][0]:
                 blocks[-1][1] += a[i1:i2]
                 blocks[-1][2] += b[j1:j2]
@@ -140,11 +196,11 @@ def diff_html(original: str, result: str, keep: frozenset[str] | set[str] = froz
     out = []
     for k, (changed, old, new) in enumerate(blocks):
         removed, added = "".join(old), "".join(new)
-        if not changed:
+        if not changed:  # the words as they now read (the white space between them may have changed)
             if context is not None:
-                out.append(_elide(old, context, first=k == 0, last=k == len(blocks) - 1))
+                out.append(_elide(new, context, first=k == 0, last=k == len(blocks) - 1))
             else:
-                out.append(html.escape(removed))
+                out.append(html.escape(added))
             continue
         if removed:
             out.append(f"<del>{html.escape(removed.rstrip())}</del>{' ' if added else removed[len(removed.rstrip()):]}")
@@ -165,35 +221,91 @@ def _elide(words: list[str], context: int, first: bool, last: bool) -> str:
     return f'{html.escape(head)}<span class="elided">… </span>{html.escape(tail)}'
 
 
+FACTS_OK = "✓ keeps the facts (numbers, names, dates…)"
+FACT_LABELS = {"time": "time word"}  # kinds of dllm_core.facts as a writer reads them
+
+
+def facts_html(facts: dict | None) -> str:
+    """One line under an alternative's tracked changes: its fact check against the draft (``facts``: the
+    ``Alternative.facts`` of :mod:`dllm_core.actions`, ``{"ok", "says", "changes"}``); nothing when unchecked."""
+    if not facts:
+        return ""
+    says = str(facts.get("says") or "")
+    if facts.get("ok"):
+        extra = f"; {says}" if says else ""
+        return f'<div class="facts ok">{html.escape(FACTS_OK + extra)}</div>'
+    return (f'<div class="facts warn" title="check these words before you accept">⚠ '
+            f'{html.escape(says or "changes a fact of the draft")}</div>')
+
+
+def fact_reasons(facts: dict | None) -> list[str]:
+    """Why an alternative failed the fact check, in the past tense ("changed a number", "dropped a name")."""
+    reasons = []
+    for change in (facts or {}).get("changes") or []:
+        kind = str(change.get("kind") or "fact")
+        label = FACT_LABELS.get(kind, kind)
+        verb = ("changed" if change.get("removed") and change.get("added") else
+                "added" if change.get("added") else "dropped")
+        reasons.append(f"{verb} {'an' if label[:1] in 'aeiou' else 'a'} {label}")
+    return reasons or ["failed the fact check"]
+
+
+def withheld_text(withheld: Sequence[dict]) -> str:
+    """"1 alternative not shown: it changed a number" for the alternatives held back by the fact check."""
+    if not withheld:
+        return ""
+    reasons = list(dict.fromkeys(r for alt in withheld for r in fact_reasons(alt.get("facts"))))
+    listed = ", ".join(reasons[:-1]) + (" or " if len(reasons) > 1 else "") + reasons[-1]
+    return f"{plural(len(withheld), 'alternative')} not shown: {'it' if len(withheld) == 1 else 'they'} {listed}"
+
+
 def suggestions_html(original: str, alternatives: Sequence[dict], chosen: int | None = 0,
-                     accepted: int | None = None) -> str:
+                     accepted: int | None = None, undone: int | None = None,
+                     withheld: Sequence[dict] = ()) -> str:
     """The alternatives of an action as a numbered list, each with its tracked changes against ``original`` (only
-    the changed part with a few words around it). ``alternatives``: dicts with ``text`` and ``words``; ``chosen``:
-    the one previewed in the Result box; ``accepted``: the one taken into the draft."""
-    if not alternatives:
+    the changed part with a few words around it) and its fact check. ``alternatives``: dicts with ``text``,
+    ``words`` and ``facts`` (optional); ``chosen``: the one previewed in the Result box; ``accepted``: the one
+    taken into the draft; ``undone``: one accepted and then undone (it cannot be accepted again);
+    ``withheld``: alternatives the fact check held back (counted under the list, with why)."""
+    if not alternatives and not withheld:
         return ""
     items = []
     for i, alt in enumerate(alternatives):
-        classes = ["suggestion"] + (["chosen"] if i == chosen else []) + (["accepted"] if i == accepted else [])
-        state = " · accepted" if i == accepted else (" · previewed" if i == chosen else "")
+        classes = (["suggestion"] + (["chosen"] if i == chosen else []) + (["accepted"] if i == accepted else [])
+                   + (["undone"] if i == undone and i != accepted else []))
+        state = (" · accepted" if i == accepted else " · undone" if i == undone else
+                 " · previewed" if i == chosen else "")
         changes = diff_html(original, alt["text"], context=SUGGESTION_CONTEXT)
         if alt["text"] == original:
             changes = '<div class="diff muted">no change</div>'
-        items.append(f'<li class="{" ".join(classes)}" data-index="{i}" title="preview this alternative">'
+        items.append(f'<li class="{" ".join(classes)}" data-index="{i}" title="preview this alternative" '
+                     f'tabindex="0" role="button" aria-pressed="{str(i == chosen).lower()}">'
                      f'<div class="suggestion-head"><b>{i + 1}</b> · {plural(alt["words"], "word")}{state}</div>'
-                     f"{changes}</li>")
-    return f'<ol class="suggestions">{"".join(items)}</ol>'
+                     f'{changes}{facts_html(alt.get("facts"))}</li>')
+    note = withheld_text(withheld)
+    footer = f'<div class="withheld">{html.escape(note)}</div>' if note else ""
+    return f'<ol class="suggestions">{"".join(items)}</ol>{footer}'
 
 
-# Clicking a card in the list previews it: the click selects the matching choice of the alternatives picker, whose
-# own event does the rest (so the mouse, the keyboard and the API all go through one handler).
+# Clicking a card in the list (or Enter / Space on it) previews it: that selects the matching choice of the
+# alternatives picker (hidden on the page: the cards are the picker), whose own event does the rest, so the mouse,
+# the keyboard and the API all go through one handler.
 SUGGESTIONS_JS = """
-element.addEventListener('click', (event) => {
-  const card = event.target.closest('li.suggestion');
-  if (!card) return;
+const pick = (card) => {
   const inputs = document.querySelectorAll('#alternatives input[type=radio]');
   const input = inputs[Number(card.dataset.index)];
   if (input && !input.checked) input.click();
+};
+element.addEventListener('click', (event) => {
+  const card = event.target.closest('li.suggestion');
+  if (card) pick(card);
+});
+element.addEventListener('keydown', (event) => {
+  const card = event.target.closest('li.suggestion');
+  if (card && (event.key === 'Enter' || event.key === ' ')) {
+    event.preventDefault();
+    pick(card);
+  }
 });
 """
 
