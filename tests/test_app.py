@@ -450,7 +450,7 @@ def test_a_new_run_clears_the_last_result_so_accept_after_stop_keeps_the_draft(s
     first = studio.page.named(next(stream))
     stream.close()  # Stop
     assert first["result"] == "" and "result" not in first["session"] and first["replay"].visible is False
-    assert "appears after a run" in first["diff"] and first["download"].visible is False
+    assert "appear here" in first["diff"] and first["download"].visible is False
     out = call(studio, "accept", "New [[draft words here|4]] now.", first["session"], [])
     assert set(out) == {"message"} and "run an edit first" in out["message"]
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
 from dllm_core.markup import check_text, plain_text
+from dllm_core import actions as core_actions
 from dllm_core.actions import action_config
 from dllm_core.presets import writing_settings
 
@@ -32,7 +35,7 @@ from .drafting import check_selection, fixed_ranges, push_undo, snap_selection
 from .plots import confidence_heatmap, progress_chart
 from .render import (
     DIFF_PLACEHOLDER, MASK_GLYPH, canvas_html, diff_html, message_html, plan_html, plural, short, suggestions_html,
-    view_positions,
+    view_positions, withheld_text,
 )
 
 if TYPE_CHECKING:
@@ -51,6 +54,21 @@ FRAME_INTERVAL_MAX_S = 1.0  # per other run streaming (capped here); alone, ever
 WRITING_CHOICES = [("Auto (fluent where the model reads left to right)", "auto"), ("Fluent", "fluent"),
                    ("Parallel", "parallel")]
 LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
+# the writer's tones of the Tone action (dllm_core.actions.TONES once it has them): key -> what the page says
+TONES: dict[str, str] = getattr(core_actions, "TONES", None) or {
+    "formal": "More formal", "casual": "More casual", "friendly": "Friendlier", "confident": "More confident"}
+DEFAULT_TONE = "formal" if "formal" in TONES else next(iter(TONES))
+# "How much to change" of Rephrase and Tone: the share of the words that may change which do
+CHANGE_CHOICES = [("A little", 0.25), ("Some", 0.5), ("A lot", 0.8)]
+DEFAULT_CHANGE = 0.5
+MAX_ALTERNATIVES = getattr(core_actions, "MAX_ALTERNATIVES", 8)
+BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changing the tone"}
+# the first guess of an action's time before this server has timed one, in seconds per word of the selection (a
+# sentence of 25 words on a small CPU); a GPU is taken to be four times faster. Then: the measured time of the
+# last TIMINGS_KEPT actions of that kind on that model, per word
+FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2}
+TIMINGS_KEPT = 8
+SHORTEN_TARGET = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*")
 log = logging.getLogger("dllm_app")
 
 
@@ -71,6 +89,10 @@ class Studio:
         self.stops: dict[str, threading.Event] = {}
         self.stops_lock = threading.Lock()
         self.streaming = 0  # runs streaming now (all models): frames are coalesced while there are several
+        # (model, action) -> the last TIMINGS_KEPT (seconds, words of the selection) of that action: the estimate
+        # the page shows while one runs
+        self.timings: dict[tuple[str, str], deque] = {}
+        self.timings_lock = threading.Lock()
 
     def frame_interval(self) -> float:
         """Seconds a run waits between the step frames it sends: 0 alone, longer the more runs stream at once."""
@@ -186,10 +208,22 @@ class Studio:
             return {self.ui.message: message_html("no marks to clear", "hint")}
         return self._marked(draft, plain, undo, "marks cleared")
 
-    def undo(self, draft: str, undo) -> dict:
+    def undo(self, draft: str, undo, session: dict | None = None) -> dict:
+        """The draft before the last change (a mark, or an Accept). Undoing the Accept of an alternative puts the
+        list back as it was, that alternative marked undone: it is not accepted again (pick another, or act again)."""
         if not undo:
             return {self.ui.message: message_html("nothing to undo", "hint")}
-        return {self.ui.draft: undo[-1], self.ui.undo_stack: undo[:-1], self.ui.message: message_html("undone", "ok")}
+        update = {self.ui.draft: undo[-1], self.ui.undo_stack: undo[:-1],
+                  self.ui.message: message_html("undone", "ok")}
+        session = session or {}
+        accepted = session.get("accepted")
+        if accepted is not None and session.get("alternatives") and len(undo) == session.get("accept_depth") \
+                and undo[-1] == session.get("before_accept"):  # this Undo takes back the Accept
+            update[self.ui.session] = {**session, "accepted": None, "undone": accepted, "accept_depth": None,
+                                       "before_accept": None}
+            update[self.ui.message] = message_html(f"alternative {accepted + 1} undone: your draft is as it was",
+                                                   "ok")
+        return update
 
     def accept(self, draft: str, session: dict | None, undo) -> dict:
         """The result (a run's, or the alternative previewed) becomes the draft; Undo brings the old one back."""
@@ -199,8 +233,24 @@ class Studio:
             return {self.ui.message: message_html("run an edit first, then accept its result", "hint")}
         what = "result"
         if session.get("alternatives"):  # the list marks the one taken (show_alternatives, chained after this)
-            session = {**session, "accepted": session.get("chosen", 0)}
-            what = f"alternative {session['accepted'] + 1}"
+            chosen = session.get("chosen", 0)
+            if chosen == session.get("accepted"):
+                return {self.ui.message: message_html(f"alternative {chosen + 1} is already in the draft", "hint")}
+            if chosen == session.get("undone"):
+                return {self.ui.message: message_html(f"alternative {chosen + 1} was undone: pick another "
+                                                      "alternative, or run the action again", "hint")}
+            accepted = session.get("accepted")
+            if (accepted is not None and draft == session["alternatives"][accepted]["text"]
+                    and len(undo or []) == session.get("accept_depth") and (undo or [None])[-1] ==
+                    session.get("before_accept")):  # another alternative instead of the one accepted: a swap
+                before = session["before_accept"]
+            else:
+                before, undo = draft, push_undo(undo, draft)
+            session = {**session, "accepted": chosen, "undone": None, "accept_depth": len(undo),
+                       "before_accept": before}
+            return {self.ui.draft: result, self.ui.undo_stack: undo, self.ui.session: session,
+                    self.ui.message: message_html(f"alternative {chosen + 1} accepted into the draft (Undo brings "
+                                                  "the old draft back)", "ok")}
         return {self.ui.draft: result, self.ui.undo_stack: push_undo(undo, draft), self.ui.session: session,
                 self.ui.message: message_html(f"{what} accepted into the draft (Undo brings the old draft back)", "ok")}
 
@@ -270,11 +320,13 @@ class Studio:
         if key is not None:
             with self.stops_lock:
                 self.stops[key] = threading.Event()
-        return {self.ui.run_btn: gr.Button(interactive=False), self.ui.alternatives: gr.Radio(visible=False),
-                self.ui.suggestions: gr.HTML(visible=False)}
+        off = gr.Button(interactive=False)
+        return {self.ui.run_btn: off, self.ui.alternatives: gr.Radio(visible=False),
+                self.ui.suggestions: gr.HTML(visible=False), self.ui.accept_btn: off, self.ui.reject_btn: off}
 
-    def run_ended(self) -> dict:
-        return {self.ui.run_btn: gr.Button(interactive=True)}
+    def run_ended(self, session=None) -> dict:
+        """The run ended: Run is clickable again, and Accept where there is a result to take."""
+        return {self.ui.run_btn: gr.Button(interactive=True), **self.show_alternatives(session)}
 
     def stop(self, request: gr.Request | None = None) -> dict:
         """Stop: the session's run ends before its next step (the step under way finishes) and says where it got;
@@ -439,62 +491,164 @@ class Studio:
         self.downloads.close()
 
     # ------------------------------------------------------------------ writing actions
-    def act(self, action: str, draft: str, start, end, target, rephrase_strength, tone_choice, k, seed,
-            session, model=None, writing=None) -> dict:
-        """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
-        from one batched run, listed with their tracked changes; the first is previewed in the Result box."""
+    def estimate(self, action: str, words: int, model: str | None = None) -> float:
+        """Seconds ``action`` on ``words`` words of selection should take: the measured time of the last actions of
+        that kind on that model in this server, per word; a first guess per word before any."""
+        model = model or self.model_name
+        with self.timings_lock:
+            seen = list(self.timings.get((model, action), ()))
+        if seen:
+            per_word = sum(t for t, _ in seen) / max(1, sum(n for _, n in seen))
+        else:
+            per_word = FIRST_GUESS_S_PER_WORD.get(action, 0.2)
+            editor = self.editors.get(model)
+            if editor is not None and editor.adapter.device.type != "cpu":
+                per_word /= 4
+        return max(1.0, per_word * max(1, words))
+
+    def timed(self, action: str, model: str | None, seconds: float, words: int) -> None:
+        """Remember how long an action took (for the next estimate)."""
+        with self.timings_lock:
+            self.timings.setdefault((model or self.model_name, action), deque(maxlen=TIMINGS_KEPT)).append(
+                (float(seconds), max(1, int(words))))
+
+    def action_started(self, action: str, draft, start, end, model=None) -> dict:
+        """An action's button pressed (before it is queued): the action buttons, Accept and Reject are disabled
+        until it ends, and the message says what is under way and about how long it takes ("Shortening… about
+        4 s")."""
         p = self.ui
         try:
-            if self.editor is None and not model:
-                raise EditError(f"no model is loaded: {self.load_error}")
-            editor = self.editor_for(model)
+            text = draft if isinstance(draft, str) and len(draft) <= MAX_DRAFT_CHARS else ""
+            lo, hi = snap_selection(text, whole_number(start or 0, "start"), whole_number(end or 0, "end"))
+            words = core_actions.count_words(text[lo:hi] if hi > lo else text)
+            seconds = self.estimate(action, words, model if isinstance(model, str) else None)
+            about = f"about {round(seconds)} s" if seconds < 90 else f"about {round(seconds / 60)} min"
+            note = f"{BUSY_WORDS.get(action, 'Working')}… {about}"
+        except Exception:  # the action itself says what is wrong with its input
+            note = f"{BUSY_WORDS.get(action, 'Working')}…"
+        off = gr.Button(interactive=False)
+        return {p.shorten_btn: off, p.rephrase_btn: off, p.tone_btn: off, p.accept_btn: off, p.reject_btn: off,
+                p.message: message_html(note, "info busy")}
+
+    def action_ended(self, session) -> dict:
+        """The action ended (with alternatives or a message): its buttons are clickable again, the list shows."""
+        on = gr.Button(interactive=True)
+        p = self.ui
+        return {p.shorten_btn: on, p.rephrase_btn: on, p.tone_btn: on, **self.show_alternatives(session)}
+
+    def tone_of(self, choice) -> dict:
+        """The Tone action's arguments for a tone picked on the page or sent to /tone: a writer's tone (its key or
+        its label: "formal", "More formal") or a shipped classifier's ``name=target`` (the guidance demo)."""
+        if not isinstance(choice, str) or not choice.strip():
+            raise EditError(f"choose a tone first: {', '.join(TONES.values())}")
+        choice = choice.strip()
+        by_label = {label.lower(): key for key, label in TONES.items()}
+        if choice.lower() in TONES or choice.lower() in by_label:
+            return {"attribute": by_label.get(choice.lower(), choice.lower())}
+        name, _, goal = choice.partition("=")
+        if goal and choice in guided.guidance_attributes():
+            return {"attribute": name, "target": goal}
+        raise EditError(f"unknown tone {short(choice, 30)!r}: choose one of {', '.join(TONES.values())}")
+
+    @staticmethod
+    def change_amount(value) -> float:
+        """How much Rephrase and Tone change, in (0, 1]; a message for anything else (NaN, inf, text)."""
+        try:
+            amount = float(value) if isinstance(value, str) else value
+        except ValueError:
+            amount = None
+        if not is_number(amount) or not 0.0 < float(amount) <= 1.0:
+            raise EditError(f"how much to change: must be a share in (0, 1], such as 0.5, got {short(repr(value))}")
+        return float(amount)
+
+    @staticmethod
+    def shorten_target(value) -> str:
+        """The Shorten target as typed: a number of words ("12") or a share ("70%")."""
+        if value is None or value == "":
+            return "70%"
+        text = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
+        m = SHORTEN_TARGET.fullmatch(text) if len(text) <= 20 else None
+        if m is None or float(m.group(1)) <= 0:
+            raise EditError(f"shorten to: give a number of words (12) or a share of them (70%), got "
+                            f"{short(repr(value))}")
+        return text.strip()
+
+    def act(self, action: str, draft: str, start, end, target, change, tone_choice, k, seed,
+            session, model=None, writing=None) -> dict:
+        """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
+        from one batched run, listed with their tracked changes and fact checks; the first is previewed in the
+        Result box. ``change``: how much Rephrase and Tone change (a share in (0, 1]); ``tone_choice``: a writer's
+        tone (:data:`TONES`) or a classifier's ``name=target``. Every input is checked here: a wrong one is a
+        message, the draft and the last result stay."""
+        p = self.ui
+        try:
+            if action not in BUSY_WORDS:
+                raise EditError(f"unknown action {action!r}")
+            if draft is not None and not isinstance(draft, str):
+                raise EditError("the draft must be text")
             if not draft or not draft.strip():
                 raise EditError("the draft is empty: type or paste some text first")
+            if len(draft) > MAX_DRAFT_CHARS:
+                raise EditError(f"the draft is {len(draft):,} characters; the limit is {MAX_DRAFT_CHARS:,}: "
+                                "shorten it, or select a part and work on that")
+            try:
+                check_text(draft)
+            except ValueError as exc:
+                raise EditError(str(exc)) from None
             try:
                 marked = any(seg.kind != "fixed" for seg in parse(draft))
             except ValueError as exc:
                 raise EditError(f"the draft's markup is broken: {exc}") from exc
             if marked:
-                raise EditError("actions work on plain text: clear the marks first (Clear marks)")
-            start, end = snap_selection(draft, whole_number(start or 0, "selection start"),
-                                        whole_number(end or 0, "selection end"))
+                raise EditError("actions work on plain text: clear the marks first (Clear marks, under the hood)")
+            start, end = snap_selection(draft, whole_number(0 if start is None else start, "selection start"),
+                                        whole_number(0 if end is None else end, "selection end"))
             selection = (start, end) if end > start else None
-            k = whole_number(k or 1, "alternatives")
-            seed = whole_number(seed or 0, "seed")
-            config = action_config(editor, k, seed, writing)
-            kwargs: dict = {"selection": selection, "k": k, "config": config, "seed": seed}
+            k = whole_number(1 if k is None else k, "alternatives")
+            if not 1 <= k <= MAX_ALTERNATIVES:
+                raise EditError(f"alternatives: must be 1..{MAX_ALTERNATIVES}, got {k}")
+            seed = whole_number(0 if seed is None else seed, "seed")
+            if not 0 <= seed < 2**63:
+                raise EditError(f"seed: must be a non-negative integer, got {seed}")
+            kwargs: dict = {"selection": selection, "k": k, "seed": seed}
             if action == "shorten":
-                kwargs["target"] = str(target or "70%")
-            elif action in ("rephrase", "tone"):
-                strength = rephrase_strength if rephrase_strength is not None else 0.5
-                if not is_number(strength) or not 0.0 < float(strength) <= 1.0:
-                    raise EditError(f"rephrase strength: must be in (0, 1], got {rephrase_strength!r}")
-                kwargs["strength"] = float(strength)
+                kwargs["target"] = self.shorten_target(target)
+            else:
+                kwargs["strength"] = self.change_amount(change)
             if action == "tone":
-                name, _, goal = (tone_choice or "").partition("=")
-                if not goal:
-                    raise EditError("choose a tone first (e.g. sentiment=positive)")
-                kwargs["attribute"], kwargs["target"] = name, goal
-            from dllm_core.actions import run_action  # noqa: PLC0415
-
-            out = run_action(editor, action, draft, **kwargs)
-        except (EditError, ValueError) as exc:  # a user's input: a message, the draft kept, no traceback logged
+                kwargs.update(self.tone_of(tone_choice))
+            if self.editor is None and not model:
+                raise EditError(f"no model is loaded: {self.load_error}")
+            editor = self.editor_for(model)
+            kwargs["config"] = action_config(editor, k, seed, writing)
+            began = time.perf_counter()
+            out = core_actions.run_action(editor, action, draft, **kwargs)
+            self.timed(action, model, time.perf_counter() - began,
+                       core_actions.count_words(draft[start:end] if selection else draft))
+        except (EditError, ValueError, OverflowError) as exc:  # a user's input: a message, the draft kept
             return self.error(str(exc))
         except Exception as exc:  # never lose the page over a bug
             log.exception("action failed")
             return self.error(f"internal error ({type(exc).__name__}): {exc}")
-        alternatives = [{"text": a.text, "words": a.words} for a in out.alternatives]
-        where = "the selection" if out.selection != (0, len(draft)) else "the draft"
-        size = (f"{out.words_before} → {out.words_after} words (target {out.target_words})"
-                if out.target_words is not None else f"{out.words_before} → {out.words_after} words")
-        ranked = ("best first by the model's reading" if out.alternatives[0].score is not None else
-                  "unranked: this model cannot rank them")
-        kept = f" · kept: {', '.join(out.kept[:8])}" if out.kept else ""
+        alternatives = [alternative_json(draft, a) for a in out.alternatives]
+        withheld = [alternative_json(draft, a) for a in getattr(out, "withheld", None) or []]
+        held = withheld_text(withheld)
         note = f" · {out.note}" if out.note else ""
-        msg = message_html(f"{action} {where}: {size} · {plural(len(alternatives), 'alternative')} ({ranked}){note}"
-                           f"{kept}", "ok")
+        if not alternatives:
+            return self.error(f"no alternative kept the facts of your draft{f': {held}' if held else ''}{note}; "
+                              "try another selection, or change less")
+        where = "the selection" if out.selection != (0, len(draft)) else "the draft"
+        words_after = alternatives[0]["words"]
+        size = (f"{out.words_before} → {words_after} words (target {out.target_words})"
+                if out.target_words is not None else f"{out.words_before} → {words_after} words")
+        ranked = ("best first" if out.alternatives[0].score is not None else "unranked: this model cannot rank them")
+        kept = f" · kept: {', '.join(out.kept[:8])}" if out.kept else ""
+        shown = f" · {held}" if held and "not shown" not in out.note else ""  # (the action's note may say it)
+        done = {"shorten": "shortened", "rephrase": "rephrased", "tone": "tone changed"}[action]
+        msg = message_html(f"{done} {where}: {size} · {plural(len(alternatives), 'alternative')} ({ranked})"
+                           f"{shown}{note}{kept}", "ok")
         new_session = {"result": alternatives[0]["text"], "original": draft, "alternatives": alternatives,
-                       "chosen": 0}
+                       "chosen": 0, "withheld": withheld, "action": action}
         # (the list with tracked changes follows from the session: show_alternatives, chained after this)
         return {p.alternatives: gr.Radio(choices=self.choice_labels(alternatives), value="0", visible=True),
                 p.result: alternatives[0]["text"], p.diff: diff_html(draft, alternatives[0]["text"]), p.message: msg,
@@ -502,14 +656,21 @@ class Studio:
 
     def show_alternatives(self, session) -> dict:
         """The list of the session's alternatives, each with its tracked changes against the draft they came from
-        (the previewed one and the accepted one marked); hidden when there are none."""
+        and its fact check (the previewed, the accepted and an undone one marked, the withheld counted), and what
+        Accept and Reject can do now: Accept takes a result that is not in the draft yet and was not undone."""
         session = session or {}
         alternatives = session.get("alternatives") or []
+        p = self.ui
+        chosen = session.get("chosen", 0)
+        can_accept = bool(session.get("result")) and (not alternatives or chosen not in (
+            session.get("accepted"), session.get("undone")))
+        buttons = {p.accept_btn: gr.Button(interactive=can_accept),
+                   p.reject_btn: gr.Button(interactive=bool(alternatives))}
         if not alternatives:
-            return {self.ui.suggestions: gr.HTML("", visible=False)}
-        return {self.ui.suggestions: gr.HTML(suggestions_html(session.get("original", ""), alternatives,
-                                                              session.get("chosen", 0), session.get("accepted")),
-                                             visible=True)}
+            return {p.suggestions: gr.HTML("", visible=False), **buttons}
+        listed = suggestions_html(session.get("original", ""), alternatives, chosen, session.get("accepted"),
+                                  session.get("undone"), session.get("withheld") or [])
+        return {p.suggestions: gr.HTML(listed, visible=True), **buttons}
 
     @staticmethod
     def choice_labels(alternatives: list[dict]) -> list[tuple[str, str]]:
@@ -553,6 +714,21 @@ class Studio:
         p = self.ui
         return {p.canvas: canvas_html(frames[k], session.get("surface", [])), p.heatmap: confidence_heatmap(frames, k),
                 p.progress: progress_chart(frames, k)}
+
+
+def alternative_json(draft: str, alternative) -> dict:
+    """What the session keeps of an action's alternative: its text, words and fact check (checked here with
+    :func:`dllm_core.facts.check` when the action did not check it)."""
+    facts = getattr(alternative, "facts", None)
+    if facts is None:
+        try:
+            from dllm_core.facts import check  # noqa: PLC0415
+
+            facts = check(draft, alternative.text).to_json()
+        except Exception:  # no checker in this build: the list shows no fact line
+            log.exception("fact check failed")
+            facts = None
+    return {"text": alternative.text, "words": alternative.words, "facts": facts}
 
 
 def with_budget(editor: Editor) -> Editor:
