@@ -7,20 +7,24 @@ import argparse
 import json
 import sys
 
-from .actions import ACTIONS, MAX_ALTERNATIVES
+from .actions import ACTIONS, MAX_ALTERNATIVES, TONES
 from .config import SamplerConfig
 
 
 def add_action_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("action", help="shorten, rephrase or change the tone of a text, keeping its meaning",
                        description="Writing actions: shorten to a length (--target 12 words or 70%%), rephrase "
-                                   "(--strength), tone (--attribute sentiment=positive; models with a classifier "
+                                   "(--strength), tone (--attribute formal|casual|friendly|confident, or sentiment=positive on models with a classifier "
                                    "only). Names, numbers and capitalised words are kept.")
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("text", help="the text ('-' reads standard input)")
     p.add_argument("--target", default="70%", help="shorten: words (12) or a share (70%%, 0.7); default 70%%")
     p.add_argument("--strength", type=float, default=0.5, help="rephrase/tone: share of the words re-written")
-    p.add_argument("--attribute", default=None, metavar="NAME=TARGET", help="tone: e.g. formality=formal")
+    p.add_argument("--attribute", default=None, metavar="TONE",
+                   help="tone: formal (default), casual, friendly or confident; or NAME=TARGET of a classifier "
+                        "(sentiment=positive: the guidance demo)")
+    p.add_argument("--all-facts", action="store_true",
+                   help="also offer alternatives that fail the fact check (marked); by default they are withheld")
     p.add_argument("--selection", default=None, metavar="START:END", help="act on these character offsets only")
     p.add_argument("--keep", action="append", default=[], metavar="WORD", help="a word every alternative keeps")
     p.add_argument("--alternatives", "-k", type=int, default=1, help=f"how many to return (1..{MAX_ALTERNATIVES})")
@@ -76,9 +80,15 @@ def run_action_command(args) -> int:
     else:
         kwargs["strength"] = args.strength
     if args.action == "tone":
-        if not args.attribute or "=" not in args.attribute:
-            return fail("tone needs --attribute NAME=TARGET, e.g. sentiment=positive")
-        kwargs["attribute"], kwargs["target"] = (x.strip() for x in args.attribute.split("=", 1))
+        if args.attribute and "=" in args.attribute:  # a classifier's class: the guidance demo
+            kwargs["attribute"], kwargs["target"] = (x.strip() for x in args.attribute.split("=", 1))
+        else:
+            kwargs["attribute"] = args.attribute or "formal"
+            if kwargs["attribute"] not in TONES:
+                return fail(f"--attribute: choose a tone ({', '.join(TONES)}) or NAME=TARGET of a classifier, "
+                            f"got {args.attribute!r}")
+    if args.all_facts:
+        kwargs["check_facts"] = False
     try:
         editor = Editor.load(args.model, device=args.device)
     except ModelLoadError as exc:
@@ -95,6 +105,8 @@ def run_action_command(args) -> int:
     else:
         for alt in result.alternatives:
             print(alt.text)
+            if alt.facts and alt.facts["says"]:  # what the fact check found (shorten may drop some detail)
+                print(f"  ({'!' if not alt.facts['ok'] else ''}{alt.facts['says']})", file=sys.stderr)
         if result.target_words is not None:
             print(f"({result.words_before} -> {result.words_after} words; target {result.target_words})",
                   file=sys.stderr)

@@ -312,11 +312,17 @@ def _task(obj: dict, line: int, id_: str | int, defaults: LineDefaults) -> Task:
             raise ValueError(f"strength: the share of words to re-write must be in (0, 1], got {share}")
         args["strength"] = share
     if action == "tone":
-        attribute = obj.get("attribute", defaults.attribute)
-        if not isinstance(attribute, str) or "=" not in attribute:
-            raise ValueError("tone needs \"attribute\": \"NAME=TARGET\", e.g. sentiment=positive")
+        from .actions import TONES  # noqa: PLC0415
+
+        attribute = obj.get("attribute", defaults.attribute) or "formal"
+        if not isinstance(attribute, str) or ("=" not in attribute and attribute not in TONES):
+            raise ValueError(f"tone needs \"attribute\": one of {', '.join(TONES)}, or \"NAME=TARGET\" of a "
+                             "classifier, e.g. sentiment=positive")
         check_text(attribute, "attribute")
-        args["attribute"], args["target"] = (x.strip() for x in attribute.split("=", 1))
+        if "=" in attribute:
+            args["attribute"], args["target"] = (x.strip() for x in attribute.split("=", 1))
+        else:
+            args["attribute"] = attribute
     elif "attribute" in obj:
         raise ValueError(f"\"attribute\" is an option of tone, not of {action}")
     if action != "shorten" and "target" in obj:

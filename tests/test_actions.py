@@ -124,9 +124,14 @@ def test_action_cli(capsys, monkeypatch):
 
     out = json.loads(capsys.readouterr().out)
     assert out["action"] == "shorten" and out["target_words"] == round(0.7 * count_words(WIKI))
-    args = parser.parse_args(["action", "tone", WIKI])
+    args = parser.parse_args(["action", "tone", WIKI, "--attribute", "sarcastic"])
     assert run_action_command(args) == 2
-    assert "attribute" in capsys.readouterr().err
+    assert "--attribute: choose a tone (formal, casual" in capsys.readouterr().err
+    # every alternative in the JSON carries its fact check
+    args = parser.parse_args(["action", "shorten", WIKI, "--target", "70%", "--json", "--steps", "4", "--all-facts"])
+    assert run_action_command(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert all(set(a["facts"]) == {"ok", "says", "changes"} for a in out["alternatives"])
 
 
 def test_cli_has_the_action_subcommand(capsys):

@@ -144,7 +144,7 @@ def test_edit_many_returns_or_raises_a_drafts_own_error(tiny_editor, one_thread)
     (b'{"id": 1, "text": "\xff [[2]]"}', "not valid UTF-8: byte 0xff"),
     (b'{"id": 1, "text": "one two three", "action": "shorten", "target": 9}', "shorten target"),
     (b'{"id": 1, "text": "one two three", "action": "explode"}', "action: must be one of"),
-    (b'{"id": 1, "text": "one two", "action": "tone"}', "tone needs"),
+    (b'{"id": 1, "text": "one two", "action": "tone", "attribute": "sarcastic"}', "tone needs"),
     (b'{"id": 1, "text": "a [[2]]", "guidance": {"ban": 3}}', "guidance ban"),
     (b'{"id": 1, "text": "a [[2]]", "guidance": {"cfg": 99}}', "cfg scale"),
     (b'{"id": 1, "text": "one two three", "action": "shorten", "strength": 0.5}', "not of shorten"),
@@ -195,7 +195,7 @@ def test_bad_lines_become_error_records_and_the_rest_goes_on(tmp_path, tiny_dir)
         {"id": "ok-1", "text": "a repeated [[2]] id"},
         b"",
         {"id": "nothing", "text": "no markup here"},
-        {"id": "short", "text": "one two three four five six", "action": "shorten", "target": 4, "steps": 2},
+        {"id": "short", "text": "the quiet old cat slept there", "action": "shorten", "target": 4, "steps": 2},
         {"id": "budget", "text": "Once [[200]]", "steps": 200},
         b'{"id": "half\\ud800", "text": "a [[2]]"}',
     ]
