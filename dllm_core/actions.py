@@ -277,7 +277,7 @@ class AvoidOriginal(SamplerHook):
     def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
         if self.penalty == 0:  # negative: a bonus, the draft's token is preferred
             return logits
-        rows, cols, toks = [], [], []
+        rows, toks = [], []
         for e, (b, p) in enumerate(zip(state.query_rows.tolist(), state.query_pos.tolist())):
             tok = self.originals[b].get(p) if b < len(self.originals) else None
             if tok is not None:
@@ -438,7 +438,7 @@ def _shorten_by_cutting(editor: Editor, text: str, selection: tuple[int, int], w
     alternatives = [Alternative(d.text, count_words(d.text) - outside, round(-d.cost, 3),
                                 "cut: " + " | ".join(c.strip() for c in d.cuts)) for d in drafts[:k]]
     if not alternatives:
-        raise EditError(f"found nothing to cut in this text that leaves its sentences whole (names, numbers, "
+        raise EditError("found nothing to cut in this text that leaves its sentences whole (names, numbers, "
                         "negations and the words that hold a sentence together stay)")
     notes = []
     if alternatives[0].words > goal + tolerance:
@@ -619,13 +619,9 @@ def tone(editor: Editor, text: str, attribute: str = "formal", target: str | Non
     options = GuidanceOptions(attribute=attribute, target=target, strength=guidance).validate()
     classifier = get_classifier(editor, attribute)
     if editor.adapter.can_score:  # swap synonyms, choosing swaps that read well and move the classifier
-        column = classifier.class_index(target)
-
-        def toward(texts: list[str]) -> list[float]:
-            return classifier.score_texts(texts)[:, column].clamp_min(1e-9).log().tolist()
-
         result = rephrase(editor, text, strength, selection=selection, k=k, keep=keep, seed=seed, method="swap",
-                          attribute=toward, attribute_weight=guidance / 2, check_facts=check_facts)
+                          attribute=_reading_toward(classifier, target), attribute_weight=guidance / 2,
+                          check_facts=check_facts)
         result.alternatives = sorted(result.alternatives, key=lambda a: -classifier.score(a.text, target))
         result.text = result.alternatives[0].text
         result.action = "tone"
@@ -656,11 +652,7 @@ def _writer_tone(editor: Editor, text: str, name: str, strength: float, guidance
 
         attribute, target = classifier_of
         if target in available_attributes(editor.adapter).get(attribute, ()):
-            classifier = get_classifier(editor, attribute)
-            column = classifier.class_index(target)
-
-            def toward(texts: list[str]) -> list[float]:
-                return classifier.score_texts(texts)[:, column].clamp_min(1e-9).log().tolist()
+            toward = _reading_toward(get_classifier(editor, attribute), target)
     words = words_of(text, start, end, keep)
     if toward is None:  # rules only (confident; or a model without a judge or classifier)
         edits = [(a + start, b + start, new) for a, b, new in rules(text[start:end])]
@@ -678,6 +670,16 @@ def _writer_tone(editor: Editor, text: str, name: str, strength: float, guidance
         result = _rephrase_by_swapping(editor, text, (start, end), words, strength, k, seed, toward, guidance / 2,
                                        min_gain=0.0, rules=rules, action="tone")
     return _checked(result, text, check_facts)
+
+
+def _reading_toward(classifier, target: str):
+    """texts -> the classifier's log p(target) of each: the attribute term of a tone's swaps."""
+    column = classifier.class_index(target)
+
+    def toward(texts: list[str]) -> list[float]:
+        return classifier.score_texts(texts)[:, column].clamp_min(1e-9).log().tolist()
+
+    return toward
 
 
 def _check_strength(strength, what: str) -> float:

@@ -30,7 +30,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from .ranking import judged_totals
+from .ranking import judged_totals, word_window
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
 PHRASE_PUNCT = ",;:()—–"  # punctuation where a phrase may start or end
@@ -172,16 +172,6 @@ class CutSearch:
         self.rng = random.Random(seed)
 
     # ------------------------------------------------------------------------------------------- reading
-    def _window(self, text: str, a: int, b: int) -> tuple[int, int]:
-        """Characters around a cut at ``a..b`` that its reading needs: some words before it, a few after it."""
-        lo = max(0, a - CONTEXT_BEFORE)
-        while lo > 0 and not text[lo - 1].isspace():
-            lo -= 1
-        hi = min(len(text), b + CONTEXT_AFTER)
-        while hi < len(text) and not text[hi].isspace():
-            hi += 1
-        return lo, hi
-
     def _costs(self, text: str, options) -> list[float]:
         """Cost of each cut on its own: how much harder the text after it reads (never a gain: taking away a
         surprising word makes the rest easier to predict too, "a good loser" -> "a loser"), plus what the cut
@@ -189,7 +179,7 @@ class CutSearch:
         texts, index = [], {}
         rows = []
         for a, b, rep, _ in options:
-            lo, hi = self._window(text, a, b)
+            lo, hi = word_window(text, a, b, CONTEXT_BEFORE, CONTEXT_AFTER)
             base = text[lo:hi]
             if base not in index:
                 index[base] = len(texts)

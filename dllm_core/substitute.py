@@ -27,7 +27,7 @@ import torch
 
 from .canvas import Canvas
 from .markup import Segment
-from .ranking import judged_totals
+from .ranking import judged_totals, word_window
 from .windows import window_budget
 
 
@@ -120,16 +120,6 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
     return swaps
 
 
-def _window(text: str, start: int, end: int) -> tuple[int, int]:
-    lo = max(0, start - CONTEXT_BEFORE)
-    while lo > 0 and not text[lo - 1].isspace():
-        lo -= 1
-    hi = min(len(text), end + CONTEXT_AFTER)
-    while hi < len(text) and not text[hi].isspace():
-        hi += 1
-    return lo, hi
-
-
 def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_weight: float = 0.0,
                max_drop: float = 4.0, min_gain: float | None = None, batch: int = 48) -> list[Swap]:
     """The swaps that keep the text readable, each scored with how it reads in a window around it (and the
@@ -140,7 +130,7 @@ def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_w
     index: dict[str, int] = {}
     pairs = []
     for s in swaps:
-        lo, hi = _window(text, s.start, s.end)
+        lo, hi = word_window(text, s.start, s.end, CONTEXT_BEFORE, CONTEXT_AFTER)
         base, new = text[lo:hi], text[lo : s.start] + s.new + text[s.end : hi]
         for t in (base, new):
             if t not in index:
