@@ -1,10 +1,14 @@
 """A real browser (Debian's Chromium driven by Playwright, never a downloaded one) writes a draft, masks a span, runs
-it and sees the result and the Plotly charts; shortens a sentence, previews, accepts and undoes an alternative; stops
-runs. Screenshots land in test-artifacts/ (app.png, writer-1440x900.png, writer-390x844.png)."""
+it and sees the result and the Plotly charts (under the hood); shortens a sentence, previews, accepts and undoes an
+alternative; rephrases and changes the tone on a fresh page; sees the page busy while an action runs; finds the result
+right after the actions on a phone; stops runs. Screenshots land in test-artifacts/ (app.png, writer-1440x900.png,
+writer-390x844.png)."""
 
 from __future__ import annotations
 
 import os
+import re
+import time
 from pathlib import Path
 
 import pytest
@@ -40,9 +44,17 @@ def open_page(site, width: int, height: int):
     return page
 
 
+def open_under_the_hood(page) -> None:
+    """Open the "Under the hood" section (closed on a fresh page; its controls are drawn when it opens)."""
+    if page.locator("#run-btn").count() == 0:
+        page.click("#under-the-hood > button")
+    page.wait_for_selector("#run-btn", timeout=30_000)
+
+
 @pytest.fixture(scope="module")
 def page(site):
     page = open_page(site, 1400, 1000)
+    open_under_the_hood(page)
     yield page
     page.close()
 
@@ -124,16 +136,29 @@ def select(page, start: int, end: int) -> None:
                   " t.setSelectionRange(a, b); }", [start, end])
 
 
-def shorten_second_sentence(page) -> list[str]:
-    """Select the second sentence, press Shorten, wait for the list; the cards' texts."""
+def shorten_second_sentence(page, to_top: bool = True) -> list[str]:
+    """Select the second sentence, press Shorten, wait for the list (and the buttons to be back); the cards'
+    texts. ``to_top``: scroll back to the top of the page afterwards."""
     page.locator("#draft textarea").fill(WRITER_DRAFT)
     select(page, len(FIRST) + 1, len(WRITER_DRAFT))
     page.click("#shorten-btn")
     page.wait_for_function("() => document.querySelectorAll('#suggestions li.suggestion').length >= 2",
                            timeout=60_000)
     page.wait_for_function("() => document.querySelector('#result textarea').value.length > 0", timeout=30_000)
-    page.evaluate("() => window.scrollTo(0, 0)")
+    sync_api.expect(page.locator("#shorten-btn")).to_be_enabled(timeout=30_000)
+    if to_top:
+        page.evaluate("() => window.scrollTo(0, 0)")
     return page.locator("#suggestions li.suggestion").all_inner_texts()
+
+
+@pytest.fixture
+def unchecked(monkeypatch):
+    """Actions offer every alternative (no fact check). The tiny random model writes random words at Shorten's
+    seams, and the fact check withholds most of them; the tests of the page's flow need several alternatives."""
+    from dllm_core import actions
+
+    real = actions.run_action
+    monkeypatch.setattr(actions, "run_action", lambda *args, **kwargs: real(*args, **kwargs, check_facts=False))
 
 
 def assert_in_first_screen(page, selectors: list[str]) -> None:
@@ -146,7 +171,7 @@ def assert_in_first_screen(page, selectors: list[str]) -> None:
             f"{selector} is not in the first screen at {view}: {box}"
 
 
-def test_writer_shortens_a_sentence_previews_accepts_and_undoes(site):
+def test_writer_shortens_a_sentence_previews_accepts_and_undoes(site, unchecked):
     page = open_page(site, 1440, 900)
     try:
         draft = page.locator("#draft textarea")
@@ -176,10 +201,19 @@ def test_writer_shortens_a_sentence_previews_accepts_and_undoes(site):
                                timeout=30_000)
         page.wait_for_selector("#suggestions li.suggestion.accepted[data-index='1']", timeout=30_000)
         assert "alternative 2 accepted" in page.locator("#message").inner_text()
+        sync_api.expect(page.locator("#accept-btn")).to_be_disabled(timeout=30_000)  # it is in the draft
         page.click("#undo-btn")
         page.wait_for_function("(text) => document.querySelector('#draft textarea').value === text",
                                arg=WRITER_DRAFT, timeout=30_000)
         assert draft.input_value() == WRITER_DRAFT
+        # Undo updates the list: nothing says "accepted" any more, and the undone one cannot be accepted again
+        page.wait_for_selector("#suggestions li.suggestion.undone[data-index='1']", timeout=30_000)
+        assert page.locator("#suggestions li.accepted").count() == 0
+        assert "accepted" not in page.locator("#suggestions").inner_text()
+        assert "undone" in page.locator("#suggestions li.suggestion[data-index='1']").inner_text()
+        sync_api.expect(page.locator("#accept-btn")).to_be_disabled()
+        page.click("#suggestions li.suggestion[data-index='0']")  # another alternative can be
+        sync_api.expect(page.locator("#accept-btn")).to_be_enabled(timeout=30_000)
         page.click("#reject-btn")  # and the alternatives can be put away, the draft untouched
         page.wait_for_selector("#suggestions", state="hidden", timeout=30_000)
         assert draft.input_value() == WRITER_DRAFT and page.locator("#result textarea").input_value() == ""
@@ -187,13 +221,23 @@ def test_writer_shortens_a_sentence_previews_accepts_and_undoes(site):
         page.close()
 
 
-def test_on_a_phone_the_draft_the_actions_and_the_result_share_the_first_screen(site):
+def test_on_a_phone_the_result_follows_the_actions_and_comes_into_view(site, unchecked):
+    """At 390×844 the draft and the actions fill the first screen; after Shorten the tracked changes and Accept come
+    right after the actions (in the page's order) and are brought into view, without hunting for them."""
     page = open_page(site, 390, 844)
     try:
-        assert len(shorten_second_sentence(page)) >= 2
+        assert_in_first_screen(page, ["#draft", "#actions", "#shorten-btn", "#rephrase-btn", "#tone-btn"])
+        assert len(shorten_second_sentence(page, to_top=False)) >= 2
+        page.wait_for_timeout(300)  # the scroll runs once the list is drawn
+        ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "writer-390x844.png"))
         assert (ARTIFACTS / "writer-390x844.png").stat().st_size > 10_000
-        assert_in_first_screen(page, ["#draft", "#actions", "#result", "#decide"])
+        assert_in_first_screen(page, ["#accept-btn", "#suggestions li.suggestion", "#suggestions li.suggestion del"])
+        # in the page's order the result block comes straight after the actions (and their message)
+        order = page.evaluate("""() => ['#actions', '#action-options', '#message', '#suggestions', '#decide',
+                                        '#result', '#under-the-hood'].map(s => document.querySelector(s)
+                                        .getBoundingClientRect().top + window.scrollY)""")
+        assert order == sorted(order), order
     finally:
         page.close()
 
@@ -203,6 +247,7 @@ def test_stop_never_leaves_an_error_badge_on_the_canvas(site, tiny_editor):
     status tracker (the page choked on the cancelled event's empty completion). Five Stops, none may."""
     page = open_page(site, 1400, 1000)
     try:
+        open_under_the_hood(page)
         page.locator("#draft textarea").fill("Once upon a time [[240]]")
         steps = page.locator("#steps input[type=number]")
         steps.fill("256")
@@ -233,5 +278,103 @@ def test_stop_never_leaves_an_error_badge_on_the_canvas(site, tiny_editor):
             assert tracker.locator(".error").count() == 0, f"an Error badge after Stop {attempt + 1}"
             assert "Error" not in page.locator("#canvas").inner_text()
             assert page.evaluate("() => window.canvasErrors") == 0, f"an Error status during Stop {attempt + 1}"
+    finally:
+        page.close()
+
+
+# ------------------------------------------------------------------------------------------------ issue 22, item 5
+# The controls a writer can use on the page as it shows (the footer's links apart): buttons, fields, dropdowns
+VISIBLE_CONTROLS_JS = """
+() => [...document.querySelectorAll('button, input, textarea, select, [role=button], [contenteditable=true]')]
+  .filter(e => {
+    if (e.closest('footer') || e.disabled || e.type === 'hidden') return false;
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return r.width > 0 && r.height > 0 && s.visibility !== 'hidden';
+  })
+  .map(e => `${(e.closest('[id]') || {}).id}: ${(e.innerText || e.value || '').trim().slice(0, 30)}`)
+"""
+JARGON = ("token", "markup", "seed", "cfg", "int8", "canvas")
+
+
+def test_a_fresh_page_shows_the_writing_actions_first_and_few_controls_without_jargon(site):
+    page = open_page(site, 1440, 900)
+    try:
+        page.wait_for_timeout(300)
+        controls = page.evaluate(VISIBLE_CONTROLS_JS)
+        assert len(controls) <= 12, controls  # it was 29
+        ids = [c.split(":")[0] for c in controls]
+        assert ids[:4] == ["draft", "shorten-btn", "rephrase-btn", "tone-btn"], ids  # the writing actions first
+        assert_in_first_screen(page, ["#draft", "#actions", "#action-options", "#change", "#tone-choice",
+                                      "#decide", "#under-the-hood"])
+        for hidden in ("#run-btn", "#mask-btn", "#canvas", "#heatmap", "#steps", "#plan"):
+            assert not page.locator(hidden).is_visible(), hidden  # under the hood, closed
+        text = page.evaluate("() => document.querySelector('.gradio-container').innerText").lower()
+        text = text.split("use via api")[0]  # the footer's own links apart
+        for word in JARGON:
+            assert word not in text, f"{word!r} on the first screen"
+        # the writer's tones, in the writer's words; Rephrase and Tone have their own "how much"
+        page.click("#tone-choice input")
+        page.wait_for_selector("[role=listbox] [role=option]", timeout=10_000)
+        options = [o.get_attribute("aria-label") for o in page.locator("[role=listbox] [role=option]").all()]
+        assert options == ["More formal", "More casual", "Friendlier", "More confident"]
+        page.keyboard.press("Escape")
+        assert page.locator("#change input").input_value() == "Some"
+        # under the hood is complete: Run, the marking, the canvas, the charts and the settings all there
+        open_under_the_hood(page)
+        for shown in ("#run-btn", "#stop-btn", "#mask-btn", "#pin-btn", "#canvas", "#heatmap", "#progress",
+                      "#steps", "#plan", "#strength", "#status", "#tone-demo-btn"):
+            assert page.locator(shown).count() == 1, shown
+    finally:
+        page.close()
+
+
+def test_rephrase_and_tone_work_on_a_fresh_page(site):
+    """They once read Run's Strength slider, which starts at 0: "rephrase strength: must be in (0, 1], got 0"."""
+    page = open_page(site, 1440, 900)
+    try:
+        draft = "We don't think the harbour is too quiet, and it isn't too cold in the evening."
+        page.locator("#draft textarea").fill(draft)
+        for button in ("#rephrase-btn", "#tone-btn"):
+            page.click(button)
+            page.wait_for_selector("#message .msg.busy", timeout=30_000)  # the action is under way ...
+            page.wait_for_selector("#message .msg:not(.busy)", timeout=60_000)  # ... and done
+            message = page.locator("#message").inner_text()
+            assert "strength" not in message and "must be in" not in message, message
+            assert page.locator("#message .msg.ok").count() == 1, message
+            sync_api.expect(page.locator(button)).to_be_enabled(timeout=30_000)
+        # More formal (the default tone) spells the contractions out
+        assert "do not" in page.locator("#result textarea").input_value()
+    finally:
+        page.close()
+
+
+def test_while_an_action_runs_its_buttons_are_off_and_the_page_says_how_long(site, monkeypatch):
+    from dllm_core import actions
+
+    real = actions.run_action
+
+    def slow(*args, **kwargs):
+        time.sleep(2.0)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(actions, "run_action", slow)
+    page = open_page(site, 1440, 900)
+    try:
+        page.locator("#draft textarea").fill(WRITER_DRAFT)
+        select(page, len(FIRST) + 1, len(WRITER_DRAFT))
+        page.click("#shorten-btn")
+        page.wait_for_selector("#message .msg.busy", timeout=10_000)
+        assert re.fullmatch(r"Shortening… about \d+ (s|min)", page.locator("#message").inner_text().strip())
+        for button in ("#shorten-btn", "#rephrase-btn", "#tone-btn", "#accept-btn", "#reject-btn"):
+            assert page.locator(button).is_disabled(), button
+        page.wait_for_selector("#suggestions li.suggestion", timeout=60_000)
+        for button in ("#shorten-btn", "#rephrase-btn", "#tone-btn", "#accept-btn", "#reject-btn"):
+            sync_api.expect(page.locator(button)).to_be_enabled(timeout=30_000)
+        # after an error too
+        page.locator("#draft textarea").fill("")
+        page.click("#rephrase-btn")
+        page.wait_for_selector("#message .msg.error", timeout=30_000)
+        for button in ("#shorten-btn", "#rephrase-btn", "#tone-btn"):
+            sync_api.expect(page.locator(button)).to_be_enabled(timeout=30_000)
     finally:
         page.close()

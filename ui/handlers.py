@@ -642,9 +642,10 @@ class Studio:
         size = (f"{out.words_before} → {words_after} words (target {out.target_words})"
                 if out.target_words is not None else f"{out.words_before} → {words_after} words")
         ranked = ("best first" if out.alternatives[0].score is not None else "unranked: this model cannot rank them")
-        kept = f" · kept: {', '.join(out.kept[:8])}" if out.kept else ""
+        names = list(dict.fromkeys(out.kept))
+        kept = f" · kept: {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else ""
         shown = f" · {held}" if held and "not shown" not in out.note else ""  # (the action's note may say it)
-        done = {"shorten": "shortened", "rephrase": "rephrased", "tone": "tone changed"}[action]
+        done = {"shorten": "Shortened", "rephrase": "Rephrased", "tone": "Tone changed in"}[action]
         msg = message_html(f"{done} {where}: {size} · {plural(len(alternatives), 'alternative')} ({ranked})"
                            f"{shown}{note}{kept}", "ok")
         new_session = {"result": alternatives[0]["text"], "original": draft, "alternatives": alternatives,
