@@ -109,7 +109,47 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
                 continue
             for lo, hi, rep in _cut_texts(draft_text, words, i, j):
                 options.append((lo, hi, rep, tuple(range(i, j + 1))))
-    return options
+    return options + _compressions(draft_text, words, may)
+
+
+# wordy phrases and the shorter ones that say the same; none adds a fact word (dllm_core.facts), so the fact check
+# passes them ("a large number of" -> "many" would add a quantity, and is not here)
+COMPRESSIONS = {
+    "in order to": "to", "in order for": "for", "so as to": "to", "in an effort to": "to", "in an attempt to": "to",
+    "due to the fact that": "because", "owing to the fact that": "because", "in light of the fact that": "because",
+    "for the reason that": "because", "despite the fact that": "although", "in spite of the fact that": "although",
+    "in the event that": "if", "with regard to": "about", "with respect to": "about", "in regard to": "about",
+    "prior to": "before", "subsequent to": "after", "in the course of": "during", "during the course of": "during",
+    "until such time as": "until", "whether or not": "whether", "with the exception of": "except",
+    "is able to": "can", "are able to": "can", "was able to": "could", "were able to": "could",
+    "in addition to": "besides", "for the purpose of": "for", "take into consideration": "consider",
+    "in close proximity to": "near", "each and every": "every", "first and foremost": "first",
+    "it is important to note that": "", "it should be noted that": "",
+}
+_COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRESSIONS, key=len, reverse=True))
+                          + r")\b", re.IGNORECASE)
+
+
+def _compressions(text: str, words, may: list[bool]) -> list:
+    """Options that replace a wordy phrase with its short form (``COMPRESSIONS``), as (start, end, replacement,
+    the indices of the words that go: the phrase's first words, as many as it loses)."""
+    out = []
+    starts = {w.start: n for n, w in enumerate(words)}
+    for m in _COMPRESSION.finditer(text):
+        i = starts.get(m.start())
+        n_old = len(m.group().split())
+        short = COMPRESSIONS[m.group().lower()]
+        if i is None or i + n_old > len(words) or not all(may[i : i + n_old]):
+            continue
+        if m.group()[0].isupper():
+            short = short[:1].upper() + short[1:]
+        lo, hi = m.start(), m.end()
+        if not short:  # the phrase goes with the space after it; the next word takes its capital
+            hi = words[i + n_old].start if i + n_old < len(words) else hi
+            if m.group()[0].isupper() and i + n_old < len(words):
+                short, hi = text[hi].upper(), hi + 1
+        out.append((lo, hi, short, tuple(range(i, i + n_old - len(COMPRESSIONS[m.group().lower()].split())))))
+    return out
 
 
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:

@@ -166,3 +166,24 @@ def test_writer_tones_without_a_classifier_use_their_rules(bpe_editor):  # noqa:
         tone(bpe_editor, "The plan is risky.", "sarcastic")
     with pytest.raises(EditError, match="strength"):
         tone(bpe_editor, "We don't know.", "formal", strength=float("nan"))
+
+
+def test_wordy_phrases_shorten_to_what_says_the_same():
+    from dllm_core.cuts import _compressions, may_cut
+    from dllm_core.facts import check
+
+    text = "It should be noted that we met in order to talk, due to the fact that prices were able to rise."
+    words = words_of(text)
+    options = _compressions(text, words, [may_cut(w) for w in words])
+    results = {text[:lo] + rep + text[hi:]: len(cut) for lo, hi, rep, cut in options}
+    assert results == {
+        "We met in order to talk, due to the fact that prices were able to rise.": 5,
+        "It should be noted that we met to talk, due to the fact that prices were able to rise.": 2,
+        "It should be noted that we met in order to talk, because prices were able to rise.": 4,
+        "It should be noted that we met in order to talk, due to the fact that prices could rise.": 2,
+    }
+    for short, gone in results.items():
+        assert count_words(text) - count_words(short) == gone and check(text, short).ok
+    # a kept word inside the phrase rules it out
+    kept = words_of(text, keep=("order",))
+    assert len(_compressions(text, kept, [may_cut(w) for w in kept])) == 3
