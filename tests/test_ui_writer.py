@@ -13,7 +13,6 @@ import math
 import random
 import re
 
-import gradio as gr
 import pytest
 
 import ui
@@ -134,7 +133,6 @@ def test_tone_offers_a_writers_tones_and_keeps_the_classifier_demo_under_the_hoo
 # ------------------------------------------------------------------------------------------------ 3. busy state
 def test_an_action_disables_the_buttons_and_says_how_long_it_should_take(studio, fake):
     studio.timings.clear()
-    p = studio.page
     busy = named(studio, studio.action_started("shorten", SENTENCE, 0, 0))
     for button in ("shorten_btn", "rephrase_btn", "tone_btn", "accept_btn", "reject_btn"):
         assert busy[button].interactive is False, button
@@ -292,15 +290,14 @@ def fact(ok: bool, says: str = "", changes: list | None = None) -> dict:
     return {"ok": ok, "says": says, "changes": changes or []}
 
 
-CHANGED_NUMBER = fact(False, "changes a number: four → nine",
-                      [{"kind": "number", "removed": ["four"], "added": ["nine"], "says": "changes a number: four → nine"}])
+CHANGED_NUMBER = fact(False, "changes a number: four → nine", [
+    {"kind": "number", "removed": ["four"], "added": ["nine"], "says": "changes a number: four → nine"}])
 
 
 def test_each_alternative_shows_its_fact_check_and_the_withheld_are_counted(studio, monkeypatch):
     kept = Alternative(FOUR.replace("the new ", "the "), 11, -1.0, facts=fact(True))
-    dropped = Alternative(FOUR.replace(" last year", ""), 10, -2.0,
-                          facts=fact(True, "drops a time word: last", [{"kind": "time", "removed": ["last"],
-                                                                        "added": [], "says": "drops a time word: last"}]))
+    dropped = Alternative(FOUR.replace(" last year", ""), 10, -2.0, facts=fact(True, "drops a time word: last", [
+        {"kind": "time", "removed": ["last"], "added": [], "says": "drops a time word: last"}]))
     changed = Alternative(FOUR.replace("four", "nine"), 12, -3.0, facts=CHANGED_NUMBER)
     withheld = Alternative(FOUR.replace("four", "six"), 12, -4.0, facts=fact(False, "changes a number: four → six", [
         {"kind": "number", "removed": ["four"], "added": ["six"], "says": "changes a number: four → six"}]))

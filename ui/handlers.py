@@ -63,10 +63,12 @@ CHANGE_CHOICES = [("A little", 0.25), ("Some", 0.5), ("A lot", 0.8)]
 DEFAULT_CHANGE = 0.5
 MAX_ALTERNATIVES = getattr(core_actions, "MAX_ALTERNATIVES", 8)
 BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changing the tone"}
-# the first guess of an action's time before this server has timed one, in seconds per word of the selection (a
-# sentence of 25 words on a small CPU); a GPU is taken to be four times faster. Then: the measured time of the
-# last TIMINGS_KEPT actions of that kind on that model, per word
-FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2}
+# the first guess of an action's time before this server has timed one, in seconds per word of the selection, on
+# 2 CPU cores (a 30-word sentence: SmolLM2, whose actions read every candidate with the causal judge, took 25-55 s
+# to shorten, 8-16 s to rephrase, 13 s for a tone; MiniLM a few seconds); a GPU is taken to be four times faster
+# (not measured yet). Then: the measured time of the last TIMINGS_KEPT actions of that kind on that model, per word
+FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2}  # models without a causal reading
+FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 1.5, "rephrase": 0.4, "tone": 0.5}  # with one (SmolLM2)
 TIMINGS_KEPT = 8
 SHORTEN_TARGET = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*")
 log = logging.getLogger("dllm_app")
@@ -500,8 +502,9 @@ class Studio:
         if seen:
             per_word = sum(t for t, _ in seen) / max(1, sum(n for _, n in seen))
         else:
-            per_word = FIRST_GUESS_S_PER_WORD.get(action, 0.2)
             editor = self.editors.get(model)
+            judged = editor is not None and editor.adapter.can_score
+            per_word = (FIRST_GUESS_S_PER_WORD_JUDGED if judged else FIRST_GUESS_S_PER_WORD).get(action, 0.5)
             if editor is not None and editor.adapter.device.type != "cpu":
                 per_word /= 4
         return max(1.0, per_word * max(1, words))
@@ -641,12 +644,13 @@ class Studio:
         words_after = alternatives[0]["words"]
         size = (f"{out.words_before} → {words_after} words (target {out.target_words})"
                 if out.target_words is not None else f"{out.words_before} → {words_after} words")
-        ranked = ("best first" if out.alternatives[0].score is not None else "unranked: this model cannot rank them")
+        ranked = ("" if len(alternatives) == 1 else " (best first)" if out.alternatives[0].score is not None else
+                  " (unranked: this model cannot rank them)")
         names = list(dict.fromkeys(out.kept))
         kept = f" · kept: {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else ""
         shown = f" · {held}" if held and "not shown" not in out.note else ""  # (the action's note may say it)
         done = {"shorten": "Shortened", "rephrase": "Rephrased", "tone": "Tone changed in"}[action]
-        msg = message_html(f"{done} {where}: {size} · {plural(len(alternatives), 'alternative')} ({ranked})"
+        msg = message_html(f"{done} {where}: {size} · {plural(len(alternatives), 'alternative')}{ranked}"
                            f"{shown}{note}{kept}", "ok")
         new_session = {"result": alternatives[0]["text"], "original": draft, "alternatives": alternatives,
                        "chosen": 0, "withheld": withheld, "action": action}
