@@ -43,7 +43,7 @@ is are was were""".split())
 # words that start a phrase which can go as a whole: prepositions and clause words
 PHRASE_STARTERS = frozenset("""of in on at by for from with without into onto over under about after before during
 since until through across against among between within toward towards upon like near despite via per around behind
-beyond along which who whom whose when where while because although though whereas unless as""".split())
+beyond along which who whom whose when where while because although though whereas unless as whether""".split())
 # a cut that makes the words after it read this much worse (nats, by the judge) breaks the sentence: judged on
 # cuts read by hand, bad ones ("have [control] around", "the Angolan [regime] decided") cost 5-13, good ones 0-2
 MAX_BREAK = 3.0

@@ -85,6 +85,7 @@ as at by for from in into of off on onto out over to under up with without about
 while although though also just only even still some any many much most more few all both each every no not one
 other such very can could may might must shall should will would do does did done be is am are was were been being
 have has had having say says said today yesterday now once however meanwhile""".split())
+QUANTITY_BEFORE_NUMBERS = frozenset("about around over under just".split())  # quantities only before a number
 _WORD = re.compile(r"\$?\d[\d,.]*%?|[^\W\d_](?:[\w'’.-]*[^\W_])?")
 _SENTENCE_END = re.compile(r"[.!?:;\"“]\s*$")
 
@@ -167,6 +168,9 @@ def fact_words(text: str) -> dict[str, Counter]:
         before = text[: m.start()]
         start = not before.strip() or bool(_SENTENCE_END.search(before))
         kind = fact_kind(w, start)
+        if kind == "quantity" and w.lower() in QUANTITY_BEFORE_NUMBERS:  # "about 400", not "talked about it"
+            nxt = _WORD.match(text, m.end() + len(text[m.end():]) - len(text[m.end():].lstrip()))
+            kind = "quantity" if nxt and fact_kind(nxt.group()) == "number" else None
         if kind is None:
             continue
         if kind == "number":

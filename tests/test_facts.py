@@ -50,6 +50,11 @@ def test_drops_allowed_only_for_the_kinds_given():
     assert check(draft, edit).to_json()["changes"][0]["kind"] in KINDS
 
 
+def test_prepositions_are_quantities_only_before_numbers():
+    assert check("We talked about whether it works.", "We talked whether it works.").ok
+    assert "drops a quantity: about" in check("About 400 people came.", "400 people came.").says
+
+
 def test_fact_kinds_of_ambiguous_words():
     assert fact_kind("May") == "date" and fact_kind("may") is None
     assert fact_kind("The", sentence_start=True) is None and fact_kind("Lima", sentence_start=True) == "name"
