@@ -51,7 +51,7 @@ SEAM_CHARS = 5  # longer words next to a deletion stay as they are unless they a
 MAX_ALTERNATIVES = 8
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # a word core; punctuation around it is not part of it
 SENTENCE_END = re.compile(r"[.!?:;]")
-KEPT_FACTS = ("number", "name", "date", "unit", "negation")  # fact words that every action keeps as they are
+KEPT_FACTS = ("number", "name", "date", "unit", "negation", "qualifier")  # fact words that every action keeps as they are
 # FUNCTION_WORDS (from .facts): words that start sentences without being names (a capitalised word at a sentence
 # start is kept unless listed)
 
@@ -62,6 +62,7 @@ class Word:
     end: int
     text: str
     content: bool  # a name, number, date, unit, negation or other word to keep: kept by every action
+    keep: bool = False  # one of the words the writer asked to keep
 
 
 @dataclass
@@ -119,7 +120,7 @@ def words_of(text: str, start: int = 0, end: int | None = None, keep: tuple[str,
                                                                       or w.lower() not in FUNCTION_WORDS))
                    or (len(w) > 1 and w.isupper()) or w.lower() in keep_lower
                    or fact_kind(w, sentence_start) in KEPT_FACTS)
-        out.append(Word(m.start(), m.end(), w, content))
+        out.append(Word(m.start(), m.end(), w, content, w.lower() in keep_lower))
     for a, b in zip(out, out[1:]):  # "[nearly] 400": a quantity word before a number goes with it or not at all
         if b.content and fact_kind(b.text) == "number" and fact_kind(a.text) == "quantity":
             a.content = True
@@ -369,9 +370,9 @@ def run_markups(editor: Editor, text: str, selection: tuple[int, int], markups: 
 
 
 SHORTEN_METHODS = ("auto", "cut", "repair")
-# kinds of fact words a shorter text may lose with the phrase they are in (less detail, not another fact); numbers,
-# names, dates, units and negations it never loses (the cuts keep them: dllm_core.cuts.may_cut)
-SHORTEN_MAY_DROP = ("direction", "comparison", "time", "quantity")
+# kinds of fact words a shorter text may lose with the phrase they are in (less detail, not another fact; names only
+# with a whole aside: dllm_core.cuts.may_go_in_aside); numbers, dates, units and negations it never loses
+SHORTEN_MAY_DROP = ("direction", "comparison", "time", "quantity", "name")
 
 
 def shorten(editor: Editor, text: str, target: int | float | str = 0.7, *, selection: tuple[int, int] | None = None,

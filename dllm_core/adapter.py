@@ -142,6 +142,9 @@ class ModelAdapter:
         # the judge of how finished text reads (judge_log_probs); loaded on first use
         self.judge_loader = None
         self._judge = None
+        # whose left-to-right reading fluent writing and the ranking use: "adapted" (the diffusion model's own
+        # causal attention) or "base" (the judge, where there is one). DLLM_CAUSAL_READER sets it for experiments
+        self.causal_reader = os.environ.get("DLLM_CAUSAL_READER", "adapted")
 
     # ------------------------------------------------------------------------------------------------ loading
     @classmethod
@@ -283,6 +286,11 @@ class ModelAdapter:
             raise NotImplementedError(f"{self.name} has no causal reading")
         self.forward_passes += 1
         input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
+        if self._reads_with_base():
+            judge = self.judge()
+            logits = judge(input_ids=input_ids.clamp(max=judge.config.vocab_size - 1),
+                           attention_mask=attention_mask).logits[rows.to(self.device), cols.to(self.device)].float()
+            return torch.nn.functional.pad(logits, (0, self.vocab_size - logits.shape[-1]), value=float("-inf"))
         hidden = self.model.hidden(input_ids, attention_mask, causal=True)
         logits = self.model.logits_at(hidden, rows.to(self.device), cols.to(self.device)).float()
         return torch.nn.functional.pad(logits, (0, 1), value=float("-inf"))
@@ -292,12 +300,27 @@ class ModelAdapter:
         """Whether :meth:`sequence_log_likelihood` is available (a causal LM underneath)."""
         return self.kind == "shifted-causal"
 
+    def _reads_with_base(self) -> bool:
+        if self.causal_reader not in ("adapted", "base"):
+            raise ValueError(f"causal_reader: 'adapted' or 'base', got {self.causal_reader!r}")
+        return self.causal_reader == "base" and self.judge_loader is not None
+
+    def judge(self) -> torch.nn.Module:
+        """The causal LM the model was adapted from, loaded on first use (never int8: quantised, its reading of a
+        cut was noise, "the Palestinian police do not have around" read as well as "... have control around")."""
+        if self._judge is None:
+            self._judge = self.judge_loader().to(device=self.device, dtype=self.dtype).eval()
+        return self._judge
+
     @torch.no_grad()
     def token_log_probs(self, seqs: list[torch.Tensor]) -> list[torch.Tensor]:
         """Per token of each sequence, log p(token | tokens before it) under the causal reading (one batched
-        forward pass, no masks); the first token is read after the frame's start token."""
+        forward pass, no masks); the first token is read after the frame's start token. With ``causal_reader``
+        "base", the judge's reading (:meth:`judge_log_probs`)."""
         if not self.can_score:
             raise NotImplementedError(f"{self.name} has no causal reading to score with")
+        if self._reads_with_base():
+            return self.judge_log_probs(seqs)
         self.forward_passes += 1
         input_ids, attention, offset = self.frame(seqs)
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
@@ -315,15 +338,12 @@ class ModelAdapter:
         dllm_core.substitute). Without a loader it is :meth:`token_log_probs`."""
         if self.judge_loader is None:
             return self.token_log_probs(seqs)
-        if self._judge is None:
-            # never int8: quantised, its reading of a cut was noise ("the Palestinian police do not have around"
-            # read as well as "... have control around"); a float32 reading of short windows is affordable
-            self._judge = self.judge_loader().to(device=self.device, dtype=self.dtype).eval()
+        judge = self.judge()
         self.forward_passes += 1
         input_ids, attention, offset = self.frame(seqs)
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
-        input_ids = input_ids.clamp(max=self._judge.config.vocab_size - 1)  # padding may use the mask id
-        logits = self._judge(input_ids=input_ids, attention_mask=attention).logits.float()
+        input_ids = input_ids.clamp(max=judge.config.vocab_size - 1)  # padding may use the mask id
+        logits = judge(input_ids=input_ids, attention_mask=attention).logits.float()
         logp = torch.log_softmax(logits[:, :-1], dim=-1)
         token_lp = logp.gather(2, input_ids[:, 1:].clamp(max=logits.shape[-1] - 1)[:, :, None]).squeeze(2).cpu()
         return [token_lp[r, offset - 1 : offset - 1 + len(seq)] for r, seq in enumerate(seqs)]

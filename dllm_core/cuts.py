@@ -44,6 +44,10 @@ is are was were""".split())
 PHRASE_STARTERS = frozenset("""of in on at by for from with without into onto over under about after before during
 since until through across against among between within toward towards upon like near despite via per around behind
 beyond along which who whom whose when where while because although though whereas unless as whether""".split())
+# phrases that complete or restrict what comes before them: cutting one changes the claim, not just its detail
+# (read blind: "the rest [of the world]", "the value [of its offer] for the shares", "has the right to buy ...
+# [under certain circumstances involving change of control]")
+RESTRICTING_STARTERS = frozenset("of if unless except provided providing than under".split())
 # a cut that makes the words after it read this much worse (nats, by the judge) breaks the sentence: judged on
 # cuts read by hand, bad ones ("have [control] around", "the Angolan [regime] decided") cost 5-13, good ones 0-2
 MAX_BREAK = 3.0
@@ -63,6 +67,14 @@ class Draft:
 def may_cut(word) -> bool:
     lower = word.text.lower()
     return not word.content and lower not in NEGATIONS and not lower.endswith(("n't", "n’t"))
+
+
+def may_go_in_aside(word) -> bool:
+    """A name may go with the whole aside or clause it is in (less detail, not another fact); a number, date,
+    unit, negation or a word the writer asked to keep never."""
+    from .facts import fact_kind  # noqa: PLC0415
+
+    return not getattr(word, "keep", False) and fact_kind(word.text) in (None, "name") and word.text[:1].isupper()
 
 
 def _cut_texts(text: str, words, i: int, j: int) -> list[tuple[int, int, str]]:
@@ -95,17 +107,22 @@ def _cut_texts(text: str, words, i: int, j: int) -> list[tuple[int, int, str]]:
     return out
 
 
-def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int, function_words) -> list:
+def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int, function_words,
+             may_aside: list[bool] | None = None) -> list:
     """(start, end, replacement, cut word indices) for every cut of at most ``budget`` words of ``words`` that can
-    be a phrase of its own (:func:`_phrase_like`)."""
+    be a phrase of its own (:func:`_phrase_like`). ``may_aside``: words that may go inside a whole clause or aside
+    between punctuation marks (names too: ", chairman of Hutchison," is a detail; numbers never)."""
     options = []
+    may_aside = may if may_aside is None else may_aside
     for i in range(len(words)):
         # a clause or an aside after punctuation (", which many residents had described as unfair") may be longer
         after_punct = i > 0 and draft_text[: words[i].start].rstrip()[-1:] in PHRASE_PUNCT
         for j in range(i, min(len(words), i + (MAX_CLAUSE if after_punct else max_span))):
-            if not may[j] or j - i + 1 > budget:
+            if not (may_aside if after_punct else may)[j] or j - i + 1 > budget:
                 break
             if not _phrase_like(draft_text, words, i, j, function_words):
+                continue
+            if not all(may[i : j + 1]) and not _whole_aside(draft_text, words, j):
                 continue
             for lo, hi, rep in _cut_texts(draft_text, words, i, j):
                 options.append((lo, hi, rep, tuple(range(i, j + 1))))
@@ -152,6 +169,15 @@ def _compressions(text: str, words, may: list[bool]) -> list:
     return out
 
 
+def _whole_aside(text: str, words, j: int) -> bool:
+    """Whether a span ending at word ``j`` ends a whole aside: at the sentence's end, or at punctuation followed by a
+    lower-case word (", based in LaPorte, Indiana, manufactures": not after "LaPorte", but after "Indiana")."""
+    after = text[words[j].end :]
+    if re.match(r"\s*[.!?]", after) or j + 1 == len(words):
+        return True
+    return bool(re.match(r"\s*[,;:)—–]", after)) and words[j + 1].text[:1].islower()
+
+
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
     that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
@@ -161,6 +187,8 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     lowered = [w.text.lower() for w in words[i : j + 1]]
     if lowered[-1] in function_words or lowered[-1] in PHRASE_STARTERS:
         return False
+    if lowered[0] in RESTRICTING_STARTERS:
+        return False  # "the rest [of the world]", "[under certain circumstances]": the claim would change
     before = words[i - 1].text.lower() if i > 0 and not text[words[i - 1].end : words[i].start].strip() else ""
     follows = words[j + 1].text.lower() if j + 1 < len(words) else ""
     joined = not text[words[j].end : words[j + 1].start].strip() if follows else False
@@ -208,6 +236,7 @@ class CutSearch:
         self.reads_weight, self.max_break = reads_weight, max_break
         self.max_rounds, self.batch = max_rounds, batch
         self.may = [may_cut(w) for w in words]
+        self.may_aside = [m or may_go_in_aside(w) for m, w in zip(self.may, words)]
         self._read: dict[str, float] = {}  # text -> the judge's summed log-probability
         self.rng = random.Random(seed)
 
@@ -279,7 +308,8 @@ class CutSearch:
         # a cut may overshoot the goal by a little (a whole clause is one cut: better a clause too many than none)
         budget = need + max(self.tolerance, 2, need // 2)
         may = [self.may[k] for k in draft.kept]
-        options = _options(draft.text, words, may, budget, self.max_span, self.function_words)
+        options = _options(draft.text, words, may, budget, self.max_span, self.function_words,
+                           [self.may_aside[k] for k in draft.kept])
         if not options:
             return []
         costs = self._costs(draft.text, options)

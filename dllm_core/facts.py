@@ -6,7 +6,8 @@ never cut them (Shorten, except time words, whose loss is less detail rather tha
 alternative is compared with its draft before it is offered.
 
 Kinds (``KINDS``): numbers (digits and number words), names (capitalised words that are not merely the first word
-of a sentence), dates (months, days), units and currencies, negations, directions (of place, and of change: a rise
+of a sentence), dates (months, days), units and currencies (with newswire's "mln", "dlrs", "pct"), negations,
+qualifiers ("former", "alleged", "often", "fiscal": without them a sentence claims another thing), directions (of place, and of change: a rise
 and a fall are opposite facts even when both are "a change"), comparisons (comparatives and superlatives),
 time words ("later", "ago", "next", "past", "last", units of time) and quantifiers ("all", "few", "nearly").
 
@@ -21,7 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-KINDS = ("number", "name", "date", "unit", "negation", "direction", "comparison", "time", "quantity")
+KINDS = ("number", "name", "date", "unit", "negation", "qualifier", "direction", "comparison", "time", "quantity")
 
 NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
 fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred hundreds
@@ -38,7 +39,7 @@ mark marks peso pesos rupee rupees ruble rubles rouble roubles lira dinar dinars
 barrel barrels ton tons tonne tonnes kilo kilos kilogram kilograms gram grams ounce ounces mile miles kilometre
 kilometres kilometer kilometers metre metres meter meters foot feet inch inches yard yards acre acres hectare
 hectares gallon gallons litre litres liter liters bushel bushels percent percentage points point bps basis
-degree degrees calorie calories watt watts megawatt megawatts kilowatt kilowatts volt volts byte bytes
+mln bln dlr dlrs ct cts pct bpd mt yr yrs mths degree degrees calorie calories watt watts megawatt megawatts kilowatt kilowatts volt volts byte bytes
 second seconds minute minutes hour hours day days week weeks fortnight month months year years decade decades century
 centuries""".split())  # units of time too: "thousands of [hours]", "nine [months]"
 NEGATION_WORDS = frozenset("""not no never nor none nothing nobody neither cannot without nowhere""".split())
@@ -60,7 +61,7 @@ DIRECTION_SENSES = {
     "northeast": "northeast northeastern", "northwest": "northwest northwestern",
     "southeast": "southeast southeastern", "southwest": "southwest southwestern",
     "in": "inside inner inward interior", "out": "outside outer outward exterior",
-    "before": "before earlier prior previous previously preceding former formerly",
+    "before": "before earlier prior previous previously preceding",
     "after": "after later subsequent subsequently following afterwards afterward",
     "left": "leftward", "right": "rightward",
 }
@@ -77,6 +78,11 @@ summer autumn fall winter period""".split())
 QUANTITY_WORDS = frozenset("""all some many much most few several every each any both either enough numerous
 various countless only almost nearly about approximately roughly around over under just exactly precisely
 entire entirely whole partly partially mostly largely majority minority plenty lots""".split())
+# qualifiers that change what a sentence claims when they go: a "former" member is not a member, an "alleged" fraud
+# is not a fraud, "often" is not "always"
+QUALIFIER_WORDS = frozenset("""former ex acting interim deputy vice alleged allegedly reportedly apparently
+possibly probably likely unlikely often usually sometimes rarely seldom always occasionally frequently generally
+mainly partly fiscal net gross pretax provisional preliminary estimated projected proposed planned expected""".split())
 
 # words that carry no fact of their own (they start sentences without being names; swaps and cuts treat them apart)
 FUNCTION_WORDS = frozenset("""a an the this that these those it its he she they we i you his her their our my your
@@ -145,6 +151,8 @@ def fact_kind(word: str, sentence_start: bool = False) -> str | None:
         return "negation"
     if lower in UNIT_WORDS:
         return "unit"
+    if lower in QUALIFIER_WORDS:
+        return "qualifier"
     if lower in DIRECTION_OF:
         return "direction"
     if lower in COMPARISON_WORDS:
@@ -153,9 +161,23 @@ def fact_kind(word: str, sentence_start: bool = False) -> str | None:
         return "time"
     if lower in QUANTITY_WORDS:
         return "quantity"
-    if word[:1].isupper() and word != "I" and not (sentence_start and lower in FUNCTION_WORDS):
+    if word[:1].isupper() and word != "I" and not (sentence_start and _common_start(lower)):
         return "name"
     return None
+
+
+def _common_start(lower: str) -> bool:
+    """A word that begins a sentence without being a name: a function word, a contraction of one ("Let's",
+    "I'm", "It's"), or a word of the dictionary (the swap lexicon's lemmas)."""
+    core = re.split(r"['’]", lower)[0]
+    if lower in FUNCTION_WORDS or core in FUNCTION_WORDS or core in ("let", "i"):
+        return True
+    from .lexicon import Lexicon, available  # noqa: PLC0415 (the lexicon reads this module's word lists)
+
+    if not available():
+        return False
+    lexicon = Lexicon.load()
+    return any(a.base in lexicon.index for a in lexicon.analyses(lower))
 
 
 def fact_words(text: str) -> dict[str, Counter]:

@@ -7,7 +7,9 @@ lexicographers' judgement), never by a hypernym, a sibling or an antonym, so "mo
 - a sense is used only when it is among the word's common senses (tag count at least ``SENSE_SHARE`` of its most
   frequent sense's, at most ``MAX_SENSES`` of them): "position" as a job, not as a posture;
 - a synonym is offered only if it was itself seen in that sense in WordNet's sense-tagged corpus (its tag count
-  there is above zero): "kid" for "child", never "nipper" or "tyke";
+  there is above zero): "kid" for "child", never "nipper" or "tyke"; and only if that sense is the synonym's own
+  commonest one ("buy" -> "purchase", but not "prices" -> "costs" or "chairman" -> "president", whose commonest
+  senses are other meanings: a blind reader judged those swaps as changing what was said);
 - words that carry facts (:mod:`dllm_core.facts`: numbers, units, dates, directions, comparisons, time words,
   quantifiers, negations) and function words are never swapped, nor swapped in.
 
@@ -28,7 +30,7 @@ from .facts import FUNCTION_WORDS, is_fact_word
 
 LEXICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "lexicon" / "wordnet.json.gz"
 SENSE_SHARE = 0.3  # a sense counts when it is tagged at least this share as often as the word's commonest
-MAX_SENSES = 3
+MAX_SENSES = 2
 VOWELS = "aeiou"
 
 # WordNet's detachment rules (morphy): an inflected form's ending -> the base's ending, and the form it was
@@ -116,6 +118,13 @@ class Lexicon:
         return []
 
     # ------------------------------------------------------------------------------------------- synonyms
+    def sense_rank(self, lemma: str, pos: str, sense: str) -> int | None:
+        """Where ``sense`` is in ``lemma``'s senses, commonest first (None: not one of its senses)."""
+        for i, (sid, _) in enumerate(self.index.get(lemma, {}).get(pos, [])):
+            if sid == sense:
+                return i
+        return None
+
     def common_senses(self, base: str, pos: str) -> list[tuple[str, int]]:
         senses = self.index.get(base, {}).get(pos, [])
         if not senses:
@@ -139,6 +148,8 @@ class Lexicon:
             for rank, (sid, sense_count) in enumerate(self.common_senses(a.base, a.pos)):
                 for lemma, count in self.synsets.get(sid, []):
                     if count <= 0 or lemma in banned or lemma[:4] == a.base[:4] or lemma in FUNCTION_WORDS:
+                        continue
+                    if self.sense_rank(lemma, a.pos, sid) != 0:  # "prices" -> "costs": not cost's own first sense
                         continue
                     for new in self.inflect(lemma, a.pos, a.form):
                         if is_fact_word(new) or new in out:
