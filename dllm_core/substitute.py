@@ -55,7 +55,7 @@ def _recase(new: str, old: str) -> str:
 
 @torch.no_grad()
 def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int = 3,
-                     min_fit: float = -8.0) -> list[Swap]:
+                     min_fit: float = -5.0) -> list[Swap]:
     """Candidate swaps from the lexicon (:mod:`dllm_core.lexicon`: members of the word's own common WordNet
     senses, inflected like it), scored by one batched denoiser pass with each place masked:
 
@@ -121,7 +121,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
 
 
 def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_weight: float = 0.0,
-               max_drop: float = 4.0, min_gain: float | None = None, batch: int = 48) -> list[Swap]:
+               max_drop: float = 3.0, min_gain: float | None = None, batch: int = 48) -> list[Swap]:
     """The swaps that keep the text readable, each scored with how it reads in a window around it (and the
     attribute, when given; ``min_gain``: keep only swaps that raise it by more than that)."""
     if not swaps:
