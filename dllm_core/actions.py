@@ -445,7 +445,8 @@ def _shorten_by_cutting(editor: Editor, text: str, selection: tuple[int, int], w
     if alternatives[0].words > goal + tolerance:
         notes.append(f"cut to {alternatives[0].words} words, not {goal}: cutting more would break a sentence")
     if len(alternatives) < k:
-        notes.append(f"only {len(alternatives)} different cuts")
+        notes.append(f"only {len(alternatives)} different cut{'s' * (len(alternatives) > 1)}: other cuts would break a "
+                     "sentence or drop a fact")
     note = "; ".join(notes)
     return ActionResult("shorten", alternatives[0].text, alternatives, selection, len(words), goal,
                         [w.text for w in words if w.content], note)
@@ -579,7 +580,9 @@ def _rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int],
     alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i],
                                 "swap" if t != base or not ruled else "rules")
                     for i, t in enumerate(ordered)]
-    note = "" if len(alternatives) == k else f"only {len(alternatives)} different sets of words to swap"
+    note = "" if len(alternatives) == k else (
+        f"only {len(alternatives)} different version{'s' * (len(alternatives) > 1)}: no other word here has a synonym "
+        f"that {'moves the tone, ' if attribute is not None else ''}means the same and reads as well")
     return ActionResult(action, alternatives[0].text, alternatives, selection, len(words), None,
                         [w.text for w, m in zip(words, may) if not m and w.content], note)
 
