@@ -51,7 +51,7 @@ import time
 import traceback
 from pathlib import Path
 
-from common import ROOT, write_section
+from common import ROOT, pct, write_section
 from writer_eval import repeat_counts
 
 CORPORA = ("news", "wiki", "austen", "fortunes", "dialogue")
@@ -284,10 +284,6 @@ def run_model(name: str, items: list[dict], args, similarity: Similarity) -> dic
                                        for g in dict.fromkeys(genres)}
         out["cases"][action] = cases
     return out
-
-
-def pct(x, digits: int = 0) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
 
 
 HEADER = ["| model | action | length hit % (of not declined) | words after / before (median) | "

@@ -40,7 +40,7 @@ import random
 import statistics
 from pathlib import Path
 
-from common import ROOT, write_section
+from common import ROOT, pct, write_section
 from writer_eval import build_packet, packet_markdown
 
 RESULTS = ROOT / "bench" / "results"
@@ -322,10 +322,6 @@ def score(key: dict, judgements_a: dict, judgements_b: dict) -> dict:
             "genres": {k: _finish(v) for k, v in genres.items()}, "originals": originals}
 
 
-def _p(x, digits: int = 0) -> str:
-    return "–" if x is None else f"{x:.{digits}f}"
-
-
 TABLE_HEAD = ["| {what} | n | declined | accepted % | fluency (1-5) | meaning kept % | fact changed % | "
               "**usable %** (of n) | usable % of not declined | length hit % (not declined) | "
               "meaning similarity |",
@@ -334,11 +330,11 @@ TABLE_HEAD = ["| {what} | n | declined | accepted % | fluency (1-5) | meaning ke
 
 def _line(name: str, t: dict) -> str:
     declined = f"{t['declined']}" + (f" ({t['errors']} errors)" if t["errors"] else "")
-    usable = f"**{_p(t['usable_pct'])}** ({t['usable']} / {t['usable_denominator']})"
-    return (f"| {name} | {t['n']} | {declined} | {_p(t['accepted_pct'])} | {_p(t['fluency_mean'], 1)} | "
-            f"{_p(t['meaning_kept_pct'])} | {_p(t['fact_changed_pct'])} | {usable} | "
-            f"{_p(t['usable_answered_pct'])} | {_p(t['length_hit_pct'])} | "
-            f"{_p(t['similarity_mean'], 2)} |")
+    usable = f"**{pct(t['usable_pct'])}** ({t['usable']} / {t['usable_denominator']})"
+    return (f"| {name} | {t['n']} | {declined} | {pct(t['accepted_pct'])} | {pct(t['fluency_mean'], 1)} | "
+            f"{pct(t['meaning_kept_pct'])} | {pct(t['fact_changed_pct'])} | {usable} | "
+            f"{pct(t['usable_answered_pct'])} | {pct(t['length_hit_pct'])} | "
+            f"{pct(t['similarity_mean'], 2)} |")
 
 
 def score_tables(tally: dict) -> str:
@@ -346,8 +342,8 @@ def score_tables(tally: dict) -> str:
     out = [TABLE_HEAD[0].format(what="model, action"), TABLE_HEAD[1]]
     out += [_line(label.replace(" ", ", ", 1), t) for label, t in tally["actions"].items()]
     orig = o.get("all", {"n": 0, "judged": 0, "accepted": 0, "accepted_pct": None, "fluency_mean": None})
-    out += ["", f"Originals: {_p(orig['accepted_pct'])} % accepted ({orig['accepted']} / {orig['judged']} judged "
-            f"of {orig['n']}), fluency {_p(orig['fluency_mean'], 1)}."]
+    out += ["", f"Originals: {pct(orig['accepted_pct'])} % accepted ({orig['accepted']} / {orig['judged']} judged "
+            f"of {orig['n']}), fluency {pct(orig['fluency_mean'], 1)}."]
     genres = sorted({g for _, g in tally["genres"]})
     if len(genres) > 1 or genres and genres[0] != "in-domain":
         out += ["", "Per genre:", "", TABLE_HEAD[0].format(what="model, action, genre"), TABLE_HEAD[1]]
@@ -356,8 +352,8 @@ def score_tables(tally: dict) -> str:
                 if (label, g) in tally["genres"]:
                     out.append(_line(f"{label.replace(' ', ', ', 1)}, {g}", tally["genres"][(label, g)]))
         out += ["", "Originals per genre: " + "; ".join(
-            f"{g} {_p(o[g]['accepted_pct'])} % accepted ({o[g]['accepted']} / {o[g]['judged']}), fluency "
-            f"{_p(o[g]['fluency_mean'], 1)}" for g in genres if g in o) + "."]
+            f"{g} {pct(o[g]['accepted_pct'])} % accepted ({o[g]['accepted']} / {o[g]['judged']}), fluency "
+            f"{pct(o[g]['fluency_mean'], 1)}" for g in genres if g in o) + "."]
     checker = [(label, t["checker"]) for label, t in tally["actions"].items() if sum(t["checker"].values())]
     if checker:
         out += ["", "The outputs' fact check (`facts.ok` false = flagged) against the reader's `fact_changed`:", "",

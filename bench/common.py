@@ -27,6 +27,11 @@ def percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
+def pct(x, digits: int = 0) -> str:
+    """A figure for a table: "–" when there is none."""
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 

@@ -415,19 +415,9 @@ def test_a_failing_action_is_a_message(studio, monkeypatch, caplog):
 
 def test_over_http_bad_action_inputs_are_messages_and_the_log_stays_clean(tiny_editor, capfd):
     """The named endpoints, as a raw client calls them (NaN and inf in the JSON, values the page never offers)."""
-    httpx = pytest.importorskip("httpx")
-    import json
-
+    pytest.importorskip("httpx")
     from app_server import serve
-
-    def call(url, api, data):
-        body = json.dumps({"data": data}, ensure_ascii=True)
-        r = httpx.post(f"{url}gradio_api/call/{api}", content=body, headers={"content-type": "application/json"})
-        r.raise_for_status()
-        text = httpx.get(f"{url}gradio_api/call/{api}/{r.json()['event_id']}", timeout=120).text
-        events = [line[7:] for line in text.splitlines() if line.startswith("event: ")]
-        datas = [line[6:] for line in text.splitlines() if line.startswith("data: ")]
-        return events[-1], json.loads(datas[-1])
+    from test_app_robustness import call
 
     # draft, start, end, shorten to, how much to change, tone, alternatives, seed, session, model, writing
     ok = ["Dear Anna, the ferry came in four hours late.", 0, 0, "70%", 0.5, "formal", 3, 0, None, "embedded",
