@@ -13,6 +13,7 @@ from pathlib import Path
 from .adapter import ModelAdapter, ModelLoadError
 from .canvas import Canvas, TokenState
 from .config import SamplerConfig, device_setting
+from .gate import gate_for
 from .hooks import SamplerHook
 from .limits import MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
 from .markup import Segment, parse
@@ -38,6 +39,9 @@ class EditResult:
     candidates: list[str]
     guidance: dict | None = None  # the guidance report (see guidance.check_result) when the run was guided
     scores: list[float] | None = None  # reading score of each candidate (best first; None: model cannot score)
+    # span rewrites of existing words on a model that reads causally: does the text read well against the original?
+    # {"reads_well": bool, "why": str, "drop": float} (dllm_core.gate); None for anything else
+    gate: dict | None = None
 
     @property
     def seed(self) -> int:
@@ -61,6 +65,7 @@ class EditResult:
                 if self.stats.seconds > 0 else None,
             },
             "trajectory": [r.to_json(tokenizer) for r in self.trajectory] if include_trajectory else [],
+            "gate": self.gate,
             **({"guidance": self.guidance} if self.guidance is not None else {}),
         }
 
@@ -204,7 +209,7 @@ class Editor:
         texts, canvases, trajectories = ([x[i] for i in order] for x in (texts, canvases, trajectories))
         markup_text = markup if isinstance(markup, str) else ""
         yield EditResult(texts[0], markup_text, trajectories[0], canvases[0], sampler.stats, self.adapter.name,
-                         config, texts, scores=scores)
+                         config, texts, scores=scores, gate=gate_for(self.adapter, segments, texts[0]))
 
     def length_variants(self, segments: list[Segment], base: Canvas, config: SamplerConfig,
                         lengths: dict[int, int] | None = None) -> list[Canvas]:

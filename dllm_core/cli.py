@@ -1,6 +1,8 @@
 """Command line: ``python -m dllm_core edit "The [[3]] sat on the mat." --json``.
 
-Exit status: 0 on success, 2 for bad input (one line on stderr), 3 when a model cannot be loaded.
+Exit status: 0 on success, 2 for bad input (one line on stderr), 3 when a model cannot be loaded. A span rewrite
+that does not read well against the original (dllm_core.gate) is still printed, with "(no rewrite that reads well;
+try a shorter span or Fill)" on stderr, and still exits 0; ``--json`` carries the verdict as "gate".
 """
 
 from __future__ import annotations
@@ -232,4 +234,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write("\n")
     else:
         print(result.text)
+        if result.gate is not None and not result.gate["reads_well"]:
+            from .gate import MESSAGE  # noqa: PLC0415
+
+            print(f"({MESSAGE})", file=sys.stderr)
     return 0

@@ -1,0 +1,165 @@
+"""A gate on span rewrites: does the rewritten text read well, compared with the original? (issue 23, part 4)
+
+When a model rewrites words the writer selected, the best candidate can still be broken ("we will be able to
+restoring clarity", "small and small businesses"). Rather than show it as if it were fine, the editor says so:
+:func:`check_rewrite` returns ``{"reads_well": bool, "why": str, "drop": float | None}``.
+
+Two checks, in this order:
+
+1. **Repetition** the original does not have (:func:`new_repeat`): a word twice in a row ("the the"), a word bigram
+   that comes back within the sentence ("went bankrupt ... went bankrupt"; bigrams of two function words such as
+   "of the" do not count, they recur in any long sentence), or a content word on both sides of "and"/"or" ("small
+   and small businesses"; comparatives and a few idioms such as "again and again" excepted). Language models read
+   repetition as likely, so the reading alone does not catch it.
+2. **The reading** under the judge (:meth:`~dllm_core.adapter.ModelAdapter.judge_log_probs`: SmolLM2's own base
+   causal LM for ``smollm2-dlm``, not the adapted model's blurred causal attention): the mean log-likelihood per
+   token of the changed words and the rest of their sentence (after up to 600 characters of context that are read
+   but not scored), for the rewrite and for the original. ``drop`` = original's mean - rewrite's mean, in nats per
+   token. The rewrite reads well when ``drop <= MAX_DROP``.
+
+Threshold: see :data:`MAX_DROP` (calibrated on human verdicts that are not the measurement's cases).
+
+Applies to span rewrites of existing words on a model that can read causally (``adapter.can_score``); None
+otherwise (:func:`gate_for`): an insertion has no original to compare with, and MiniLM has no causal reading.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+
+import torch
+
+from .facts import FUNCTION_WORDS
+
+# provisional: to be calibrated on judged rewrites that are not the measurement's cases
+MAX_DROP = 0.5
+CONTEXT_BEFORE = 600  # characters read before the change (not scored)
+MAX_AFTER = 300  # characters scored after the change when no sentence end comes sooner
+MESSAGE = "no rewrite that reads well; try a shorter span or Fill"
+
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_SENTENCE_END = re.compile(r"[.!?][\"”’')\]]*(?=\s|$)")
+# words that may stand on both sides of "and"/"or" ("again and again", "on and on", "through and through")
+_X_AND_X_OK = frozenset("again on over through round up down out in back forth more less far near by".split())
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The character range of the sentence(s) holding ``text[start:end]``."""
+    lo = 0
+    for m in _SENTENCE_END.finditer(text, 0, max(start, 0)):
+        lo = m.end()
+    m = _SENTENCE_END.search(text, max(end, lo))
+    hi = m.end() if m else len(text)
+    return lo, hi
+
+
+def _changed(original: str, rewrite: str) -> tuple[int, int, int]:
+    """(common prefix length, end of the change in ``original``, end of the change in ``rewrite``)."""
+    prefix = len(os.path.commonprefix([original, rewrite]))
+    suffix = len(os.path.commonprefix([original[::-1], rewrite[::-1]]))
+    suffix = min(suffix, len(original) - prefix, len(rewrite) - prefix)
+    return prefix, len(original) - suffix, len(rewrite) - suffix
+
+
+def _repeats(words: list[str]) -> Counter:
+    """What counts as repetition in a run of words: ``("twice", w)`` for a word twice in a row, ``("bigram", a, b)``
+    for each extra occurrence of a bigram with a content word in it, ``("and", w)`` for "w and w" / "w or w"."""
+    out: Counter = Counter()
+    seen: Counter = Counter()
+    for a, b in zip(words, words[1:]):
+        if a == b:
+            out[("twice", a)] += 1
+        elif not (a in FUNCTION_WORDS and b in FUNCTION_WORDS):
+            if seen[(a, b)]:
+                out[("bigram", a, b)] += 1
+            seen[(a, b)] += 1
+    for a, joint, b in zip(words, words[1:], words[2:]):
+        if (joint in ("and", "or") and a == b and a not in FUNCTION_WORDS and a not in _X_AND_X_OK
+                and not a.endswith("er") and not a.isdigit()):  # "bigger and bigger", "10 or 10"
+            out[("and", a)] += 1
+    return out
+
+
+def new_repeat(original: str, rewrite: str) -> str | None:
+    """A repetition the rewrite has and the original does not, within the sentence(s) of the change, described for
+    the writer ('repeats "went bankrupt"'); None when there is none."""
+    prefix, end_o, end_r = _changed(original, rewrite)
+    if end_r <= prefix and end_o <= prefix:
+        return None
+    lo_o, hi_o = _sentence_bounds(original, prefix, end_o)
+    lo_r, hi_r = _sentence_bounds(rewrite, prefix, end_r)
+    before, after = _repeats(_words(original[lo_o:hi_o])), _repeats(_words(rewrite[lo_r:hi_r]))
+    for key, count in after.items():
+        if count > before.get(key, 0):
+            if key[0] == "twice":
+                return f'writes "{key[1]} {key[1]}"'
+            if key[0] == "and":
+                return f'writes "{key[1]}" on both sides of a conjunction'
+            return f'repeats "{key[1]} {key[2]}"'
+    return None
+
+
+def reading_drop(adapter, original: str, rewrite: str) -> float:
+    """How much worse ``rewrite`` reads than ``original`` under the adapter's judge: the mean log-likelihood per
+    token of the changed words and the rest of their sentence (at most MAX_AFTER characters when no sentence end
+    comes sooner), original minus rewrite, in nats per token (> 0: the rewrite reads worse). The text before the
+    change, up to CONTEXT_BEFORE characters, is read but not scored."""
+    prefix, end_o, end_r = _changed(original, rewrite)
+    start = max(0, prefix - CONTEXT_BEFORE)
+    while start > 0 and not original[start - 1].isspace():
+        start -= 1
+    pieces = []
+    for text, end in ((original, end_o), (rewrite, end_r)):
+        m = _SENTENCE_END.search(text, end)
+        stop = m.end() if m and m.end() <= end + MAX_AFTER else min(len(text), end + MAX_AFTER)
+        while stop < len(text) and not text[stop].isspace():
+            stop += 1
+        pieces.append(text[start:stop])
+    limit = adapter.max_length - 2
+    ids = [adapter.tokenizer(p, add_special_tokens=False)["input_ids"] or [adapter.sep_id] for p in pieces]
+    common = 0  # the shared tokens before the change: read, not scored
+    while all(len(x) > common + 1 for x in ids) and ids[0][common] == ids[1][common]:
+        common += 1
+    cut = [max(0, len(x) - limit) for x in ids]  # a very long context: keep its end
+    lps = adapter.judge_log_probs([torch.tensor(x[c:]) for x, c in zip(ids, cut)])
+    means = [float(lp[max(0, common - c) :].mean()) for lp, c in zip(lps, cut)]
+    return means[0] - means[1]
+
+
+def check_rewrite(adapter, original: str, rewrite: str, max_drop: float | None = None) -> dict:
+    """``{"reads_well", "why", "drop"}`` for ``rewrite`` of ``original`` (see the module docstring). Needs a model
+    that can read causally (``adapter.can_score``)."""
+    limit = MAX_DROP if max_drop is None else max_drop
+    if rewrite.strip() == original.strip():
+        return {"reads_well": True, "why": "the same words as the original", "drop": 0.0}
+    repeat = new_repeat(original, rewrite)
+    drop = reading_drop(adapter, original, rewrite)
+    if repeat:
+        return {"reads_well": False, "why": f"{repeat}, which the original does not", "drop": round(drop, 3)}
+    if drop > limit:
+        return {"reads_well": False, "why": f"reads much worse than the original ({drop:.2f} nats per token worse "
+                                            f"under the base language model; the limit is {limit:g})",
+                "drop": round(drop, 3)}
+    return {"reads_well": True, "why": f"reads about as well as the original ({drop:+.2f} nats per token against "
+                                       f"it under the base language model; the limit is {limit:g})",
+            "drop": round(drop, 3)}
+
+
+def gate_for(adapter, segments, text: str) -> dict | None:
+    """The gate's verdict on ``text``, the result of editing the draft ``segments``, when the edit rewrote
+    existing words (at least one ``[[words]]`` span with words in it, no insertion) and the model can read
+    causally; None otherwise."""
+    if not getattr(adapter, "can_score", False):
+        return None
+    if any(seg.kind == "insert" for seg in segments):
+        return None
+    if not any(seg.kind == "rewrite" and seg.text.strip() for seg in segments):
+        return None
+    original = "".join(seg.text for seg in segments)
+    return check_rewrite(adapter, original, text)
