@@ -195,7 +195,7 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
         assert event == "complete"  # not "function has no backend method"
 
         client = gradio_client.Client(url, verbose=False)  # keeps a heartbeat open, as a browser tab does
-        out = client.predict("The [[old stone bridge|4]] at dusk.", *args, api_name="/run")
+        client.predict("The [[old stone bridge|4]] at dusk.", *args, api_name="/run")
         served = files_under(tmp_path)
         assert len(served) == 1 and served[0].name == "trajectory-seed3.json"  # no copy in Gradio's cache
         assert json.loads(served[0].read_text())["draft"] == "The [[old stone bridge|4]] at dusk."
@@ -214,3 +214,68 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
         assert httpx.get(served_url).status_code in (403, 404)  # gone
     assert files_under(tmp_path) == [] and [p.name for p in tmp_path.iterdir() if p.name.startswith("dllm-")] == []
     assert "Traceback" not in capfd.readouterr().err  # no user error logged a traceback on the server
+
+
+# ------------------------------------------------------------------------------------------------ issue 24
+KEEP_WRITING = """
+import sys, time
+from app_files import SessionFiles
+files = SessionFiles(root=sys.argv[1])
+print(files.write("tab", "trajectory-seed0.json", b"a user's draft"), flush=True)
+time.sleep(120)
+"""
+
+
+def test_folders_left_by_a_killed_server_are_removed_at_start(tmp_path):
+    """A server killed with SIGKILL runs no clean-up: its private folder (a user's draft inside) stays, until the
+    next server starts. A living server's folder stays; so do folders that are not ours."""
+    import signal
+    import subprocess
+    import sys
+
+    from app_files import LEGACY, remove_dead_folders
+
+    root = Path(__file__).resolve().parents[1]
+
+    def server() -> tuple[subprocess.Popen, Path]:
+        proc = subprocess.Popen([sys.executable, "-c", KEEP_WRITING, str(tmp_path)], cwd=root,
+                                stdout=subprocess.PIPE, text=True)
+        return proc, Path(proc.stdout.readline().strip())
+
+    killed, left = server()
+    living, kept = server()
+    try:
+        assert left.read_bytes() == b"a user's draft" and kept.exists() and left.parent.parent != kept.parent.parent
+        killed.send_signal(signal.SIGKILL)
+        killed.wait(30)
+        assert left.exists()  # nothing removed it
+        legacy_old = tmp_path / f"{LEGACY}abc12345"  # a folder of a server from before the lock, long unused
+        (legacy_old / "f").mkdir(parents=True)
+        os.utime(legacy_old / "f", (time.time() - 7200,) * 2)
+        os.utime(legacy_old, (time.time() - 7200,) * 2)
+        legacy_new = tmp_path / f"{LEGACY}def67890"  # ... and one in use
+        legacy_new.mkdir()
+        other = tmp_path / "0123abcd"  # Gradio's own cache entries
+        other.mkdir()
+        files = SessionFiles(root=tmp_path)  # a new server starts
+        assert sorted(files.removed_at_start) == sorted([left.parent.parent, legacy_old])
+        assert not left.exists() and not legacy_old.exists()
+        assert kept.read_bytes() == b"a user's draft" and legacy_new.exists() and other.exists()
+        assert remove_dead_folders(tmp_path) == []  # this process's folders and the living server's are held
+        mine = files.write("tab", "t.json", b"x")
+        assert remove_dead_folders(tmp_path) == [] and mine.exists()
+        files.close()
+    finally:
+        living.kill()
+        living.wait(30)
+    assert remove_dead_folders(tmp_path) == [kept.parent.parent]  # once it is gone too
+
+
+def test_a_private_folder_is_locked_from_the_moment_it_has_its_name(tmp_path):
+    files = SessionFiles(root=tmp_path)
+    path = files.write("tab", "t.json", b"x")
+    assert path.parent.parent.name.startswith("dllm-files-") and [p.name for p in tmp_path.iterdir()] == [
+        path.parent.parent.name]  # no folder under its making name is left
+    assert SessionFiles(root=tmp_path).removed_at_start == [] and path.exists()  # another one in this process
+    files.close()
+    assert list(tmp_path.iterdir()) == []
