@@ -32,6 +32,10 @@ LEXICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "lexicon" / "wor
 SENSE_SHARE = 0.3  # a sense counts when it is tagged at least this share as often as the word's commonest
 MAX_SENSES = 2
 VOWELS = "aeiou"
+# light verbs: their sense lives in the words around them ("let them do it", "make sure", "get ahead"); a synonym
+# swapped in or out breaks the construction ("allow them do it"), so they are never swapped, nor swapped in
+LIGHT_VERBS = frozenset("""be have do make let get go take give put set keep come see say tell ask seem become
+bring turn run hold""".split())
 
 # WordNet's detachment rules (morphy): an inflected form's ending -> the base's ending, and the form it was
 NOUN_RULES = (("ies", "y", "pl"), ("ses", "s", "pl"), ("xes", "x", "pl"), ("zes", "z", "pl"), ("ches", "ch", "pl"),
@@ -142,12 +146,13 @@ class Lexicon:
             return []
         out: dict[str, Synonym] = {}
         for a in self.analyses(lower):
-            if a.pos == "a" and a.form != "base":
+            if (a.pos == "a" and a.form != "base") or (a.pos == "v" and a.base in LIGHT_VERBS):
                 continue
             banned = set(self.antonyms.get(a.base, ())) | {a.base, lower}
             for rank, (sid, sense_count) in enumerate(self.common_senses(a.base, a.pos)):
                 for lemma, count in self.synsets.get(sid, []):
-                    if count <= 0 or lemma in banned or lemma[:4] == a.base[:4] or lemma in FUNCTION_WORDS:
+                    if (count <= 0 or lemma in banned or lemma[:4] == a.base[:4] or lemma in FUNCTION_WORDS
+                            or (a.pos == "v" and lemma in LIGHT_VERBS)):
                         continue
                     if self.sense_rank(lemma, a.pos, sid) != 0:  # "prices" -> "costs": not cost's own first sense
                         continue

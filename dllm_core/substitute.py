@@ -7,7 +7,8 @@ McCarthy & Navigli's task, with WordNet for the candidates and the models here t
    function words and the writer's kept words are never candidates nor replaced.
 2. **The sense** is the one whose synonyms the denoiser finds likeliest with the word masked (it sees both sides).
 3. **The grammar**: each single swap is read by the judge (SmolLM2's own causal LM, :func:`dllm_core.ranking.
-   judged_totals`) in a window around it; a swap that reads more than ``max_drop`` nats worse is dropped. An optional
+   judged_totals`) in a window around it; a swap after which the following words read more than ``max_drop``
+   nats worse is dropped (the new word's own probability, mostly its frequency, only weighs in the ranking). An optional
    ``attribute`` scorer (Tone: a classifier's log p(target)) adds a term, and ``min_gain`` can require that the swap
    move it.
 4. **Alternatives** combine the best swaps at places that are not next to each other (each alternative a different
@@ -121,30 +122,47 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
 
 
 def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_weight: float = 0.0,
-               max_drop: float = 3.0, min_gain: float | None = None, batch: int = 48) -> list[Swap]:
-    """The swaps that keep the text readable, each scored with how it reads in a window around it (and the
-    attribute, when given; ``min_gain``: keep only swaps that raise it by more than that)."""
+               max_drop: float = 3.0, own_weight: float = 0.3, max_rarer: float = 7.0,
+               min_gain: float | None = None,
+               batch: int = 48) -> list[Swap]:
+    """The swaps that keep the text readable, each scored by the judge in a window around it (and the attribute,
+    when given; ``min_gain``: keep only swaps that raise it by more than that).
+
+    What must not get worse is how the words *after* the swap read (``max_drop`` nats): that is where a wrong
+    word class or sense shows. The swapped word's own log-probability mostly says how common it is ("nation" is
+    rarer than "country" in any sentence), so it only counts with ``own_weight`` in the score, as the cuts leave
+    out the cut words' own reading (:mod:`dllm_core.cuts`); a word more than ``max_rarer`` nats less likely than
+    the writer's is too rare to offer ("results" -> "upshots")."""
     if not swaps:
         return []
     texts: list[str] = []
     index: dict[str, int] = {}
-    pairs = []
+
+    def at(t: str) -> int:
+        if t not in index:
+            index[t] = len(texts)
+            texts.append(t)
+        return index[t]
+
+    rows = []
     for s in swaps:
         lo, hi = word_window(text, s.start, s.end, CONTEXT_BEFORE, CONTEXT_AFTER)
-        base, new = text[lo:hi], text[lo : s.start] + s.new + text[s.end : hi]
-        for t in (base, new):
-            if t not in index:
-                index[t] = len(texts)
-                texts.append(t)
-        pairs.append((index[base], index[new]))
+        before, old, new, after = text[lo : s.start], text[s.start : s.end], s.new, text[s.end : hi]
+        rows.append((at(before + old + after), at(before + new + after), at(before + old), at(before + new),
+                     at(before) if before else None))
     totals = judged_totals(editor.adapter, texts, batch)
     attr = attribute(texts) if attribute is not None else [0.0] * len(texts)
     out = []
-    for s, (b, n) in zip(swaps, pairs):
-        drop, gain = totals[n] - totals[b], attr[n] - attr[b]
-        if drop < -max_drop or (min_gain is not None and gain <= min_gain):
+    for s, (whole_old, whole_new, upto_old, upto_new, start) in zip(swaps, rows):
+        after_old = totals[whole_old] - totals[upto_old]
+        after_new = totals[whole_new] - totals[upto_new]
+        head = totals[start] if start is not None else 0.0
+        own = (totals[upto_new] - head) - (totals[upto_old] - head)
+        drop, gain = after_new - after_old, attr[whole_new] - attr[whole_old]
+        if drop < -max_drop or own < -max_rarer or (min_gain is not None and gain <= min_gain):
             continue
-        out.append(Swap(s.word, s.start, s.end, s.new, s.score + drop + attribute_weight * gain))
+        out.append(Swap(s.word, s.start, s.end, s.new, s.score + min(0.0, drop) + own_weight * own
+                        + attribute_weight * gain))
     return sorted(out, key=lambda s: -s.score)
 
 

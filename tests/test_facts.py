@@ -87,6 +87,8 @@ def _swaps(lexicon, word):
     ("good", {"bad", "evil"}),  # antonyms never
     ("prices", {"costs"}),  # a synonym only in its own commonest sense (cost's is another meaning)
     ("chairman", {"president"}),
+    ("let", {"allow", "permit"}),  # light verbs never swap ("allow them do it")
+    ("acquired", {"got", "gotten"}),  # nor are they swapped in
     ("rise", {"fall"}),
 ])
 def test_forbidden_swaps_never_offered(lexicon, word, never):
