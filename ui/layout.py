@@ -17,18 +17,19 @@ from typing import Any
 import gradio as gr
 
 from dllm_core import SamplerConfig
-from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import ORDERS, SCHEDULES
 from dllm_core.limits import MAX_SPAN_TOKENS
 
 from .guided import NO_ATTRIBUTE, guidance_attributes, guidance_available
 from .handlers import (
     CHANGE_CHOICES, DEFAULT_CHANGE, DEFAULT_TONE, EXAMPLES, LENGTH_MODES, TONES, WRITING_CHOICES, Studio,
+    model_labels,
 )
 from .render import CANVAS_LEGEND, DIFF_PLACEHOLDER, SUGGESTIONS_JS, canvas_html
 
 CSS_PATH = Path(__file__).resolve().parents[1] / "assets" / "style.css"
 SYSTEM_FONTS = ["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"]
+MODEL_POLL_S = 5.0  # while the default model is prepared, a page asks this often whether it is ready
 THEME = gr.themes.Soft(font=SYSTEM_FONTS, font_mono=["ui-monospace", "Consolas", "monospace"])  # no font downloads
 
 # Reads the textarea's selection (in code points, as Python counts) into the two numbers that follow the draft.
@@ -68,6 +69,8 @@ class Page:
     draft: gr.Textbox
     plan: gr.HTML
     message: gr.HTML
+    notice: gr.HTML  # the default model's preparation (while it runs, or when it failed)
+    timer: gr.Timer  # ticks while the default model is prepared
     suggestions: gr.HTML
     alternatives: gr.Radio
     result: gr.Textbox
@@ -143,6 +146,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     "it, **Rephrase** it or change its **Tone**. Each comes back as a few alternatives with their "
                     "changes marked and checked against your facts; nothing goes into the draft until you "
                     "**Accept** it.</span>", elem_id="intro")
+        notice = gr.HTML(studio.notice_html(), visible=bool(studio.notice_html()), elem_id="model-notice")
+        timer = gr.Timer(MODEL_POLL_S, active=studio.preparing is not None)
         with gr.Row(equal_height=False, elem_id="workspace"):
             with gr.Column(scale=3, min_width=300, elem_id="compose"):  # the text and what to do with it
                 draft = gr.Textbox(label="Draft", lines=6, max_lines=20, elem_id="draft",
@@ -214,10 +219,10 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
             with gr.Row(equal_height=False):
                 with gr.Column():
                     with gr.Accordion("Settings", open=True):
+                        choices = studio.model_choices()
                         model_choice = gr.Dropdown(
-                            [(f"{name}: {note}", name) for name, note in LOCAL_MODELS.items() if name != "minilm"]
-                            if studio.model_name in LOCAL_MODELS else [studio.model_name],
-                            value=studio.model_name, label="Model (loaded on first use)", elem_id="model")
+                            model_labels(choices), value=studio.model_name if studio.model_name in choices else None,
+                            label="Model (loaded on first use)", elem_id="model")
                         writing = gr.Radio(WRITING_CHOICES, value="auto", label="Writing", elem_id="writing",
                                            info="Fluent writes spans left to right with the model's own reading and "
                                                 "4 beams: the best wording, about 10 s a span on a small CPU. "
@@ -265,6 +270,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                                   elem_id="tone-demo-btn")
 
         page = Page(demo=demo, session=session, undo_stack=undo_stack, draft=draft, plan=plan, message=message,
+                    notice=notice, timer=timer,
                     suggestions=suggestions, alternatives=alternatives, result=result, diff=diff, download=download,
                     run_btn=run_btn, status=status, canvas=canvas, replay=replay, heatmap=heatmap, progress=progress,
                     steps=steps, schedule=schedule, order=order, strength=strength, seed=seed,
@@ -369,3 +375,10 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
     p.replay.input(studio.replay, [p.replay, p.session], [p.canvas, p.heatmap, p.progress],
                    api_visibility="private", show_progress="hidden", trigger_mode="always_last", preprocess=False)
     p.demo.unload(studio.end_session)  # the tab closed: its download goes
+    # the default model: a page opens on the model state of now (the page was built at the start), and while the
+    # default model is prepared (a first start) it asks every MODEL_POLL_S whether it is ready
+    model_outputs = [p.status, p.notice, p.model_choice, p.timer]
+    p.demo.load(studio.page_opened, None, model_outputs, queue=False, api_visibility="private",
+                show_progress="hidden")
+    p.timer.tick(studio.model_tick, p.model_choice, model_outputs, queue=False, api_visibility="private",
+                 show_progress="hidden", preprocess=False)
