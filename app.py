@@ -26,11 +26,18 @@ import gradio as gr
 from dllm_core import Editor, ModelLoadError
 from dllm_core.adapter import LOCAL_MODELS, SMOLLM_DELTA_DIR, default_model
 from dllm_core.batching import serving_concurrency
-from dllm_core.limits import SERVING_CONCURRENCY_CPU, SERVING_CONCURRENCY_GPU
+from dllm_core.limits import MAX_DRAFT_CHARS, SERVING_CONCURRENCY_CPU, SERVING_CONCURRENCY_GPU
 from ui import CSS_PATH, THEME, Studio, build_ui
 from ui.handlers import canonical_model, one_line
 
 log = logging.getLogger("dllm_app")
+# One request's body: a draft at the limit (50,000 characters) is at most ~600 KB of JSON even with every character
+# escaped (a gradio_client sends \uXXXX), so 1 MiB refuses nothing a page can use; a bigger body is refused with
+# 413 before it is read into memory (Gradio parses the whole body and keeps every input of a session's last request)
+MAX_REQUEST_BYTES = 1 << 20
+# Sessions whose state Gradio keeps (least recently used first out; Gradio's default is 10,000): with each at most
+# a request's inputs plus the page's state (undo steps, the last run's frames), this bounds the server's memory
+STATE_SESSIONS = 500
 DEFAULT_MODEL = "smollm2-dlm"  # the model that writes best; prepared on a first start
 FAST_MODEL = "embedded"  # MiniLM: always there; serves while the default model is prepared
 
@@ -158,10 +165,61 @@ def create_app(model: str | None = None, *, prepare: Callable[[], object] | None
     return demo, studio
 
 
+class RequestSizeLimit:
+    """ASGI middleware: a request whose body is over ``max_bytes`` gets 413 and a one-line JSON error, and no more of
+    it is read (by its Content-Length, or counted as it arrives when it comes in chunks: a body within the limit is
+    read here, at most ``max_bytes``, and handed on)."""
+
+    def __init__(self, app, max_bytes: int = MAX_REQUEST_BYTES):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for key, value in scope.get("headers", ()) if key == b"content-length"), b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self.refuse(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message.get("type") != "http.request":  # the client went away
+                return
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.max_bytes:
+                await self.refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        handed = False
+
+        async def replay():
+            nonlocal handed
+            if not handed:
+                handed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # (a disconnect, for a streaming response)
+
+        await self.app(scope, replay, send)
+
+    async def refuse(self, scope, receive, send) -> None:
+        from starlette.responses import JSONResponse  # noqa: PLC0415
+
+        limit = f"{self.max_bytes / (1 << 20):g} MiB"
+        error = f"the request is over {limit}: a draft may have at most {MAX_DRAFT_CHARS:,} characters"
+        await JSONResponse({"error": error}, status_code=413)(scope, receive, send)
+
+
 def launch_kwargs() -> dict:
+    from starlette.middleware import Middleware  # noqa: PLC0415
+
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-                css_paths=[CSS_PATH], theme=THEME, footer_links=["api"])
+                css_paths=[CSS_PATH], theme=THEME, footer_links=["api"], state_session_capacity=STATE_SESSIONS,
+                app_kwargs={"middleware": [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES)]})
 
 
 if __name__ == "__main__":

@@ -65,6 +65,15 @@ def files_under(folder: Path) -> list[Path]:
     (None, {}, "empty"),
     (5, {}, "must be text"),
     ("Once upon a time [[1024]]", {"steps": 256}, f"the limit is {MAX_WORK_CPU:,} per request"),
+    ("x " * 100_000, {}, "the draft is 200,000 characters; the limit is 50,000"),  # before any model work
+    ("The [[cat]] sat.", {"percent": "abc"}, "length %: must be a number, got 'abc'"),  # was an internal error
+    ("The [[cat]] sat.", {"percent": math.nan}, "length %: must be a number"),
+    ("The [[cat]] sat.", {"percent": 1e9}, "length %: must be in (0, 400]"),
+    ("The [[cat]] sat.", {"attribute_strength": "lots"}, "attribute strength: must be a number"),
+    ("The [[cat]] sat.", {"cfg_scale": math.inf}, "classifier-free guidance: must be a number"),
+    ("The [[cat]] sat.", {"attribute": "x" * 200_000}, "attribute: give a name=target"),
+    ("The [[cat]] sat.", {"required": 5}, "required words: give words separated by commas"),
+    ("The [[cat]] sat.", {"steps": "x" * 200_000}, "steps: must be a whole number"),  # quoted, cut to one line
 ])
 def test_bad_input_gives_one_message_keeps_the_page_and_logs_nothing(studio, caplog, draft, settings, words):
     with caplog.at_level(logging.DEBUG, logger="dllm_app"):
@@ -74,6 +83,7 @@ def test_bad_input_gives_one_message_keeps_the_page_and_logs_nothing(studio, cap
     assert 'class="msg error"' in only["message"] and words in html.unescape(only["message"])
     assert "internal error" not in only["message"]
     assert set(only) == {"message"}  # the draft and old results stay
+    assert len(html.unescape(only["message"])) < 500  # one short line, whatever it quotes
     assert not caplog.records  # a user error is not a server error: no traceback, no log line
     json.dumps(only["message"]).encode("utf-8")  # the message itself holds no lone surrogate
     assert files_under(studio.downloads.root) == []
@@ -98,6 +108,19 @@ def test_selection_handlers_refuse_fractions_and_surrogates(studio):
     assert "not valid text" in only_message(studio.mask_selection("The qu\ud800ick fox.", 4, 8, "keep length", 5, 70,
                                                                   []))
     assert studio.page.named(studio.replay(math.nan, {"frames": [{}]})) == {}
+
+
+def test_the_draft_limit_applies_to_every_draft_handler(studio):
+    """Marking, clearing and Accept refuse a draft over the limit as the actions and Run do (nothing of it is kept:
+    not in the draft, not in the undo stack)."""
+    big = "x " * 100_000
+    words = "the draft is 200,000 characters; the limit is 50,000"
+    session = {"result": "A short result."}
+    for update in (studio.mask_selection(big, 0, 5, "keep length", 5, 70, []), studio.pin_selection(big, 0, 5, []),
+                   studio.insert_at_cursor(big, 0, 5, 3, []), studio.clear_marks("[[a]]" + big[5:], []),
+                   studio.accept(big, session, [])):
+        named = studio.page.named(update)
+        assert set(named) == {"message"} and words in html.unescape(named["message"])
 
 
 # ------------------------------------------------------------------------------------------------ nothing on disk
@@ -279,3 +302,70 @@ def test_a_private_folder_is_locked_from_the_moment_it_has_its_name(tmp_path):
     assert SessionFiles(root=tmp_path).removed_at_start == [] and path.exists()  # another one in this process
     files.close()
     assert list(tmp_path.iterdir()) == []
+
+
+BIG = "x " * 100_000  # a 200,000-character paste
+
+
+def test_a_200k_paste_on_every_endpoint_is_one_line_and_memory_stays_bounded(tiny_editor, tmp_path, monkeypatch,
+                                                                              capfd):
+    """Every named endpoint over HTTP (gradio_client and raw calls on 127.0.0.1) with the paste as the draft and in
+    every other text field: a one-line message (or, where the field is not used, an ordinary answer), no traceback,
+    the server's memory grows by little, and it answers as before. A body over 1 MiB is refused before it is read."""
+    httpx = pytest.importorskip("httpx")
+    gradio_client = pytest.importorskip("gradio_client")
+    from app_server import serve
+
+    import app as web
+
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+
+    def rss_mb() -> float:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    draft = "The council met four times last year to discuss the new harbour wall."
+    act = [draft, 0, 0, "70%", 0.5, "formal", 3, 0, None, "embedded", "auto"]
+    run = ["The council met [[four times]] last year.", *[v for k, v in DEFAULTS.items() if k != "session"], None,
+           "embedded", "auto"]
+    endpoints = {"run": (run, 6), "shorten": (act, 3), "rephrase": (act, 3), "tone": (act, 3),
+                 "mask_selection": ([draft, 4, 11, "tokens", 3, 70], 2), "pin_selection": ([draft, 4, 11], 2),
+                 "insert_at_cursor": ([draft, 4, 11, 3], 2), "clear_marks": (["The [[council]] met."], 2),
+                 "preview": ([draft], 0), "accept": ([draft], 2), "undo": ([draft], 2), "replay": ([3], None)}
+    limit = "the limit is 50,000"
+    with serve(tiny_editor) as url:
+        for api, (args, _) in endpoints.items():  # warm every path once before measuring
+            call(url, api, args)
+        before = rss_mb()
+        for api, (args, out) in endpoints.items():
+            for i, value in enumerate(args):
+                if value is None:
+                    continue  # the session (state), not a field
+                sent = [*args[:i], BIG, *args[i + 1:]]
+                event, data = call(url, api, sent)
+                assert event == "complete", (api, i, data)
+                if out is None:
+                    continue  # replay: a step it cannot read changes nothing
+                text = html.unescape(data[out] or "")
+                assert "\n" not in text and len(text) < 600, (api, i, text[:200])
+                assert "internal error" not in text
+                if i == 0 and api != "undo":  # (Undo brings back the draft before: nothing reads this one)
+                    assert limit in text, (api, text)
+        # Accept with a result in the session (a browser tab: gradio_client keeps its session)
+        client = gradio_client.Client(url, verbose=False)
+        client.predict(*run[:17], "embedded", "auto", api_name="/run")
+        draft_update, message = client.predict(BIG, api_name="/accept")
+        assert draft_update == {"__type__": "update"} and limit in html.unescape(message)
+        grown = rss_mb() - before
+        assert grown < 150, f"the server grew by {grown:.0f} MB"
+        # a body over the limit: refused before it is read, one line
+        body = json.dumps({"data": ["x" * 3_000_000, *act[1:]]})
+        r = httpx.post(f"{url}gradio_api/call/shorten", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and "50,000 characters" in r.json()["error"]
+        r = httpx.post(f"{url}gradio_api/call/shorten", headers={"content-type": "application/json"},
+                       content=(b"x" * 100_000 for _ in range(30)))  # sent in chunks, no length announced
+        assert r.status_code == 413
+        assert web.MAX_REQUEST_BYTES == 1 << 20
+        event, data = call(url, "run", run)  # still up, and as before
+        assert event == "complete" and "tokens/s" in data[5]
+    assert "Traceback" not in capfd.readouterr().err

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from dllm_core import EditError, parse
+from dllm_core.limits import MAX_DRAFT_CHARS
 
 MAX_UNDO = 50
 
@@ -37,10 +38,18 @@ def fixed_ranges(draft: str) -> list[tuple[int, int]]:
     return [*ranges, (len(draft), len(draft))]
 
 
+def check_length(draft) -> None:
+    """An :class:`EditError` for a draft over the limit (MAX_DRAFT_CHARS): nothing works on it, nothing keeps it."""
+    if isinstance(draft, str) and len(draft) > MAX_DRAFT_CHARS:
+        raise EditError(f"the draft is {len(draft):,} characters; the limit is {MAX_DRAFT_CHARS:,}: shorten it, "
+                        "or select a part and work on that")
+
+
 def check_selection(draft: str, start, end) -> tuple[int, int]:
     """A snapped selection that lies in plain text, or an :class:`EditError` saying what is wrong."""
     if not isinstance(draft, str) or not draft.strip():
         raise EditError("the draft is empty: type or paste some text first")
+    check_length(draft)
     try:
         start, end = int(start or 0), int(end or 0)
     except (TypeError, ValueError, OverflowError) as exc:

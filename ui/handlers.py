@@ -22,6 +22,7 @@ import gradio as gr
 
 from app_files import SessionFiles
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
+from dllm_core.api import check_draft
 from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
@@ -31,7 +32,7 @@ from dllm_core.actions import action_config
 from dllm_core.presets import writing_settings
 
 from . import guided
-from .drafting import check_selection, fixed_ranges, push_undo, snap_selection
+from .drafting import check_length, check_selection, fixed_ranges, push_undo, snap_selection
 from .plots import confidence_heatmap, progress_chart
 from .render import (
     DIFF_PLACEHOLDER, MASK_GLYPH, canvas_html, diff_html, message_html, plan_html, plural, short, suggestions_html,
@@ -228,8 +229,9 @@ class Studio:
         return self.page
 
     def error(self, text: str) -> dict:
-        """A message and nothing else: the draft, the settings and the last result stay as they are."""
-        return {self.ui.message: message_html(text, "error")}
+        """A message and nothing else: the draft, the settings and the last result stay as they are. One line, at
+        most MAX_MESSAGE_CHARS characters, whatever input it quotes."""
+        return {self.ui.message: message_html(one_line(text), "error")}
 
     # ------------------------------------------------------------------ marking the draft
     def preview(self, draft: str) -> dict:
@@ -281,6 +283,9 @@ class Studio:
         """Insert [[N]] at the cursor (the end of the selection), with a space on each side where needed."""
         draft = draft or ""
         try:
+            if not isinstance(draft, str):
+                raise EditError("the draft must be text")
+            check_length(draft)
             n = whole_number(n_tokens, "insert length")
             cursor = max(0, min(int(end if end is not None else len(draft)), len(draft)))
             if not 1 <= n <= MAX_SPAN_TOKENS:
@@ -300,7 +305,12 @@ class Studio:
 
     def clear_marks(self, draft: str, undo) -> dict:
         try:
+            if draft is not None and not isinstance(draft, str):
+                raise EditError("the draft must be text")
+            check_length(draft)
             plain = plain_text(parse(draft or ""))
+        except EditError as exc:
+            return self.error(str(exc))
         except ValueError as exc:
             return self.error(f"cannot clear marks: {exc}")
         if plain == draft:
@@ -326,6 +336,12 @@ class Studio:
 
     def accept(self, draft: str, session: dict | None, undo) -> dict:
         """The result (a run's, or the alternative previewed) becomes the draft; Undo brings the old one back."""
+        try:
+            if draft is not None and not isinstance(draft, str):
+                raise EditError("the draft must be text")
+            check_length(draft)  # (Undo would keep it)
+        except EditError as exc:
+            return self.error(str(exc))
         session = session or {}
         result = session.get("result")
         if not result:
@@ -471,18 +487,29 @@ class Studio:
             if stop.is_set():
                 yield {p.message: message_html("stopped before the run started; your draft is unchanged", "hint")}
                 return
+            check_draft(draft)  # the draft's limits first: no model loads or works for a draft over them
+            required, banned = words_field(required, "required words"), words_field(banned, "banned words")
+            for words, what in ((required, "a required word"), (banned, "a banned word")):
+                try:
+                    check_text(words, what)
+                except ValueError as exc:
+                    raise EditError(str(exc)) from None
+            if attribute not in (None, "", guided.NO_ATTRIBUTE) and (
+                    not isinstance(attribute, str) or "=" not in attribute or len(attribute) > 100):
+                raise EditError(f"attribute: give a name=target, such as sentiment=positive, or "
+                                f"{guided.NO_ATTRIBUTE}; got {short(repr(attribute))}")
+            attribute_strength = number_field(attribute_strength, "attribute strength")
+            cfg_scale = number_field(cfg_scale, "classifier-free guidance")
+            percent = number_field(percent, "length %") or 100.0
+            if not 0 < percent <= MAX_LENGTH_PERCENT:
+                raise EditError(f"length %: must be in (0, {MAX_LENGTH_PERCENT:g}], got {percent:g}")
             editor = self.editor_for(model)
             config = self.make_config(steps, schedule, order, temperature, top_p, block_length, remask, threshold,
                                       strength, seed)
             config = self.writing_config(editor, draft, config, writing, required, banned, attribute,
                                          attribute_strength, cfg_scale)
-            for words, what in ((required, "a required word"), (banned, "a banned word")):
-                try:
-                    check_text(words if isinstance(words, str) else "", what)
-                except ValueError as exc:
-                    raise EditError(str(exc)) from None
             stream = guided.edit_stream(editor, draft, config, required, banned, attribute, attribute_strength,
-                                        cfg_scale, float(percent or 100) / 100)
+                                        cfg_scale, percent / 100)
             frames: list[dict] = []
             surface: list[str | None] = []
             last_chart = sent = 0.0
@@ -839,6 +866,28 @@ def canonical_model(name: str | None) -> str:
 def model_labels(names: list[str]) -> list[tuple[str, str]]:
     """The picker's choices: each local model with what it is."""
     return [(f"{name}: {LOCAL_MODELS[name]}" if name in LOCAL_MODELS else name, name) for name in names]
+
+
+def words_field(value, name: str) -> str:
+    """A words field (required, banned) as text: nothing is ''; anything but text is a message."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise EditError(f"{name}: give words separated by commas")
+    return value
+
+
+def number_field(value, name: str) -> float:
+    """A number field of the page as a float (nothing is 0); NaN, inf, text and the like are a message."""
+    if value is None or value == "":
+        return 0.0
+    try:
+        number = float(value) if isinstance(value, str) and len(value) <= 40 else value
+    except ValueError:
+        number = None
+    if not is_number(number):
+        raise EditError(f"{name}: must be a number, got {short(repr(value))}")
+    return float(number)
 
 
 def one_line(text, limit: int = MAX_MESSAGE_CHARS) -> str:
