@@ -296,7 +296,7 @@ def test_in_a_browser_the_page_says_it_prepares_then_names_the_default_model(spa
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(url)
             page.wait_for_selector("#model-notice .msg", timeout=30_000)
-            assert page.inner_text("#model-notice") == PREPARING
+            assert page.inner_text("#model-notice .msg") == PREPARING
             go.set()
             page.wait_for_selector("#model-notice .msg", state="detached", timeout=30_000)
             page.click("#under-the-hood > button")
