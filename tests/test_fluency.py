@@ -222,12 +222,13 @@ def test_actions_write_fluently_with_beams_per_draft(bpe_editor, tiny_editor):  
     with pytest.raises(EditError, match="writing"):
         action_config(bpe_editor, writing="loud")
     text = "Anna walked to the old harbour in Bergen on a cold morning in 1998."
-    result = rephrase(bpe_editor, text, 0.5, k=2, config=config, seed=1)
+    # the sampler's path (re-noise): the swap path writes nothing with the sampler (tests/test_cuts_swaps.py)
+    result = rephrase(bpe_editor, text, 0.5, k=2, config=config, seed=1, method="renoise", check_facts=False)
     assert 1 <= len(result.alternatives) <= 2
     for alt in result.alternatives:
         for word in ("Anna", "Bergen", "1998"):
             assert word in alt.text
-    short = shorten(bpe_editor, text, "70%", k=2, config=config, seed=1)
+    short = shorten(bpe_editor, text, "70%", k=2, config=config, seed=1, check_facts=False)
     assert all(alt.words < 14 for alt in short.alternatives)
 
 
