@@ -610,7 +610,7 @@ def perplexities(texts: list[str]) -> list[float]:
 
 # ----------------------------------------------------------------------------------------------- gate
 CALIBRATION_SETS = ("writer_eval", "writer_eval_gpu")  # judged in-domain blind reads in bench/results/
-CALIBRATION_THRESHOLDS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, float("inf"))
+CALIBRATION_THRESHOLDS = (-2.0, -1.5, -1.25, -1.0, -0.75, -0.5, -0.25, 0.0, 0.5, 1.0, float("inf"))
 
 
 def gate_verdicts(adapter, originals: list[str], rewrites: dict[str, list[str | None]]) -> dict[str, list]:
