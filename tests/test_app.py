@@ -580,3 +580,20 @@ def test_stop_does_not_cancel_the_streaming_event(studio):
     run = next(d for d in config["dependencies"] if d.get("api_name") == "run")
     stop = next(d for d in config["dependencies"] if d.get("api_name") == "stop")
     assert not stop.get("cancels") and run["queue"] is not False
+
+
+def test_run_says_when_no_rewrite_reads_well(studio, tiny_editor, monkeypatch):
+    """The gate (dllm_core.gate) on the page: a rewrite that fails it is still shown, with the reason and a hint."""
+    import dllm_core.api as api
+
+    draft = "{{Anna}} walked to the [[old stone bridge|4]] before dinner."
+    verdicts = [{"reads_well": False, "why": "it repeats 'the bridge'", "drop": 1.2},
+                {"reads_well": True, "why": "reads as well as the original", "drop": -1.0}]
+    for verdict in verdicts:
+        monkeypatch.setattr(api, "gate_for", lambda *a, v=verdict, **k: v)
+        final = run_all(studio, draft, steps=4, seed=3)[-1]
+        if verdict["reads_well"]:
+            assert "done" in final["message"] and "no rewrite" not in final["message"]
+        else:
+            assert "no rewrite that reads well" in final["message"] and "repeats" in final["message"]
+            assert 'class="msg error"' in final["message"] and final["result"]  # the text is there to see

@@ -591,12 +591,19 @@ class Studio:
         last = len(frames) - 1
         replay = (gr.Slider(minimum=1, maximum=len(frames), value=len(frames), step=1, interactive=True, visible=True)
                   if len(frames) > 1 else gr.Slider(visible=False))  # one step: nothing to replay
-        note = " · ".join(filter(None, ["done: accept the result into the draft to keep editing",
-                                        guided.guidance_summary(result.guidance)]))
+        gate = result.gate or {}
+        if gate and not gate.get("reads_well", True):  # dllm_core.gate: the best rewrite still reads badly
+            note = " · ".join(filter(None, [f"no rewrite that reads well ({gate.get('why', '')}); try a shorter span "
+                                            "or Fill (insert [[N]] new words)", guided.guidance_summary(result.guidance)]))
+            kind = "error"
+        else:
+            note = " · ".join(filter(None, ["done: accept the result into the draft to keep editing",
+                                            guided.guidance_summary(result.guidance)]))
+            kind = "ok"
         return {p.canvas: canvas_html(frames[last] if frames else None, surface),
                 p.heatmap: confidence_heatmap(frames, last), p.progress: progress_chart(frames, last),
                 p.result: result.text, p.diff: diff_html(original, result.text, pinned_words(result)),
-                p.status: status, p.message: message_html(note, "ok"), p.replay: replay,
+                p.status: status, p.message: message_html(note, kind), p.replay: replay,
                 p.download: gr.DownloadButton(value=str(path), visible=True),
                 p.session: {"frames": frames, "surface": surface, "original": original, "result": result.text,
                             "files": key}}
