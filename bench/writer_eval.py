@@ -491,12 +491,13 @@ def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, settin
             "by_source": {s: 100.0 * sum(v) / len(v) for s, v in by_source.items()}}
 
 
-def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, settings: dict | None = None) -> dict:
+def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, settings: dict | None = None,
+              verbose: bool = False) -> dict:
     from dllm_core import EditError, SamplerConfig  # noqa: PLC0415
 
     config = SamplerConfig(temperature=0.0, seed=seed)
     texts, spans, secs, passes, slots, own = [], [], [], [], [], []
-    for case in cases:
+    for k, case in enumerate(cases):
         markup = to_markup(case["sentence"], case["start"], case["end"])
         n_slots, n_own = span_tokens(editor, case, config)
         slots.append(n_slots)
@@ -504,14 +505,17 @@ def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, setting
         t0 = time.perf_counter()
         try:
             text, result = edit_text(editor, markup, seed, candidates, settings or {})
-        except EditError:
+        except EditError as exc:
             texts.append(None)
             spans.append(None)
+            print(f"   [{k + 1}/{len(cases)}] failed: {exc}", flush=True)
             continue
         secs.append(time.perf_counter() - t0)
         passes.append(result.stats.forward_passes)
         texts.append(text)
         spans.append(filled_text(case["sentence"], case["start"], case["end"], text))
+        if verbose:  # progress, and the rewrites in the log should the run stop before its files are written
+            print(f"   [{k + 1}/{len(cases)}] {secs[-1]:.1f} s: {case['target']!r} -> {spans[-1]!r}", flush=True)
     return {"texts": texts, "spans": spans, "seconds": median(secs), "mean_seconds": sum(secs) / max(len(secs), 1),
             "seconds_list": [round(x, 3) for x in secs], "passes": sum(passes) / max(len(passes), 1),
             "slots": sum(slots) / len(slots), "own_tokens": sum(own) / len(own)}
@@ -867,7 +871,7 @@ def main(argv: list[str] | None = None) -> None:
         if infill_cases:
             r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, settings)
             print(f"   infill exact match {r['infill']['exact']:.1f} % of {r['infill']['n']}", flush=True)
-        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, settings)
+        r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, settings, verbose=True)
         done = [(o, t) for o, t in zip(originals, r["spans"]["texts"]) if t is not None]
         r["identical"] = 100.0 * sum(o.strip() == t.strip() for o, t in done) / max(len(done), 1)
         r["rep_rate"] = repeated_bigram_rate([t for _, t in done])
