@@ -25,8 +25,11 @@ Variants: a model name (``minilm``, ``smollm2-dlm``, a delta directory) with an 
 PRESETS below; ``+auto`` is the command line's default path, ``--writing auto``: fluent on a model with a causal
 reading, else the sampler's defaults) and an optional causal reader after "@": ``smollm2-dlm+auto@base`` writes and
 ranks with SmolLM2's base LM as the causal reading (``ModelAdapter.causal_reader = "base"``) instead of the adapted
-model's causal attention. Variants of one model share one loaded model. Default models: ``minilm smollm2-dlm``
-(heldout), ``smollm2-dlm+auto smollm2-dlm+auto@base minilm`` (outside).
+model's causal attention. ``+rewrite`` and ``+fill`` run the span actions of :mod:`dllm_core.rewrite` on the span
+as the writer's selection (Rewrite: the same meaning said differently; Fill: new words, gated), first alternative
+kept, a declined span counted as a failed edit. Variants of one model share one loaded model. Default models:
+``minilm smollm2-dlm`` (heldout), ``smollm2-dlm+auto smollm2-dlm+auto@base smollm2-dlm+rewrite smollm2-dlm+fill``
+(outside).
 
 1. Single content-word infill: one sentence per passage, one alphabetic word of >= 4 letters (not a function
    word, not an acronym, not part of a hyphenated/dotted/apostrophe word) masked as ``[[word]]``; greedy
@@ -81,8 +84,9 @@ RESULTS_DIR = ROOT / "bench" / "results"
 SOURCES = ("wiki", "news", "gnome_help", "debian_handbook", "austen")
 RESERVED = ("reuters",)  # r-cran-tm's Reuters-21578: evaluation only, never read here
 DEFAULT_MODELS = ("minilm", "smollm2-dlm")
-# issue 23: the command line's default path with the adapted model's causal reading and with the base LM's, and MiniLM
-OUTSIDE_MODELS = ("smollm2-dlm+auto", "smollm2-dlm+auto@base", "minilm")
+# issue 23: the command line's default path with the adapted model's causal reading and with the base LM's, and the
+# two span actions of dllm_core.rewrite (MiniLM's rewrites were never accepted on unseen text: 0 of 60)
+OUTSIDE_MODELS = ("smollm2-dlm+auto", "smollm2-dlm+auto@base", "smollm2-dlm+rewrite", "smollm2-dlm+fill")
 SOURCE_LABELS = {"heldout": "in-domain: held-out slices of the training sources (wiki, news, gnome_help, "
                             "debian_handbook, austen)",
                  "outside": "unseen genres: 1987 Reuters newswire and State of the Union addresses 1981- "
@@ -395,7 +399,11 @@ def packet_markdown(items: list[dict]) -> str:
 PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, top_p=0.9)),
            "best4": (4, dict(temperature=0.8, top_p=0.9)),
            "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT"),
-           "auto": (1, "AUTO")}
+           "auto": (1, "AUTO"), "rewrite": (1, "REWRITE"), "fill": (1, "FILL")}
+# "+rewrite" / "+fill": the writing actions of dllm_core.rewrite on the span as the writer's selection (Rewrite: say
+# it differently, keeping the meaning; Fill: new words, the default writing path), first alternative kept; a span
+# the action declines (nothing reads well, no meaning-safe change) counts as a failed edit (None), as a gate would
+ACTION_PRESETS = {"REWRITE": "rewrite", "FILL": "fill"}
 READERS = ("adapted", "base")  # after "@": whose causal reading writes and ranks (ModelAdapter.causal_reader)
 
 
@@ -443,8 +451,15 @@ def edit_config(editor, markup: str, seed: int, settings: dict | str):
     return SamplerConfig(**settings, seed=seed)
 
 
-def edit_text(editor, markup: str, seed: int, candidates: int, settings: dict | str):
-    """The text of one edit (the best-ranked candidate when there are several) and its EditResult."""
+def edit_text(editor, markup: str, seed: int, candidates: int, settings: dict | str, case: dict | None = None):
+    """The text of one edit (the best-ranked candidate when there are several) and its EditResult (an ActionResult
+    for the writing-action presets, which need the ``case``)."""
+    if settings in ACTION_PRESETS:
+        from dllm_core.actions import run_action  # noqa: PLC0415
+
+        result = run_action(editor, ACTION_PRESETS[settings], case["sentence"], selection=(case["start"], case["end"]),
+                            k=max(candidates, 1), seed=seed)
+        return result.text, result
     result = editor.edit(markup, edit_config(editor, markup, seed, settings), n=candidates)  # best first
     return result.text, result
 
@@ -471,7 +486,7 @@ def run_infill(editor, cases: list[dict], seed: int, candidates: int = 1, settin
         slots.append(n_slots)
         own.append(n_own)
         try:
-            text, _ = edit_text(editor, markup, seed, candidates, settings or {})
+            text, _ = edit_text(editor, markup, seed, candidates, settings or {}, case)
             fill = filled_text(case["sentence"], case["start"], case["end"], text)
         except EditError:
             errors += 1
@@ -504,14 +519,14 @@ def run_spans(editor, cases: list[dict], seed: int, candidates: int = 1, setting
         own.append(n_own)
         t0 = time.perf_counter()
         try:
-            text, result = edit_text(editor, markup, seed, candidates, settings or {})
+            text, result = edit_text(editor, markup, seed, candidates, settings or {}, case)
         except EditError as exc:
             texts.append(None)
             spans.append(None)
             print(f"   [{k + 1}/{len(cases)}] failed: {exc}", flush=True)
             continue
         secs.append(time.perf_counter() - t0)
-        passes.append(result.stats.forward_passes)
+        passes.append(result.stats.forward_passes if hasattr(result, "stats") else 0)
         texts.append(text)
         spans.append(filled_text(case["sentence"], case["start"], case["end"], text))
         if verbose:  # progress, and the rewrites in the log should the run stop before its files are written
@@ -726,12 +741,12 @@ def fmt(x: float, digits: int = 1) -> str:
 def quality_table(models: list[str], res: dict, orig_rep: tuple[float, float], orig_ppl: float | None) -> str:
     gated = any(res[m].get("gate_through") is not None for m in models)
     lines = ["| model | infill exact match % (n) | slots per masked word (its tokens in context) | slots per "
-             "span (its tokens in context) | span rewrites identical to "
+             "span (its tokens in context) | declined or failed (of n) | span rewrites identical to "
              "the original % | repeated bigrams % (originals " + fmt(orig_rep[0]) + ") | sentences with a repeat % "
              "(originals " + fmt(orig_rep[1]) + ") | SmolLM2 ppl rewrite / original, median [p25, p75]"
              + (f" (originals' median ppl {fmt(orig_ppl)})" if orig_ppl is not None else "") + " | s per span edit, "
              "median / mean (passes) |" + (" gate lets through % (n) |" if gated else ""),
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if gated else "")]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if gated else "")]
     for m in models:
         r = res[m]
         ratio = r.get("ppl_ratio")
@@ -741,7 +756,7 @@ def quality_table(models: list[str], res: dict, orig_rep: tuple[float, float], o
                     f"({fmt(infill['own_tokens'], 2)})" if infill else "– | –")
         row = (f"| `{m}` | {infill_s} | "
                f"{fmt(r['spans']['slots'], 2)} ({fmt(r['spans']['own_tokens'], 2)}) | "
-               f"{fmt(r['identical'])} | {fmt(r['rep_rate'])} | "
+               f"{sum(t is None for t in r['spans']['texts'])} ({len(r['spans']['texts'])}) | {fmt(r['identical'])} | {fmt(r['rep_rate'])} | "
                f"{fmt(r['rep_share'])} | {ratio_s} | {r['spans']['seconds']:.2f} / {r['spans']['mean_seconds']:.2f} "
                f"({r['spans']['passes']:.1f}) |")
         if gated:
@@ -868,7 +883,7 @@ def main(argv: list[str] | None = None) -> None:
             gate_adapter = editor.adapter
         r = res[name] = {"describe": editor.adapter.describe() + (f", causal reader {reader}" if reader != "adapted"
                                                                   else "")}
-        if infill_cases:
+        if infill_cases and settings not in ACTION_PRESETS:  # an action's single-word rewrite is not an infill
             r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, settings)
             print(f"   infill exact match {r['infill']['exact']:.1f} % of {r['infill']['n']}", flush=True)
         r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, settings, verbose=True)
@@ -938,8 +953,9 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "source": args.source,
         "models": {m: res[m]["describe"] for m in models},
-        "infill": [{**c, "fills": {m: res[m]["infill"]["fills"][i] for m in models},
-                    "slots": {m: [res[m]["infill"]["slot_list"][i], res[m]["infill"]["own_list"][i]] for m in models}}
+        "infill": [{**c, "fills": {m: res[m]["infill"]["fills"][i] for m in models if "infill" in res[m]},
+                    "slots": {m: [res[m]["infill"]["slot_list"][i], res[m]["infill"]["own_list"][i]] for m in models
+                              if "infill" in res[m]}}
                    for i, c in enumerate(infill_cases)],
         "spans": [{**c, "rewrites": {m: res[m]["spans"]["spans"][i] for m in models}, "ppl_ratio": {},
                    **({"gate": {m: res[m]["gate"][i] for m in models}} if gates else {})}
@@ -958,7 +974,7 @@ def main(argv: list[str] | None = None) -> None:
     speed = speed_table(models, res)
     by_source = ["| model | " + " | ".join(sources) + " | all | only where slots = the word's tokens (n) |",
                  "|---|" + "---:|" * (len(sources) + 2)]
-    for m in models if infill_cases else []:
+    for m in [m for m in models if "infill" in res[m]]:
         r = res[m]["infill"]
         by_source.append(f"| `{m}` | " + " | ".join(fmt(r["by_source"].get(s, float("nan"))) for s in sources)
                          + f" | {fmt(r['exact'])} | {fmt(r['fitting'][0])} ({r['fitting'][1]}) |")

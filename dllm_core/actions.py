@@ -45,7 +45,7 @@ from .spelling import Spelling
 from .state import SamplerState
 from .windows import window_budget
 
-ACTIONS = ("shorten", "rephrase", "tone")
+ACTIONS = ("shorten", "rephrase", "tone", "rewrite", "fill")  # rewrite, fill: dllm_core.rewrite
 LAST_WORD_MARGIN = 10.0  # shorten: a word before sentence punctuation goes last (nats)
 SEAM_CHARS = 5  # longer words next to a deletion stay as they are unless they are function words
 MAX_ALTERNATIVES = 8
@@ -72,6 +72,7 @@ class Alternative:
     score: float | None = None  # the ranking score (None: the model cannot score)
     markup: str = ""  # what the sampler was given
     facts: dict | None = None  # the fact check against the draft (dllm_core.facts.FactCheck.to_json())
+    gate: dict | None = None  # Fill: the gate's verdict (dllm_core.gate.check_rewrite)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -720,7 +721,11 @@ def _checked(result: ActionResult, text: str, check_facts: bool = True,
 
 
 def run_action(editor: Editor, action: str, text: str, **kwargs) -> ActionResult:
-    """Dispatch by name: ``shorten`` (target=...), ``rephrase`` (strength=...), ``tone`` (attribute=, target=)."""
+    """Dispatch by name: ``shorten`` (target=...), ``rephrase`` (strength=...), ``tone`` (attribute=, target=),
+    ``rewrite`` and ``fill`` (a selection; :mod:`dllm_core.rewrite`)."""
     if action not in ACTIONS:
         raise EditError(f"unknown action {action!r}; choose one of {', '.join(ACTIONS)}")
-    return {"shorten": shorten, "rephrase": rephrase, "tone": tone}[action](editor, text, **kwargs)
+    from .rewrite import fill, rewrite  # noqa: PLC0415 (built on this module)
+
+    return {"shorten": shorten, "rephrase": rephrase, "tone": tone, "rewrite": rewrite,
+            "fill": fill}[action](editor, text, **kwargs)

@@ -1,0 +1,153 @@
+"""Two ways to rewrite the words a writer selected (issue 23, part 3): **Rewrite** says them differently and keeps
+their meaning; **Fill** writes new words in their place (the classic infill). Both return an
+:class:`~dllm_core.actions.ActionResult` with up to ``k`` alternatives, best first, and both say so instead of
+offering text that does not read well.
+
+**Rewrite** gathers candidates that stay close to the original by construction, then checks each one:
+
+1. *synonym swaps* of the selected words (:mod:`dllm_core.substitute`: WordNet synonyms in the word's own sense,
+   chosen by the denoiser, read by the judge), every swappable place at once first, then smaller sets;
+2. *wordy phrases* said shortly ("in order to" -> "to", :data:`dllm_core.cuts.COMPRESSIONS`).
+
+Every candidate then passes the fact check against the draft (:mod:`dllm_core.facts`; all fact kinds, nothing may
+go) and a reading check: the gate's repetition check (:func:`dllm_core.gate.new_repeat`), and it must not read worse
+than the original by more than ``SWAP_MAX_DROP`` nats per token under the base LM. (The gate's own margin, "must
+read more likely than the original", was calibrated on model-written spans, whose wording reads likelier than a
+writer's; a swap keeps the writer's wording but one word, so it does not apply.) What passes is ordered by the
+judge's reading (:func:`dllm_core.ranking.rank`). When nothing passes, Rewrite declines and says so.
+
+Not used: re-noising a run of the selected words and letting the model write them again (with the original token
+made less likely). Tried on "The company said it would cut four hundred jobs over the next two years ...", it
+offered "would create / raise / increase four hundred jobs": words that fit the place are not words that mean the
+same, which is how Rephrase changed a fact in 9 edits of 10 before it took its words from WordNet.
+
+**Fill** masks the selection as one ``[[words]]`` span and lets the model write it (the command line's default
+path: fluent on a model with a causal reading), ``k`` candidates; on a model that reads causally, candidates the gate
+rejects are withheld, and when none reads well that is an :class:`~dllm_core.api.EditError` with the gate's message.
+Fill writes new content, so its fact check is reported on every alternative but withholds nothing.
+"""
+
+from __future__ import annotations
+
+from .actions import (
+    ActionResult, Alternative, _check_k, _checked, _selection, count_words, escape, may_change, words_of,
+)
+from .api import EditError, Editor
+from .config import SamplerConfig
+from .cuts import COMPRESSIONS, _compressions
+from .facts import FUNCTION_WORDS
+from .gate import MESSAGE, check_rewrite, new_repeat, reading_drop
+from .ranking import rank
+
+SWAP_MAX_DROP = 0.5  # nats per token a swap or phrase compression may read worse than the original
+
+
+def _swap_texts(editor: Editor, text: str, words, k: int, seed: int) -> list[str]:
+    from .substitute import apply_all, combine, propose_synonyms, read_swaps  # noqa: PLC0415
+
+    may = [may_change(w) for w in words]
+    present = {w.text.lower() for w in words_of(text)}
+    swaps = [s for s in propose_synonyms(editor, text, words, may) if s.new.lower() not in present]
+    swaps = read_swaps(editor, text, swaps)
+    places = len({s.word for s in swaps})
+    texts = []
+    for n in range(places, 0, -1):  # every place swapped first, then fewer
+        texts += [apply_all(text, chosen) for chosen in combine(swaps, n, k, seed)]
+    return list(dict.fromkeys(texts))
+
+
+def _compressed_texts(text: str, words) -> list[str]:
+    may = [may_change(w) or w.text.lower() in FUNCTION_WORDS for w in words]
+    return [text[:lo] + short + text[hi:] for lo, hi, short, _ in _compressions(text, words, may)]
+
+
+def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = None, k: int = 3, seed: int = 0,
+            keep: tuple[str, ...] = (), check_facts: bool = True, max_drop: float = SWAP_MAX_DROP) -> ActionResult:
+    """Say the selected words differently and keep what they say (see the module docstring); k alternatives.
+    ``max_drop``: how much worse than the original (nats per token) a candidate may read."""
+    start, end = _selection(text, selection)
+    k = _check_k(k)
+    words = words_of(text, start, end, keep)
+    if not words:
+        raise EditError("nothing to rewrite: the selection has no words")
+    if not editor.adapter.can_score:
+        raise EditError(f"Rewrite checks each candidate with a causal reading, which {editor.adapter.name} does not "
+                        "have; use Fill, or the SmolLM2 model")
+    swapped = _swap_texts(editor, text, words, k, seed)
+    compressed = [t for t in _compressed_texts(text, words) if t not in swapped]
+    why: dict[str, str] = {}
+    passing = []
+    for t in swapped + compressed:
+        repeat = new_repeat(text, t)
+        if repeat:
+            why[t] = f"{repeat}, which the original does not"
+        elif reading_drop(editor.adapter, text, t) > max_drop:
+            why[t] = "reads worse than the original"
+        else:
+            passing.append(t)
+    if not passing:
+        raise EditError("no rewrite that keeps the meaning and reads well: "
+                        + ("no word here has a synonym that means the same in this sentence"
+                           if not (swapped or compressed) else "the synonyms here read worse than the original")
+                        + "; select more words, or use Fill for new words")
+    ordered, scores = rank(editor.adapter, passing)
+    outside = count_words(text[:start]) + count_words(text[end:])
+    how = {**{t: "swap" for t in swapped}, **{t: "phrase" for t in compressed}}
+    alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i], how[t])
+                    for i, t in enumerate(ordered)]
+    result = _checked(ActionResult("rewrite", alternatives[0].text, alternatives, (start, end), len(words), None,
+                                   [w.text for w in words if w.content]), text, check_facts)
+    if len(result.alternatives) > k:
+        result.alternatives = result.alternatives[:k]
+    elif len(result.alternatives) < k:
+        note = (f"only {len(result.alternatives)} way{'s' * (len(result.alternatives) > 1)} of saying this "
+                f"differently read well and kept the facts ({len(why)} other{'s' * (len(why) != 1)} did not read well)")
+        result.note = f"{note}; {result.note}" if result.note else note
+    return result
+
+
+def fill(editor: Editor, text: str, *, selection: tuple[int, int] | None = None, k: int = 3, seed: int = 0,
+         config: SamplerConfig | None = None, hooks=(), gate: bool = True, max_drop: float | None = None
+         ) -> ActionResult:
+    """New words in place of the selection (the classic infill, on the command line's default writing path); k
+    candidates, the ones the gate rejects withheld (``gate=False``: none judged, all offered); ``max_drop``: the
+    gate's limit (default :data:`dllm_core.gate.MAX_DROP`)."""
+    from .presets import writing_settings  # noqa: PLC0415
+
+    start, end = _selection(text, selection)
+    k = _check_k(k)
+    if not text[start:end].strip():
+        raise EditError("nothing to fill: select the words to replace")
+    markup = escape(text[:start]) + "[[" + escape(text[start:end]) + "]]" + escape(text[end:])
+    base = config if config is not None else SamplerConfig(seed=seed)
+    segments = editor.parse(markup)
+    n_tokens = sum(len(editor.tokenizer(s.text, add_special_tokens=False)["input_ids"]) for s in segments
+                   if s.kind == "rewrite")
+    config = writing_settings(base, None, can_score=editor.adapter.can_score, tokens_to_write=n_tokens,
+                              guided=bool(hooks)) if config is None else config
+    result = editor.edit(segments, config, hooks, n=k)
+    texts = list(dict.fromkeys(result.candidates or [result.text]))[: 2 * k]  # beams x lengths: the best 2k
+    outside = count_words(text[:start]) + count_words(text[end:])
+    scores = result.scores or [None] * len(texts)
+    alternatives = [Alternative(t, count_words(t) - outside, s, "fill") for t, s in zip(texts, scores)]
+    out = _checked(ActionResult("fill", alternatives[0].text, alternatives, (start, end), count_words(text[start:end])),
+                   text, check_facts=False)
+    if not (gate and editor.adapter.can_score):
+        out.alternatives = out.alternatives[:k]
+        return out
+    offered, withheld = [], []
+    for alt in out.alternatives:
+        if len(offered) == k:
+            break
+        same = alt.text == result.text and result.gate and max_drop is None
+        alt.gate = result.gate if same else check_rewrite(editor.adapter, text, alt.text, max_drop)
+        (offered if alt.gate["reads_well"] else withheld).append(alt)
+    if not offered:
+        raise EditError(f"{MESSAGE} ({withheld[0].gate['why']})")
+    out.alternatives, out.withheld, out.text = offered, withheld, offered[0].text
+    if withheld:
+        out.note = f"{len(withheld)} candidate{'s' * (len(withheld) > 1)} not shown: not reading well"
+    return out
+
+
+__all__ = ["rewrite", "fill", "COMPRESSIONS"]
