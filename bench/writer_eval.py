@@ -796,7 +796,7 @@ def main(argv: list[str] | None = None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", nargs="+", default=None,
                    help="model names or delta directories, each with an optional +preset and @reader (default: "
-                        "minilm smollm2-dlm for heldout, smollm2-dlm+auto smollm2-dlm+auto@base minilm for "
+                        "minilm smollm2-dlm for heldout, smollm2-dlm+auto, +auto@base, +rewrite and +fill for "
                         "outside; smollm2-dlm only if shipped)")
     p.add_argument("--model", action="append", default=[], help="one more model (name or directory); repeatable")
     p.add_argument("--source", choices=("heldout", "outside"), default="heldout",
