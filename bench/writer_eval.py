@@ -808,6 +808,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeats", type=int, default=5, help="timed edits per model and precision (16 passes each)")
     p.add_argument("--quantize", choices=("none", "int8"), default="none",
                    help="weights for the quality measures (the command line's default on a CPU is int8)")
+    p.add_argument("--tag", default="", help="added to the result files' names (writer_eval_outside_s7_TAG_*), so "
+                   "that runs on the same seed with other models keep their own packets")
     p.add_argument("--quick", action="store_true", help="n-infill 20, n-spans 5, repeats 2; writes *_quick files")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads (default: torch's choice); 1 while another job uses the cores: on 2 "
@@ -935,7 +937,8 @@ def main(argv: list[str] | None = None) -> None:
             res[name]["ppl"] = ppl
             res[name]["ppl_ratio"] = (median(ratios), percentile(ratios, 0.25), percentile(ratios, 0.75))
 
-    stem = "writer_eval" + (f"_outside_s{args.seed}" if outside else "") + ("_quick" if args.quick else "")
+    stem = ("writer_eval" + (f"_outside_s{args.seed}" if outside else "") + (f"_{args.tag}" if args.tag else "")
+            + ("_quick" if args.quick else ""))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     items, key = build_packet(originals, {m: res[m]["spans"]["texts"] for m in models}, args.seed, gates)
     packet_json = RESULTS_DIR / f"{stem}_packet.json"
@@ -1010,7 +1013,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{key_json.relative_to(ROOT)} JUDGEMENTS.json`.")
     print("\n" + body.split("\n\n", 1)[1], flush=True)
     command = "python bench/writer_eval.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    section = "Writer eval on unseen genres" if outside else "Writer eval"
+    section = ("Writer eval on unseen genres" if outside else "Writer eval") + (f" ({args.tag})" if args.tag else "")
     write_section(section, command.strip(), body)
 
 
