@@ -1,5 +1,5 @@
-"""``python -m dllm_core action shorten|rephrase|tone TEXT``: the writing actions of :mod:`dllm_core.actions` on the
-command line. Prints the best alternative (``--alternatives K`` prints K, best first; ``--json`` one object)."""
+"""``python -m dllm_core action shorten|rephrase|tone|rewrite|fill TEXT``: the writing actions of
+:mod:`dllm_core.actions` and :mod:`dllm_core.rewrite` on the command line. Prints the best alternative (``--alternatives K`` prints K, best first; ``--json`` one object)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from .config import SamplerConfig
 
 
 def add_action_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("action", help="shorten, rephrase or change the tone of a text, keeping its meaning",
+    p = sub.add_parser("action", help="shorten, rephrase, change the tone, rewrite or fill a text or a span of it",
                        description="Writing actions: shorten to a length (--target 12 words or 70%%), rephrase "
-                                   "(--strength), tone (--attribute formal|casual|friendly|confident, or sentiment=positive on models with a classifier "
-                                   "only). Names, numbers and capitalised words are kept.")
+                                   "(--strength), tone (--attribute formal|casual|friendly|confident, or "
+                                   "sentiment=positive on models with a classifier only): names, numbers and "
+                                   "capitalised words are kept. On a span (--span WORDS or --selection START:END): "
+                                   "rewrite (the same meaning in other words; declines when it finds none) or fill "
+                                   "(new words in its place; declines when none reads well).")
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("text", help="the text ('-' reads standard input)")
     p.add_argument("--target", default="70%", help="shorten: words (12) or a share (70%%, 0.7); default 70%%")
@@ -26,6 +29,7 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--all-facts", action="store_true",
                    help="also offer alternatives that fail the fact check (marked); by default they are withheld")
     p.add_argument("--selection", default=None, metavar="START:END", help="act on these character offsets only")
+    p.add_argument("--span", default=None, metavar="WORDS", help="act on the first place the text has these words")
     p.add_argument("--keep", action="append", default=[], metavar="WORD", help="a word every alternative keeps")
     p.add_argument("--alternatives", "-k", type=int, default=1, help=f"how many to return (1..{MAX_ALTERNATIVES})")
     p.add_argument("--method", choices=("auto", "cut", "repair", "swap", "renoise"), default="auto",
@@ -62,22 +66,34 @@ def run_action_command(args) -> int:
         config.validate()
     except ValueError as exc:
         return fail(str(exc))
-    kwargs: dict = {"k": args.alternatives, "config": config, "keep": tuple(args.keep), "seed": args.seed}
+    kwargs: dict = {"k": args.alternatives, "seed": args.seed}
+    if args.action != "fill":
+        kwargs["keep"] = tuple(args.keep)
+    if args.action not in ("rewrite", "fill"):
+        kwargs["config"] = config
+    if args.selection and args.span:
+        return fail("give --selection or --span, not both")
     if args.selection:
         try:
             a, b = (int(x) for x in args.selection.split(":"))
         except ValueError:
             return fail(f"--selection: expected START:END character offsets, got {args.selection!r}")
         kwargs["selection"] = (a, b)
-    methods = {"shorten": ("auto", "cut", "repair"), "rephrase": ("auto", "swap", "renoise"), "tone": ("auto",)}
+    if args.span:
+        where = text.find(args.span)
+        if where < 0 or not args.span.strip():
+            return fail(f"--span: the text does not contain {args.span!r}")
+        kwargs["selection"] = (where, where + len(args.span))
+    methods = {"shorten": ("auto", "cut", "repair"), "rephrase": ("auto", "swap", "renoise"), "tone": ("auto",),
+               "rewrite": ("auto",), "fill": ("auto",)}
     if args.method not in methods[args.action]:
         return fail(f"--method {args.method} does not apply to {args.action}; choose one of "
                     f"{', '.join(methods[args.action])}")
-    if args.action != "tone":
+    if args.action in ("shorten", "rephrase"):
         kwargs["method"] = args.method
     if args.action == "shorten":
         kwargs["target"] = args.target
-    else:
+    elif args.action in ("rephrase", "tone"):
         kwargs["strength"] = args.strength
     if args.action == "tone":
         if args.attribute and "=" in args.attribute:  # a classifier's class: the guidance demo
@@ -87,14 +103,14 @@ def run_action_command(args) -> int:
             if kwargs["attribute"] not in TONES:
                 return fail(f"--attribute: choose a tone ({', '.join(TONES)}) or NAME=TARGET of a classifier, "
                             f"got {args.attribute!r}")
-    if args.all_facts:
+    if args.all_facts and args.action != "fill":  # fill reports the fact check and withholds nothing for it
         kwargs["check_facts"] = False
     try:
         editor = Editor.load(args.model, device=args.device)
     except ModelLoadError as exc:
         return fail(str(exc), 3)
     try:
-        if args.writing != "parallel":
+        if args.writing != "parallel" and "config" in kwargs:
             kwargs["config"] = action_config(editor, args.alternatives, args.seed, args.writing)
         result = run_action(editor, args.action, text, **kwargs)
     except EditError as exc:
@@ -107,6 +123,8 @@ def run_action_command(args) -> int:
             print(alt.text)
             if alt.facts and alt.facts["says"]:  # what the fact check found (shorten may drop some detail)
                 print(f"  ({'!' if not alt.facts['ok'] else ''}{alt.facts['says']})", file=sys.stderr)
+            if alt.gate:  # fill: why the gate let it through
+                print(f"  ({alt.gate['why']})", file=sys.stderr)
         if result.target_words is not None:
             print(f"({result.words_before} -> {result.words_after} words; target {result.target_words})",
                   file=sys.stderr)

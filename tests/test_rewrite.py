@@ -101,3 +101,25 @@ def test_both_are_actions_by_name(bpe_editor):  # noqa: F811
     assert run_action(bpe_editor, "rewrite", TEXT, selection=sel, k=1, max_drop=math.inf).action == "rewrite"
     with pytest.raises(EditError, match="nothing to fill"):
         fill(bpe_editor, TEXT, selection=(TEXT.index(" "), TEXT.index(" ") + 1))
+
+
+def test_rewrite_and_fill_on_the_command_line(capsys):
+    import json
+
+    from dllm_core.cli import main
+
+    text = "The committee approved the new budget on Tuesday after a long debate."
+    # the embedded model (no causal reading) can fill, not rewrite; each says why in one line
+    assert main(["action", "fill", text, "--span", "the new budget", "--json", "-k", "2"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["action"] == "fill" and out["selection"] == [text.index("the new"), text.index(" on Tuesday")]
+    assert all(a["text"].startswith("The committee approved") and a["text"].endswith("after a long debate.")
+               for a in out["alternatives"])
+    assert main(["action", "rewrite", text, "--span", "the new budget"]) == 2
+    assert "Fill" in capsys.readouterr().err
+    assert main(["action", "fill", text, "--span", "the old budget"]) == 2
+    assert "--span: the text does not contain 'the old budget'" in capsys.readouterr().err
+    assert main(["action", "fill", text, "--span", "budget", "--selection", "0:3"]) == 2
+    assert "not both" in capsys.readouterr().err
+    assert main(["action", "rewrite", text, "--span", "budget", "--method", "cut"]) == 2
+    assert "does not apply to rewrite" in capsys.readouterr().err
