@@ -436,3 +436,35 @@ def test_over_http_bad_action_inputs_are_messages_and_the_log_stays_clean(tiny_e
         event, out = call(url, "shorten", [*ok[:6], "3", *ok[7:]])  # alternatives as text: a number
         assert event == "complete" and 'class="msg error"' not in out[3], out[3]
     assert "Traceback" not in capfd.readouterr().err
+
+
+# ------------------------------------------------------------------------------------------------ Rewrite and Fill
+def test_rewrite_and_fill_act_on_the_selected_words(studio, fake):
+    """Issue 23, part 3: Rewrite (the same meaning in other words) and Fill (new words) are on the page, work on
+    the selection only, and take neither Rephrase's amount nor a sampler config (their own paths)."""
+    p = studio.page
+    assert p.rewrite_btn.value == "Rewrite" and p.fill_btn.value == "Fill"
+    start, end = FOUR.index("four times"), FOUR.index(" last")
+    for action in ("rewrite", "fill"):
+        out = act(studio, action, FOUR)  # nothing selected (a fresh page): a message says what to do
+        assert is_error(out["message"]) and f"select the words to {action} first" in html.unescape(out["message"])
+        out = act(studio, action, FOUR, start=start, end=end)
+        assert not is_error(out["message"]), out["message"]
+        called, text, kwargs = fake.calls[-1]
+        assert called == action and text == FOUR and kwargs["selection"] == (start, end)
+        assert "strength" not in kwargs and "config" not in kwargs
+        assert out["message"].count({"rewrite": "Rewrote", "fill": "Filled"}[action]) == 1
+    busy = named(studio, studio.action_started("fill", FOUR, start, end))
+    assert busy["rewrite_btn"].interactive is False and busy["fill_btn"].interactive is False
+    assert "Filling…" in busy["message"]
+    config = studio.page.demo.get_config_file()
+    assert {"rewrite", "fill"} <= {d.get("api_name") for d in config["dependencies"]}
+
+
+def test_rewrite_on_a_model_that_cannot_read_causally_says_to_use_fill(studio):
+    start, end = FOUR.index("four times"), FOUR.index(" last")
+    out = act(studio, "rewrite", FOUR, start=start, end=end)  # the tiny random BERT: no causal reading
+    assert is_error(out["message"]) and "Fill" in out["message"]
+    out = act(studio, "fill", FOUR, start=start, end=end, k=2)  # the real Fill: new words in the selection only
+    assert not is_error(out["message"]), out["message"]
+    assert out["result"].startswith("The council met") and out["result"].endswith("the new harbour wall.")

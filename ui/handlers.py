@@ -63,13 +63,16 @@ DEFAULT_TONE = "formal" if "formal" in TONES else next(iter(TONES))
 CHANGE_CHOICES = [("A little", 0.25), ("Some", 0.5), ("A lot", 0.8)]
 DEFAULT_CHANGE = 0.5
 MAX_ALTERNATIVES = getattr(core_actions, "MAX_ALTERNATIVES", 8)
-BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changing the tone"}
+BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changing the tone", "rewrite": "Rewriting",
+              "fill": "Filling"}
+SPAN_ACTIONS = ("rewrite", "fill")  # actions on the selected words only (dllm_core.rewrite)
 # the first guess of an action's time before this server has timed one, in seconds per word of the selection, on
 # 2 CPU cores (a 30-word sentence: SmolLM2, whose actions read every candidate with the causal judge, took 25-55 s
 # to shorten, 8-16 s to rephrase, 13 s for a tone; MiniLM a few seconds); a GPU is taken to be four times faster
 # (not measured yet). Then: the measured time of the last TIMINGS_KEPT actions of that kind on that model, per word
-FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2}  # models without a causal reading
-FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 1.5, "rephrase": 0.4, "tone": 0.5}  # with one (SmolLM2)
+FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2, "rewrite": 0.2, "fill": 0.3}  # no causal reading
+# with one (SmolLM2); Fill writes fluently, one token per step (about 15-25 s for 6 words on one busy core)
+FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 1.5, "rephrase": 0.4, "tone": 0.5, "rewrite": 0.3, "fill": 3.0}
 TIMINGS_KEPT = 8
 MODEL_ALIASES = {"minilm": "embedded"}  # names of one model: loaded once, offered once
 MAX_MESSAGE_CHARS = 400  # an error message is one line of at most this many characters (it may quote an input)
@@ -660,14 +663,17 @@ class Studio:
         except Exception:  # the action itself says what is wrong with its input
             note = f"{BUSY_WORDS.get(action, 'Working')}…"
         off = gr.Button(interactive=False)
-        return {p.shorten_btn: off, p.rephrase_btn: off, p.tone_btn: off, p.accept_btn: off, p.reject_btn: off,
+        return {**{b: off for b in self.action_buttons()}, p.accept_btn: off, p.reject_btn: off,
                 p.message: message_html(note, "info busy")}
+
+    def action_buttons(self) -> list:
+        p = self.ui
+        return [p.shorten_btn, p.rephrase_btn, p.tone_btn, p.rewrite_btn, p.fill_btn]
 
     def action_ended(self, session) -> dict:
         """The action ended (with alternatives or a message): its buttons are clickable again, the list shows."""
         on = gr.Button(interactive=True)
-        p = self.ui
-        return {p.shorten_btn: on, p.rephrase_btn: on, p.tone_btn: on, **self.show_alternatives(session)}
+        return {**{b: on for b in self.action_buttons()}, **self.show_alternatives(session)}
 
     def tone_of(self, choice) -> dict:
         """The Tone action's arguments for a tone picked on the page or sent to /tone: a writer's tone (its key or
@@ -737,6 +743,9 @@ class Studio:
             start, end = snap_selection(draft, whole_number(0 if start is None else start, "selection start"),
                                         whole_number(0 if end is None else end, "selection end"))
             selection = (start, end) if end > start else None
+            if action in SPAN_ACTIONS and selection is None:
+                raise EditError(f"select the words to {action} first (Rewrite says them differently, Fill writes new "
+                                "words in their place)")
             k = whole_number(1 if k is None else k, "alternatives")
             if not 1 <= k <= MAX_ALTERNATIVES:
                 raise EditError(f"alternatives: must be 1..{MAX_ALTERNATIVES}, got {k}")
@@ -746,12 +755,13 @@ class Studio:
             kwargs: dict = {"selection": selection, "k": k, "seed": seed}
             if action == "shorten":
                 kwargs["target"] = self.shorten_target(target)
-            else:
+            elif action not in SPAN_ACTIONS:
                 kwargs["strength"] = self.change_amount(change)
             if action == "tone":
                 kwargs.update(self.tone_of(tone_choice))
             editor = self.editor_for(model)
-            kwargs["config"] = action_config(editor, k, seed, writing)
+            if action not in SPAN_ACTIONS:  # (Fill writes on the default path, Rewrite swaps words: no sampler)
+                kwargs["config"] = action_config(editor, k, seed, writing)
             began = time.perf_counter()
             out = core_actions.run_action(editor, action, draft, **kwargs)
             self.timed(action, model, time.perf_counter() - began,
@@ -762,7 +772,8 @@ class Studio:
             log.exception("action failed")
             return self.error(f"internal error ({type(exc).__name__}): {exc}")
         alternatives = [alternative_json(draft, a) for a in out.alternatives]
-        withheld = [alternative_json(draft, a) for a in getattr(out, "withheld", None) or []]
+        # withheld by the fact check (Fill's are withheld by the gate, and its note says so)
+        withheld = [alternative_json(draft, a) for a in getattr(out, "withheld", None) or []] if action != "fill" else []
         held = withheld_text(withheld)
         note = f" · {out.note}" if out.note else ""
         if not alternatives:
@@ -777,7 +788,8 @@ class Studio:
         names = list(dict.fromkeys(out.kept))
         kept = f" · kept: {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else ""
         shown = f" · {held}" if held and "not shown" not in out.note else ""  # (the action's note may say it)
-        done = {"shorten": "Shortened", "rephrase": "Rephrased", "tone": "Tone changed in"}[action]
+        done = {"shorten": "Shortened", "rephrase": "Rephrased", "tone": "Tone changed in", "rewrite": "Rewrote",
+                "fill": "Filled"}[action]
         msg = message_html(f"{done} {where}: {size} · {plural(len(alternatives), 'alternative')}{ranked}"
                            f"{shown}{note}{kept}", "ok")
         new_session = {"result": alternatives[0]["text"], "original": draft, "alternatives": alternatives,

@@ -112,6 +112,8 @@ class Page:
     shorten_btn: gr.Button
     rephrase_btn: gr.Button
     tone_btn: gr.Button
+    rewrite_btn: gr.Button
+    fill_btn: gr.Button
     tone_demo_btn: gr.Button
     under_the_hood: gr.Accordion
     mask_btn: gr.Button
@@ -143,7 +145,8 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
         session = gr.State({})
         undo_stack = gr.State([])
         gr.Markdown("# Diffusion text editor\n<span class='lead'>Select a sentence of your draft and **Shorten** "
-                    "it, **Rephrase** it or change its **Tone**. Each comes back as a few alternatives with their "
+                    "it, **Rephrase** it or change its **Tone**; select a few words to **Rewrite** them (the same "
+                    "meaning in other words) or **Fill** their place with new ones. Each comes back as a few alternatives with their "
                     "changes marked and checked against your facts; nothing goes into the draft until you "
                     "**Accept** it.</span>", elem_id="intro")
         notice = gr.HTML(studio.notice_html(), visible=bool(studio.notice_html()), elem_id="model-notice")
@@ -158,6 +161,9 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     shorten_btn = gr.Button("Shorten", min_width=70, elem_id="shorten-btn")
                     rephrase_btn = gr.Button("Rephrase", min_width=70, elem_id="rephrase-btn")
                     tone_btn = gr.Button("Tone", min_width=70, elem_id="tone-btn")
+                    # on the selected words only: the same meaning in other words, or new words in their place
+                    rewrite_btn = gr.Button("Rewrite", min_width=70, elem_id="rewrite-btn")
+                    fill_btn = gr.Button("Fill", min_width=70, elem_id="fill-btn")
                 with gr.Row(elem_classes="toolbar", elem_id="action-options"):  # each action's own settings
                     shorten_to = gr.Textbox("70%", label="Shorten to", min_width=80, scale=1, elem_id="shorten-to",
                                             max_length=20)
@@ -282,6 +288,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     length_mode=length_mode, n_tokens=n_tokens, percent=percent, model_choice=model_choice,
                     writing=writing,
                     shorten_btn=shorten_btn, rephrase_btn=rephrase_btn, tone_btn=tone_btn,
+                    rewrite_btn=rewrite_btn, fill_btn=fill_btn,
                     tone_demo_btn=tone_demo_btn, under_the_hood=under_the_hood, mask_btn=mask_btn,
                     pin_btn=pin_btn, insert_btn=insert_btn, clear_btn=clear_btn, accept_btn=accept_btn,
                     reject_btn=reject_btn, undo_btn=undo_btn, stop_btn=stop_btn, example_buttons=example_buttons)
@@ -351,12 +358,15 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
     action_inputs = [p.draft, p.sel_start, p.sel_end, p.shorten_to, p.change, p.tone_choice,
                      p.n_alternatives, p.seed, p.session, p.model_choice, p.writing]
     action_outputs = [p.alternatives, p.result, p.diff, p.message, p.session]
-    busy_outputs = [p.shorten_btn, p.rephrase_btn, p.tone_btn, p.accept_btn, p.reject_btn, p.message]
-    ended_outputs = [p.shorten_btn, p.rephrase_btn, p.tone_btn, p.suggestions, p.accept_btn, p.reject_btn]
+    buttons = [p.shorten_btn, p.rephrase_btn, p.tone_btn, p.rewrite_btn, p.fill_btn]
+    busy_outputs = [*buttons, p.accept_btn, p.reject_btn, p.message]
+    ended_outputs = [*buttons, p.suggestions, p.accept_btn, p.reject_btn]
     demo_inputs = [p.attribute if c is p.tone_choice else c for c in action_inputs]  # Tone by a classifier
     for button, name, inputs, api in ((p.shorten_btn, "shorten", action_inputs, "shorten"),
                                       (p.rephrase_btn, "rephrase", action_inputs, "rephrase"),
                                       (p.tone_btn, "tone", action_inputs, "tone"),
+                                      (p.rewrite_btn, "rewrite", action_inputs, "rewrite"),
+                                      (p.fill_btn, "fill", action_inputs, "fill"),
                                       (p.tone_demo_btn, "tone", demo_inputs, None)):
         visibility = dict(api_name=api) if api else dict(api_visibility="private")
         button.click(lambda draft, start, end, model, name=name: studio.action_started(name, draft, start, end, model),
