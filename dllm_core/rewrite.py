@@ -36,9 +36,10 @@ from .api import EditError, Editor
 from .config import SamplerConfig
 from .cuts import COMPRESSIONS, _compressions
 from .facts import FUNCTION_WORDS
-from .gate import MESSAGE, check_rewrite, new_repeat, reading_drop
+from .gate import check_rewrite, new_repeat, reading_drop
 from .ranking import rank
 
+FILL_MESSAGE = "no new words that read well here; try a shorter selection, or Rewrite to keep the meaning"
 SWAP_MAX_DROP = 0.5  # nats per token a swap or phrase compression may read worse than the original
 
 
@@ -143,7 +144,7 @@ def fill(editor: Editor, text: str, *, selection: tuple[int, int] | None = None,
         alt.gate = result.gate if same else check_rewrite(editor.adapter, text, alt.text, max_drop)
         (offered if alt.gate["reads_well"] else withheld).append(alt)
     if not offered:
-        raise EditError(f"{MESSAGE} ({withheld[0].gate['why']})")
+        raise EditError(f"{FILL_MESSAGE} ({withheld[0].gate['why']})")
     out.alternatives, out.withheld, out.text = offered, withheld, offered[0].text
     if withheld:
         out.note = f"{len(withheld)} candidate{'s' * (len(withheld) > 1)} not shown: not reading well"

@@ -12,9 +12,8 @@ from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # 
 from dllm_core import EditError
 from dllm_core.actions import ACTIONS, run_action
 from dllm_core.facts import check
-from dllm_core.gate import MESSAGE
 from dllm_core.lexicon import Lexicon
-from dllm_core.rewrite import COMPRESSIONS, fill, rewrite
+from dllm_core.rewrite import COMPRESSIONS, FILL_MESSAGE, fill, rewrite
 
 TEXT = ("Over the past year, more than four hundred children across six neighborhoods quickly bought "
         "difficult books in order to help their teachers.")
@@ -84,7 +83,7 @@ def test_fill_writes_new_words_only_in_the_selection(bpe_editor):  # noqa: F811
 
 def test_fill_offers_only_what_the_gate_lets_through(bpe_editor):  # noqa: F811
     sel = selection_of(TEXT, "quickly bought difficult books")
-    with pytest.raises(EditError, match=MESSAGE.split(";")[0]):  # a gate nothing passes: say so, offer nothing
+    with pytest.raises(EditError, match=FILL_MESSAGE.split(";")[0]):  # a gate nothing passes: say so, offer nothing
         fill(bpe_editor, TEXT, selection=sel, k=2, max_drop=-math.inf)
     result = fill(bpe_editor, TEXT, selection=sel, k=2, max_drop=math.inf)
     assert result.alternatives
