@@ -7,7 +7,9 @@ offering text that does not read well.
 
 1. *synonym swaps* of the selected words (:mod:`dllm_core.substitute`: WordNet synonyms in the word's own sense,
    chosen by the denoiser, read by the judge), every swappable place at once first, then smaller sets;
-2. *wordy phrases* said shortly ("in order to" -> "to", :data:`dllm_core.cuts.COMPRESSIONS`).
+2. *wordy phrases* said shortly ("in order to" -> "to", :data:`dllm_core.cuts.COMPRESSIONS`) and a few phrases
+   that mean the same (:data:`EQUIVALENTS`: "due to" -> "because of");
+3. *contractions* written out or made (:mod:`dllm_core.style`: "can't" -> "cannot", "do not" -> "don't").
 
 Every candidate then passes the fact check against the draft (:mod:`dllm_core.facts`; all fact kinds, nothing may
 go) and a reading check: the gate's repetition check (:func:`dllm_core.gate.new_repeat`), and it must not read worse
@@ -29,6 +31,7 @@ Fill writes new content, so its fact check is reported on every alternative but 
 
 from __future__ import annotations
 
+import re
 from .actions import (
     ActionResult, Alternative, _check_k, _checked, _selection, count_words, escape, may_change, words_of,
 )
@@ -57,9 +60,30 @@ def _swap_texts(editor: Editor, text: str, words, k: int, seed: int) -> list[str
     return list(dict.fromkeys(texts))
 
 
-def _compressed_texts(text: str, words) -> list[str]:
+# phrases that say the same in other words (the first two both ways round); only where the whole phrase is selected
+EQUIVALENTS = {"due to": "because of", "because of": "due to", "in spite of": "despite", "despite": "in spite of",
+               "at present": "now", "at the moment": "now", "a great deal of": "much"}
+_EQUIVALENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(EQUIVALENTS, key=len, reverse=True))
+                            + r")\b", re.IGNORECASE)
+
+
+def _phrase_texts(text: str, words, start: int, end: int) -> list[str]:
+    """The selection with a wordy phrase said shortly, a phrase said in its equivalent, or its contractions
+    written out / made (each alone)."""
+    from . import style  # noqa: PLC0415
+
     may = [may_change(w) or w.text.lower() in FUNCTION_WORDS for w in words]
-    return [text[:lo] + short + text[hi:] for lo, hi, short, _ in _compressions(text, words, may)]
+    out = [text[:lo] + short + text[hi:] for lo, hi, short, _ in _compressions(text, words, may)]
+    for m in _EQUIVALENT_RE.finditer(text, start, end):
+        new = EQUIVALENTS[m.group().lower()]
+        new = new[:1].upper() + new[1:] if m.group()[:1].isupper() else new
+        out.append(text[: m.start()] + new + text[m.end() :])
+    selected = text[start:end]
+    for rule in (style.expand_contractions, style.make_contractions):
+        edits = [(a + start, b + start, new) for a, b, new in rule(selected)]
+        if edits:
+            out.append(style.apply(text, edits))
+    return list(dict.fromkeys(t for t in out if t != text))
 
 
 def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = None, k: int = 3, seed: int = 0,
@@ -75,7 +99,7 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
         raise EditError(f"Rewrite checks each candidate with a causal reading, which {editor.adapter.name} does not "
                         "have; use Fill, or the SmolLM2 model")
     swapped = _swap_texts(editor, text, words, k, seed)
-    compressed = [t for t in _compressed_texts(text, words) if t not in swapped]
+    compressed = [t for t in _phrase_texts(text, words, start, end) if t not in swapped]
     why: dict[str, str] = {}
     passing = []
     for t in swapped + compressed:

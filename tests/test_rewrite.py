@@ -122,3 +122,23 @@ def test_rewrite_and_fill_on_the_command_line(capsys):
     assert "not both" in capsys.readouterr().err
     assert main(["action", "rewrite", text, "--span", "budget", "--method", "cut"]) == 2
     assert "does not apply to rewrite" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text,words,expected", [
+    ("Trading stopped due to the storm.", "stopped due to the storm", "Trading stopped because of the storm."),
+    ("We can't stop now, she said.", "We can't stop now", "We cannot stop now, she said."),
+    ("They do not agree with it.", "They do not agree", "They don't agree with it."),
+    ("In spite of the rain, we went.", "In spite of the rain", "Despite the rain, we went."),
+])
+def test_rewrite_says_phrases_and_contractions_the_other_way(bpe_editor, text, words, expected):  # noqa: F811
+    result = rewrite(bpe_editor, text, selection=selection_of(text, words), k=8, max_drop=math.inf)
+    assert expected in [a.text for a in result.alternatives]
+
+
+def test_a_phrase_only_partly_selected_is_left_alone(bpe_editor):  # noqa: F811
+    from dllm_core.rewrite import _phrase_texts
+    from dllm_core.actions import words_of
+
+    text = "Trading stopped due to the storm."
+    start, end = selection_of(text, "stopped due")
+    assert _phrase_texts(text, words_of(text, start, end), start, end) == []
