@@ -226,7 +226,8 @@ def test_on_a_phone_the_result_follows_the_actions_and_comes_into_view(site, unc
     right after the actions (in the page's order) and are brought into view, without hunting for them."""
     page = open_page(site, 390, 844)
     try:
-        assert_in_first_screen(page, ["#draft", "#actions", "#shorten-btn", "#rephrase-btn", "#tone-btn"])
+        assert_in_first_screen(page, ["#draft", "#actions", "#shorten-btn", "#rephrase-btn", "#tone-btn",
+                                      "#rewrite-btn", "#fill-btn"])
         assert len(shorten_second_sentence(page, to_top=False)) >= 2
         page.wait_for_timeout(300)  # the scroll runs once the list is drawn
         ARTIFACTS.mkdir(exist_ok=True)
@@ -324,6 +325,33 @@ def test_a_fresh_page_shows_the_writing_actions_first_and_few_controls_without_j
         for shown in ("#run-btn", "#stop-btn", "#mask-btn", "#pin-btn", "#canvas", "#heatmap", "#progress",
                       "#steps", "#plan", "#strength", "#status", "#tone-demo-btn"):
             assert page.locator(shown).count() == 1, shown
+    finally:
+        page.close()
+
+
+def test_fill_and_rewrite_work_on_selected_words(site):
+    """Issue 23: Fill writes new words in the selection only; Rewrite says on this model (no causal reading) that it
+    needs one and points to Fill; with nothing selected both say to select words first. The draft stays."""
+    page = open_page(site, 1440, 900)
+    try:
+        page.locator("#draft textarea").fill(WRITER_DRAFT)
+        page.click("#fill-btn")  # nothing selected yet
+        page.wait_for_selector("#message .msg.error", timeout=60_000)
+        assert "select the words to fill first" in page.locator("#message").inner_text()
+        words = FIRST.split()
+        start = len(" ".join(words[:2])) + 1
+        end = start + len(" ".join(words[2:4]))
+        select(page, start, end)
+        page.click("#fill-btn")
+        page.wait_for_selector("#message .msg.ok", timeout=60_000)
+        result = page.locator("#result textarea").input_value()
+        assert result.startswith(WRITER_DRAFT[:start].rstrip()) and result.endswith(WRITER_DRAFT[end:].lstrip())
+        sync_api.expect(page.locator("#rewrite-btn")).to_be_enabled(timeout=30_000)
+        select(page, start, end)
+        page.click("#rewrite-btn")
+        page.wait_for_selector("#message .msg.error", timeout=60_000)
+        assert "Fill" in page.locator("#message").inner_text()
+        assert page.locator("#draft textarea").input_value() == WRITER_DRAFT
     finally:
         page.close()
 
