@@ -152,6 +152,8 @@ def rel(path: Path) -> str:
 
 
 def prefix_of(data: dict, cases_path: Path, seed: int) -> str:
+    if data.get("prefix"):  # a cases file that names its packets (bench/span_blind.py)
+        return data["prefix"]
     quick = "_quick" if cases_path.stem.endswith("_quick") else ""
     return f"actions_blind_{data.get('source', 'heldout')}{quick}_s{seed}"
 

@@ -306,3 +306,32 @@ def test_actions_cli_tone_flags_and_file_names():
     assert actions.cases_path("outside", 3, True).name == "actions_cases_outside_s3_quick.json"
     assert actions.cases_path("heldout", 0, False).name == "actions_cases.json"  # issue 14's file, as before
     assert "in-domain" in actions.SOURCE_LABEL["heldout"]
+
+
+def test_span_rewrites_of_writer_eval_become_the_two_reads(tmp_path, monkeypatch):
+    """bench/span_blind.py: a writer_eval run's packet and key -> an actions cases file (one action per variant,
+    a failed edit declined) -> the packets of read A and B, named after the run's seed and tag."""
+    import span_blind
+    from writer_eval import build_packet
+
+    cases = [{"source": g, "passage": "", "sentence": t, "target": "x"} for g, t in zip(["reuters", "sotu", "reuters"],
+                                                                                      ORIGINALS)]
+    rewrites = {"m+rewrite": ["The bank lifted its rates by two points on Monday.", None, None],
+                "m+fill": ["The bank cut its rates by two points on Monday.", ORIGINALS[1], None]}
+    items, key = build_packet(ORIGINALS, rewrites, 7)
+    stem = tmp_path / "writer_eval_outside_s7_spans"
+    Path(f"{stem}_packet.json").write_text(json.dumps({"items": items}))
+    Path(f"{stem}_key.json").write_text(json.dumps({"seed": 7, "source": "outside", "models": list(rewrites),
+                                                    "items": key, "cases": cases}))
+    data = span_blind.cases_from_writer_eval(stem)
+    assert data["prefix"] == "actions_blind_outside_s7_spans" and data["seed"] == 7
+    (run,) = data["runs"]
+    assert run["model"] == "m" and set(run["cases"]) == {"rewrite", "fill"}
+    assert [c["declined"] for c in run["cases"]["rewrite"]] == [False, True, True]
+    assert run["cases"]["fill"][1]["alternatives"] == [ORIGINALS[1]]  # an edit equal to its original is kept
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(data))
+    files = ab.write_reads(path, out_dir=tmp_path)
+    assert files["key.json"].name == "actions_blind_outside_s7_spans_key.json"
+    out = json.loads(files["key.json"].read_text())
+    assert len(out["B"]) == 3 and len(out["A"]) == 3 + 2  # 3 pairs; 3 originals + 2 new texts
