@@ -163,9 +163,10 @@ class CausalFluency(SamplerHook):
     seam is ours. Measured in bench/RESULTS.md ("Writer eval")."""
 
     def __init__(self, adapter: ModelAdapter, weight: float, context: int = 96, look_ahead: int = 8,
-                 right: int = 16):
+                 right: int = 16, cached: bool = True):
         self.adapter, self.weight = adapter, float(weight)
         self.context, self.look_ahead, self.right = context, look_ahead, right
+        self.cached = cached  # the look-ahead reads its shared left context once (a KV cache); False: every time
 
     def _frontier(self, state: SamplerState) -> list[int]:
         """Logits rows whose position is masked, has written text on its left and is not locked by a hook."""
@@ -213,8 +214,12 @@ class CausalFluency(SamplerHook):
         k = min(self.look_ahead, finite)
         top = torch.cat([mixed.topk(k).indices, own.topk(k).indices]).unique()
         top = top[torch.isfinite(mixed[top])]
-        seqs = [torch.cat([left, t.view(1), right]) for t in top]
-        reads = self.adapter.sequence_log_likelihood(seqs, start=[len(left) + 1] * len(seqs))
+        if self.cached:
+            reads = self.adapter.continuations_log_likelihood(left, [torch.cat([t.view(1), right]) for t in top],
+                                                              skip=1)
+        else:
+            seqs = [torch.cat([left, t.view(1), right]) for t in top]
+            reads = self.adapter.sequence_log_likelihood(seqs, start=[len(left) + 1] * len(seqs))
         out = torch.full_like(mixed, float("-inf"))
         out[top] = mixed[top] + reads.to(mixed.dtype)
         return out
