@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from app_files import SessionFiles
+from .session_files import SessionFiles
 from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
 from dllm_core.api import check_draft
 from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
 from dllm_core.markup import check_text, plain_text
-from dllm_core import actions as core_actions
-from dllm_core.actions import action_config
+from writing import actions as core_actions
+from writing.actions import action_config
 from dllm_core.presets import writing_settings
 
 from . import guided
@@ -395,9 +395,10 @@ class Studio:
         """Choosing an attribute at strength 0 would do nothing: start it at 8 and say so."""
         if not attribute or attribute == guided.NO_ATTRIBUTE or float(strength or 0) > 0:
             return gr.skip()  # nothing changes (an empty dict would read as one value)
-        return {self.ui.attribute_strength: 8.0,
-                self.ui.message: message_html(f"{attribute}: attribute strength set to 8 (at 0 the attribute does "
-                                              "nothing)", "hint")}
+        strength = guided.default_attribute_strength()
+        return {self.ui.attribute_strength: strength,
+                self.ui.message: message_html(f"{attribute}: attribute strength set to {strength:g} (at 0 the "
+                                              "attribute does nothing)", "hint")}
 
     # ------------------------------------------------------------------ running
     def make_config(self, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
@@ -855,7 +856,7 @@ def alternative_json(draft: str, alternative) -> dict:
     facts = getattr(alternative, "facts", None)
     if facts is None:
         try:
-            from dllm_core.facts import check  # noqa: PLC0415
+            from writing.facts import check  # noqa: PLC0415
 
             facts = check(draft, alternative.text).to_json()
         except Exception:  # no checker in this build: the list shows no fact line
@@ -915,11 +916,7 @@ def progress(event, editor: Editor) -> dict:
 
 def partial_text(event, editor: Editor) -> str:
     """The text of the first canvas as it stands after a step (masks still to fill as ▒)."""
-    canvas = event.state.canvases[0].copy()
-    record = event.records[0]
-    canvas.ids = list(record.ids)
-    canvas.states = [TokenState(int(s)) for s in record.states]
-    return canvas.render(editor.tokenizer, MASK_GLYPH)
+    return event.text(editor.tokenizer, MASK_GLYPH)
 
 
 def pinned_words(result: EditResult) -> set[str]:
