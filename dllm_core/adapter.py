@@ -18,6 +18,15 @@ Loading rules (see :data:`ALLOWED_MODELS` and :data:`LOCAL_MODELS`):
 - a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code.
 - a hub id: only ids on the allowlist; downloaded only when the caller passes ``allow_download=True``, and custom
   code runs only when the entry needs it *and* the caller explicitly sets ``trust_remote_code``.
+
+Readings of text, and which to use:
+- :meth:`ModelAdapter.masked_log_probs`: the denoiser's log-probabilities at masked positions of token windows
+  (how predictable a word is from both sides; the writing actions' word scores and swaps, guidance's lengths).
+- :meth:`ModelAdapter.token_log_probs`: per token, log p(token | tokens before it) under the causal reading of a
+  shifted model (no masks); :meth:`ModelAdapter.sequence_log_likelihood` sums it from a start (ranking candidates,
+  :func:`dllm_core.ranking.reading_scores` takes the mean per token).
+- :meth:`ModelAdapter.judge_log_probs`: the same per-token reading by the causal LM the model was adapted from (the
+  judge of the gate, cuts and swaps); :meth:`token_log_probs` where there is none.
 """
 
 from __future__ import annotations

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dllm_core import EditError, SamplerConfig
 from cli.action import add_action_parser, run_action_command
+from dllm_core import EditError, SamplerConfig
+from dllm_core.markup import parse
 from writing.actions import (
     build_markup, count_words, parse_target, rephrase, run_action, shorten, tone, words_of,
 )
-from dllm_core.markup import parse
 
 # held-out sentences (data/corpus/*.heldout.txt), not training text
 NEWS = ("Peru has entered two days of official mourning for the more than 220 people killed in a fire that's "

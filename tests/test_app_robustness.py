@@ -17,10 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import ui
-from ui.session_files import SessionFiles
 from dllm_core.limits import MAX_WORK_CPU
+import ui
 from ui.guided import NO_ATTRIBUTE
+from ui.session_files import SessionFiles
 
 DEFAULTS = dict(steps=4, schedule="cosine", order="confidence", temperature=0.0, top_p=1.0, block_length=0, remask=0.0,
                 threshold=0.0, strength=0.0, seed=3, required="", banned="", attribute=NO_ATTRIBUTE,

@@ -11,10 +11,10 @@ import torch
 from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # noqa: F401 (fixtures)
 
 from dllm_core import EditError
-from writing.actions import FUNCTION_WORDS, count_words, rephrase, shorten, words_of
 from dllm_core.adapter import ModelAdapter
-from writing.cuts import CutSearch, _phrase_like
 from dllm_core.shifted import ShiftedDiffusionLM
+from writing.actions import FUNCTION_WORDS, count_words, rephrase, shorten, words_of
+from writing.cuts import CutSearch, _phrase_like
 
 NEWS = ("Stone-throwing youths were met with baton charges, but still the Palestinian police do not have control "
         "around the Sheikh's house in 2001.")

@@ -10,9 +10,9 @@ import pytest
 from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # noqa: F401 (fixtures)
 
 from dllm_core import EditError
+from dllm_core.gate import MESSAGE
 from writing.actions import ACTIONS, run_action
 from writing.facts import check
-from dllm_core.gate import MESSAGE
 from writing.lexicon import Lexicon
 from writing.rewrite import COMPRESSIONS, fill, rewrite
 
