@@ -56,9 +56,7 @@ def run_action_command(args) -> int:
     from dllm_core.api import EditError, Editor  # noqa: PLC0415
     from writing.actions import action_config, run_action  # noqa: PLC0415
 
-    def fail(message: str, code: int = 2) -> int:
-        print(f"error: {message}", file=sys.stderr)
-        return code
+    from .main import fail  # noqa: PLC0415 (main imports this module)
 
     text = sys.stdin.read() if args.text == "-" else args.text
     temperature = args.temperature if args.temperature is not None else sampling_temperature(args.alternatives)
