@@ -14,7 +14,7 @@ Inputs (``--source``), shuffled with ``--seed``, the same sentences for every mo
 - ``heldout``: single sentences of 14-40 words from held-out prose (data/corpus/{news,wiki,austen,fortunes,dialogue}
   .heldout.txt; never the reserved texts): "in-domain" in what this writes.
 
-Each action runs as the app runs it (``dllm_core.actions``: k alternatives, ranked best first) on the whole sentence;
+Each action runs as the app runs it (``writing.actions``: k alternatives, ranked best first) on the whole sentence;
 the figures are for the first (best) alternative, the one the app shows first. A sentence the action declines
 (EditError, no alternative, or an unexpected exception, counted apart as "errors") keeps its text for these
 figures (a length miss for shorten) and is recorded as declined in the cases file:
@@ -63,7 +63,7 @@ SOURCE_LABEL = {"outside": "unseen genres (Reuters 1987 newswire, State of the U
 
 
 def sentences(n: int, seed: int, lo: int = 14, hi: int = 40) -> list[str]:
-    from dllm_core.actions import count_words  # noqa: PLC0415
+    from writing.actions import count_words  # noqa: PLC0415
 
     pool = []
     for name in CORPORA:
@@ -101,7 +101,7 @@ def run_tag(args) -> str:
 
 
 def tone_spec(args) -> tuple[str, str | None]:
-    """(attribute, target) of the tone action, passed through to ``dllm_core.actions.tone``: ``--tone
+    """(attribute, target) of the tone action, passed through to ``writing.tone.tone``: ``--tone
     ATTRIBUTE=TARGET`` (a classifier and its class, e.g. sentiment=positive) or ``--tone NAME`` (a tone by name, e.g.
     formal, given as the attribute with no target), else ``--tone-attribute`` / ``--tone-target`` (defaults
     sentiment / positive, as before issue 22)."""
@@ -190,7 +190,7 @@ def summarise(idx: list[int], data: list[str], results: list, cases: list[dict],
 
 def run_model(name: str, items: list[dict], args, similarity: Similarity) -> dict:
     from dllm_core import EditError, Editor  # noqa: PLC0415
-    from dllm_core.actions import (  # noqa: PLC0415
+    from writing.actions import (  # noqa: PLC0415
         ActionResult, Alternative, action_config, count_words, parse_target, rephrase, shorten, tone,
     )
 
@@ -340,9 +340,9 @@ def table(runs: list[dict], items: list[dict], similarity: Similarity, args) -> 
              + ", ".join(f"{g} {c}" for g, c in counts.items()) + ". "
              f"k = {args.k} alternatives per action, figures for the first. On a model with a causal reading "
              "(smollm2-dlm), the methods that keep the writer's words: shorten cuts whole words and phrases "
-             "(dllm_core.cuts), rephrase and tone swap single words (dllm_core.substitute), judged by the base causal "
+             "(writing.cuts), rephrase and tone swap single words (writing.substitute), judged by the base causal "
              "LM; on the others (minilm) the sampler re-writes: 16 parallel steps at temperature 0.7 from one batched "
-             "run (dllm_core.actions.action_config); "
+             "run (writing.actions.action_config); "
              f"shorten to {args.target}, rephrase and tone at strength {args.strength}, tone toward "
              f"{tone_label(attribute, target)}; length hit: shorten within one word of the target (a declined sentence counts "
              "as a miss; in brackets: of the sentences not declined), rephrase/tone within max(1, 10 %) words of the "
@@ -363,13 +363,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--target", default="70%", help="shorten target")
     p.add_argument("--strength", type=float, default=0.5, help="rephrase / tone strength")
     p.add_argument("--tone", default=None,
-                   help="the tone, passed through to dllm_core.actions.tone: NAME (e.g. formal) or ATTRIBUTE=TARGET "
+                   help="the tone, passed through to writing.actions.tone: NAME (e.g. formal) or ATTRIBUTE=TARGET "
                         "(a classifier's class, e.g. sentiment=positive); overrides the two flags below")
     p.add_argument("--tone-attribute", default="sentiment", help="tone: the classifier's attribute")
     p.add_argument("--tone-target", default="positive", help="tone: the attribute's target value")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (1 on shared cores)")
     p.add_argument("--writing", choices=("auto", "fluent", "parallel"), default="auto",
-                   help="auto: fluent on models with a causal reading (dllm_core.actions.action_config)")
+                   help="auto: fluent on models with a causal reading (writing.actions.action_config)")
     p.add_argument("--quick", action="store_true", help="a smoke test: marked as such in RESULTS.md")
     p.add_argument("--no-write", action="store_true", help="print only")
     args = p.parse_args(argv)

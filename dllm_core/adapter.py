@@ -18,6 +18,15 @@ Loading rules (see :data:`ALLOWED_MODELS` and :data:`LOCAL_MODELS`):
 - a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code.
 - a hub id: only ids on the allowlist; downloaded only when the caller passes ``allow_download=True``, and custom
   code runs only when the entry needs it *and* the caller explicitly sets ``trust_remote_code``.
+
+Readings of text, and which to use:
+- :meth:`ModelAdapter.masked_log_probs`: the denoiser's log-probabilities at masked positions of token windows
+  (how predictable a word is from both sides; the writing actions' word scores and swaps, guidance's lengths).
+- :meth:`ModelAdapter.token_log_probs`: per token, log p(token | tokens before it) under the causal reading of a
+  shifted model (no masks); :meth:`ModelAdapter.sequence_log_likelihood` sums it from a start (ranking candidates,
+  :func:`dllm_core.ranking.reading_scores` takes the mean per token).
+- :meth:`ModelAdapter.judge_log_probs`: the same per-token reading by the causal LM the model was adapted from (the
+  judge of the gate, cuts and swaps); :meth:`token_log_probs` where there is none.
 """
 
 from __future__ import annotations
@@ -276,6 +285,19 @@ class ModelAdapter:
         mask = None if bool(attention_mask.all()) else attention_mask
         return self.model(input_ids=input_ids, attention_mask=mask).logits[rows, cols].float()
 
+    def masked_log_probs(self, seqs: list[torch.Tensor], rows: list[int], cols: list[int],
+                         targets: list[int] | None = None) -> torch.Tensor:
+        """The denoiser's reading of token windows with masks in them: log-probabilities at ``(rows[k], cols[k])``
+        (a window of ``seqs`` and a position in it), the windows framed as the model was trained, in one forward
+        pass. Without ``targets``: (K, vocabulary); with them: (K,), the log-probability of ``targets[k]`` there. The
+        one place that frames, reads and normalises for those who score text with masks (the writing actions' word
+        scores and swaps, guidance's length choice)."""
+        input_ids, attention, offset = self.frame(seqs)
+        logp = self.logits_at(input_ids, attention, torch.tensor(rows), torch.tensor(cols) + offset).log_softmax(-1)
+        if targets is None:
+            return logp
+        return logp.gather(1, torch.tensor(targets).unsqueeze(1).to(logp.device)).flatten()
+
     @torch.no_grad()
     def causal_logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
                          cols: torch.Tensor) -> torch.Tensor:
@@ -334,8 +356,8 @@ class ModelAdapter:
         """Like :meth:`token_log_probs`, but read by the causal LM the model was adapted from, without the
         adaptation, where there is one (SmolLM2's own weights). Training for bidirectional denoising blurs the
         adapted model's left-to-right reading: it scored "His spends a great deal" as well as "His work spends
-        a great deal"; the original causal LM does not. Used to judge cuts and word swaps (dllm_core.cuts,
-        dllm_core.substitute). Without a loader it is :meth:`token_log_probs`."""
+        a great deal"; the original causal LM does not. Used to judge cuts and word swaps (writing.cuts,
+        writing.substitute). Without a loader it is :meth:`token_log_probs`."""
         if self.judge_loader is None:
             return self.token_log_probs(seqs)
         judge = self.judge()

@@ -1,26 +1,33 @@
 """The Python API: ``Editor.load().edit("The [[3]] sat on the mat.")``.
 
-Text + markup -> canvas -> sampler (with hooks) -> trajectory -> :class:`EditResult` (text, JSON).
+Text + markup -> canvas -> sampler (with hooks) -> trajectory -> :class:`EditResult` (text, JSON). Around the
+sampler's loop, :meth:`Editor.stream` adds beams and length variants of the canvas before it (``beams``,
+``length_slack``) and, after it, renders the candidates, keeps each distinct text once, ranks them best first
+(:mod:`dllm_core.ranking`) and asks the gate about span rewrites (:mod:`dllm_core.gate`). :meth:`Editor.edit_many`
+edits several drafts, sharing forward passes where that leaves each result as it would be alone (batch jobs).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .adapter import ModelAdapter, ModelLoadError
 from .canvas import Canvas, TokenState
-from .config import SamplerConfig, device_setting
+from .config import SamplerConfig, device_setting, is_integer
 from .gate import gate_for
 from .hooks import SamplerHook
 from .limits import MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
 from .markup import Segment, parse
 from .ranking import rank_order
 from .sampler import Sampler, SampleStats, StepEvent
+from .scheduler import clamped_steps
 from .trajectory import StepRecord
 from .windows import plan_windows, window_budget
+
+MAX_SHARED = 256  # canvases in one shared denoising run (Editor.edit_many)
 
 
 class EditError(ValueError):
@@ -158,7 +165,7 @@ class Editor:
             reach = sorted(masked + canvas.positions(TokenState.FIXED)) if noised else masked
             read += sum(w.end - w.start for w in plan_windows(0, len(canvas), reach, body, config.context))
             most = max(most, len(masked) + noised)
-        steps = config.steps if config.remask > 0 else max(1, min(config.steps, most))
+        steps = clamped_steps(config, most)
         return read * variants * steps, read * variants, steps
 
     def check_work(self, canvases: list[Canvas], config: SamplerConfig, hooks: Sequence[SamplerHook] = ()) -> None:
@@ -199,17 +206,25 @@ class Editor:
             for b, record in enumerate(event.records):
                 trajectories[b].append(record)
             yield event
+        yield self.result(markup, segments, canvases, trajectories, sampler.stats, config, n)
+
+    def result(self, markup: str | list[Segment], segments: list[Segment], canvases: list[Canvas],
+               trajectories: list[list[StepRecord]], stats: SampleStats, config: SamplerConfig, n: int
+               ) -> EditResult:
+        """The :class:`EditResult` of denoised ``canvases`` (the draft ``segments``, asked for ``n`` candidates):
+        rendered, each distinct text once where beams or length variants made more canvases than ``n``, best first
+        where the model can read finished text causally (:mod:`dllm_core.ranking`), with the gate's verdict on a span
+        rewrite (:mod:`dllm_core.gate`)."""
         texts = [c.render(self.tokenizer) for c in canvases]
         if len(canvases) > n:  # beams and length variants: each distinct text once
             first = {t: i for i, t in reversed(list(enumerate(texts)))}
             keep = sorted(first.values())
             texts, canvases, trajectories = ([x[i] for i in keep] for x in (texts, canvases, trajectories))
-        # several candidates: best first where the model can read finished text causally (dllm_core.ranking)
         order, scores = rank_order(self.adapter, texts)
         texts, canvases, trajectories = ([x[i] for i in order] for x in (texts, canvases, trajectories))
         markup_text = markup if isinstance(markup, str) else ""
-        yield EditResult(texts[0], markup_text, trajectories[0], canvases[0], sampler.stats, self.adapter.name,
-                         config, texts, scores=scores, gate=gate_for(self.adapter, segments, texts[0]))
+        return EditResult(texts[0], markup_text, trajectories[0], canvases[0], stats, self.adapter.name, config,
+                          texts, scores=scores, gate=gate_for(self.adapter, segments, texts[0]))
 
     def length_variants(self, segments: list[Segment], base: Canvas, config: SamplerConfig,
                         lengths: dict[int, int] | None = None) -> list[Canvas]:
@@ -236,3 +251,83 @@ class Editor:
             result = item
         assert isinstance(result, EditResult)
         return result
+
+    def edit_many(self, drafts: Sequence[str], configs: SamplerConfig | Sequence[SamplerConfig] | None = None,
+                  n: int | Sequence[int] = 1, *, return_errors: bool = False, max_shared: int = MAX_SHARED
+                  ) -> list[EditResult | EditError]:
+        """Edit several drafts, sharing forward passes where that leaves each result as it would be alone.
+
+        ``configs`` and ``n`` (candidates) are one for all or one per draft. Returns one :class:`EditResult` per
+        draft, in order, equal (in float32) to ``self.edit(draft, config, n=n)`` for a config without beams or
+        length slack, but for the timing stats; a bad draft raises its :class:`EditError`, or with
+        ``return_errors`` takes its place in the list. Drafts share a run when their sampling is deterministic and
+        their settings and clamped step counts are equal (:func:`share_key`); the others run alone; a run holds at
+        most ``max_shared`` canvases. ``max_work`` applies to each draft. ``stats.forward_passes`` is the passes the
+        draft took part in; ``stats.seconds`` the wall time of the run it shared.
+
+        Why only then: the sampler draws its random numbers from one generator per run and clamps the step count to
+        the run's longest span, so a result must not depend on its neighbours. In float32 a shared run gives exactly
+        the one-draft results; with int8 dynamic quantisation (the CPU default) the activation scale is computed
+        over the whole batch, so a token can come out differently than in a one-draft run (still reproducible:
+        the same drafts in the same runs give the same results)."""
+        k = len(drafts)
+        configs = [configs or SamplerConfig()] * k if not isinstance(configs, (list, tuple)) else list(configs)
+        ns = [n] * k if not isinstance(n, (list, tuple)) else list(n)
+        if len(configs) != k or len(ns) != k:
+            raise ValueError("edit_many: give one config and one n for all drafts, or one per draft")
+        out: list[EditResult | EditError | None] = [None] * k
+        segments: list[list[Segment] | None] = [None] * k
+        runs: dict[object, list[tuple[int, list[Canvas]]]] = {}
+        for i, (draft, config, m) in enumerate(zip(drafts, configs, ns)):
+            try:
+                config = configs[i] = checked(config)
+                if not is_integer(m) or not 1 <= m <= MAX_CANDIDATES:
+                    raise EditError(f"candidates must be in 1..{MAX_CANDIDATES}, got {m!r}")
+                segments[i] = self.parse(draft)
+                base = self.canvas(segments[i], config)
+                canvases = [base.copy() for _ in range(m)]
+                self.check_work(canvases, config)
+            except EditError as exc:
+                if not return_errors:
+                    raise
+                out[i] = exc
+                continue
+            key = share_key(config)
+            key = ("alone", i) if key is None else (key, clamped_steps(config, len(base.positions(TokenState.MASKED))))
+            while sum(len(c) for _, c in runs.get(key, [])) + len(canvases) > max_shared and key in runs:
+                key = (key, "more")  # this run is full: the next one with the same settings
+            runs.setdefault(key, []).append((i, canvases))
+        for members in runs.values():
+            sampler = Sampler(self.adapter, configs[members[0][0]])
+            trajectories = sampler.sample([c for _, group in members for c in group])
+            at = 0
+            for i, group in members:
+                trajs = [_until_written(t) for t in trajectories[at : at + len(group)]]
+                at += len(group)
+                steps = max(len(t) for t in trajs)
+                stats = replace(sampler.stats, forward_passes=steps, steps=steps,
+                                generated_tokens=sum(len(c.positions(TokenState.GENERATED)) for c in group))
+                out[i] = self.result(drafts[i], segments[i], group, trajs, stats, configs[i], len(group))
+        return out  # type: ignore[return-value]
+
+
+
+def deterministic(config: SamplerConfig) -> bool:
+    """Whether a run with ``config`` draws no random numbers (so its seed plays no part)."""
+    return config.temperature == 0 and config.order != "random" and config.remask == 0 and config.strength == 0
+
+
+def share_key(config: SamplerConfig) -> tuple | None:
+    """What drafts must have in common to share a denoising run (besides the clamped step count); None: run alone."""
+    if not deterministic(config):
+        return None
+    return tuple(sorted(asdict(replace(config, seed=0)).items()))
+
+
+def _until_written(trajectory: list[StepRecord]) -> list[StepRecord]:
+    """A canvas's records up to the step that wrote its last mask: a one-canvas run stops there, a shared run goes
+    on while other canvases still have masks (and, without remasking, changes nothing in this one)."""
+    for s, record in enumerate(trajectory):
+        if TokenState.MASKED not in record.states:
+            return trajectory[: s + 1]
+    return trajectory

@@ -54,7 +54,7 @@ from collections import Counter
 
 import torch
 
-from .facts import FUNCTION_WORDS
+from .function_words import FUNCTION_WORDS
 
 # the most a rewrite may read worse than the original, in nats per token; negative: it must read better (calibrated
 # on judged in-domain rewrites: see the module docstring)

@@ -233,7 +233,12 @@ class BeamSearch(SamplerHook):
     causal reading, and at a span's last slot the look-ahead into the text after it); the ``len(group)`` best
     continuations over the whole group replace the group's rows, and the scheduler commits the chosen token in each.
     Beams ride in the batch like candidates, so a group of K beams costs one forward pass per step with K rows. A
-    beam's score is the sum of its tokens' scores; duplicates are dropped while other continuations remain."""
+    beam's score is the sum of its tokens' scores; duplicates are dropped while other continuations remain.
+
+    Order: after every step a group's rows hold its beams best first (the first canvas of the group holds the
+    best-scored beam; ties keep the order of the rows they grew from, the sort being stable). Callers that keep one
+    canvas per draft take the group's first (the writing actions' ``run_markups``); the Editor renders them all and
+    ranks the distinct texts (:mod:`dllm_core.ranking`)."""
 
     def __init__(self, log_probabilities: bool = False):
         # True when CausalFluency runs just before and hands over log-probabilities; else they are made here

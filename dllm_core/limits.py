@@ -9,6 +9,7 @@ from __future__ import annotations
 
 # ------------------------------------------------------------------------------------------------ input
 MAX_DRAFT_CHARS = 50_000  # characters of markup
+MAX_DRAFT_BYTES = 4 * MAX_DRAFT_CHARS  # UTF-8 bytes: no draft within the character limit is longer (files, JSONL)
 MAX_CANVAS_TOKENS = 16_384  # tokens of the draft plus every edited span
 MAX_SPAN_TOKENS = 1024  # [[N]] and [[words|N]]: N in 1..MAX_SPAN_TOKENS
 MAX_LENGTH_PERCENT = 400.0  # [[words|P%]]: P in (0, MAX_LENGTH_PERCENT]

@@ -52,32 +52,6 @@ def reading_scores(adapter: ModelAdapter, texts: list[str]) -> list[float]:
     return [float(total) / max(1, len(x) - common) for total, x in zip(sums, ids)]
 
 
-def word_window(text: str, start: int, end: int, before: int, after: int) -> tuple[int, int]:
-    """The character range around ``text[start:end]`` with about ``before`` / ``after`` characters each side,
-    widened to white space (so that a window never starts or ends inside a word): what a judge reads of a local
-    edit (the writing actions' cuts and swaps)."""
-    lo = max(0, start - before)
-    while lo > 0 and not text[lo - 1].isspace():
-        lo -= 1
-    hi = min(len(text), end + after)
-    while hi < len(text) and not text[hi].isspace():
-        hi += 1
-    return lo, hi
-
-
-def judged_totals(adapter: ModelAdapter, texts: list[str], batch: int = 48) -> list[float]:
-    """Summed log-probability of each text (read from its start) under the adapter's judge
-    (:meth:`ModelAdapter.judge_log_probs`), in batches of ``batch`` texts. Used by the cuts and word swaps of the
-    writing actions."""
-    limit = adapter.max_length - 2
-    ids = [torch.tensor(adapter.tokenizer(t, add_special_tokens=False)["input_ids"][-limit:] or [adapter.sep_id])
-           for t in texts]
-    out: list[float] = []
-    for b in range(0, len(ids), batch):
-        out += [float(lp.sum()) for lp in adapter.judge_log_probs(ids[b : b + batch])]
-    return out
-
-
 def rank_order(adapter: ModelAdapter, texts: list[str]) -> tuple[list[int], list[float] | None]:
     """Indices of ``texts`` best first, with their scores in that order (None, and the order kept, when the model
     cannot score or there is nothing to choose between)."""

@@ -40,6 +40,15 @@ class StepEvent:
         """Per position of canvas ``b``: the draft's own spelling for tokens from the draft, None for new ones."""
         return self.state.canvases[b].surface_texts()
 
+    def text(self, tokenizer, mask_text: str, b: int = 0) -> str:
+        """The text of canvas ``b`` as it stood after this step, masks still to fill shown as ``mask_text`` (what a
+        page shows while a run streams)."""
+        canvas = self.state.canvases[b].copy()
+        record = self.records[b]
+        canvas.ids = list(record.ids)
+        canvas.states = [TokenState(int(s)) for s in record.states]
+        return canvas.render(tokenizer, mask_text)
+
 
 @dataclass
 class SampleStats:

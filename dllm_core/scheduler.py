@@ -100,6 +100,13 @@ class SchedulerOutput:
     confidence: torch.Tensor  # (E,) probability of the proposed token, on the host
 
 
+def clamped_steps(config: SamplerConfig, most: int) -> int:
+    """The steps a run takes when its canvas with the most tokens to write has ``most`` of them: ``config.steps``,
+    but no more than one per token (every step commits at least one, so more would be idle passes), unless
+    remasking. The one home of this rule: the scheduler plans with it, the Editor prices work and shares runs by it."""
+    return config.steps if config.remask > 0 else max(1, min(config.steps, most))
+
+
 class UnmaskingScheduler:
     """The schedule, commit rule and remasking of one run (see the module docstring)."""
 
@@ -114,7 +121,7 @@ class UnmaskingScheduler:
         one token, so more steps than tokens would be idle passes (unless remasking)."""
         cfg = self.config
         most = int(editable.sum(1).max())
-        self.steps = cfg.steps if cfg.remask > 0 else max(1, min(cfg.steps, most))
+        self.steps = clamped_steps(cfg, most)
         self.blocks = [plan_blocks(row.nonzero().flatten().tolist(), self.steps, cfg.block_length)
                        for row in editable]
         return self.steps

@@ -1,4 +1,5 @@
-"""Guidance options of ``python -m dllm_core edit`` (the engine's CLI imports this module when it is installed)."""
+"""Guidance options of ``python -m dllm_core edit`` and ``batch`` (the command line, :mod:`cli`, imports this module
+when it is installed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dllm_core.api import EditError
 
 from .classifier import available_attributes
 from .edit import guided_edit
-from .options import GuidanceOptions
+from .options import GuidanceOptions, default_strength
 
 DEFAULTS = GuidanceOptions()
 
@@ -31,8 +32,8 @@ def add_guidance_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--attribute", default=None, metavar="NAME=TARGET",
                        help="steer toward an attribute class, e.g. sentiment=positive")
     group.add_argument("--guidance-strength", type=float, default=None, metavar="G",
-                       help="classifier guidance strength (default with --attribute: 8, or 3 with "
-                            "--gradient-guidance; 0: off)")
+                       help=f"classifier guidance strength (default with --attribute: {default_strength():g}, or "
+                            f"{default_strength(exact=False):g} with --gradient-guidance; 0: off)")
     group.add_argument("--exact-guidance", action="store_true",
                        help="rescore the top-k candidates with the classifier (the default mode; kept for scripts)")
     group.add_argument("--gradient-guidance", action="store_true",
@@ -60,7 +61,7 @@ def options_from_args(args: argparse.Namespace) -> GuidanceOptions:
         attribute, target = (x.strip() for x in args.attribute.split("=", 1))
     strength = args.guidance_strength
     if strength is None:
-        strength = (3.0 if args.gradient_guidance else 8.0) if attribute else 0.0
+        strength = default_strength(exact=not args.gradient_guidance) if attribute else 0.0
     return GuidanceOptions(require=list(args.require), ban=list(args.ban), attribute=attribute, target=target,
                            strength=strength, exact=not args.gradient_guidance, top_k=args.guidance_top_k, cfg=args.cfg,
                            length_target=args.length_target, length_spread=args.length_spread,

@@ -72,10 +72,7 @@ def pseudo_log_likelihood(adapter, canvas: Canvas, positions: list[int], groups:
             rows.append(g)
             cols.append(p - lo)
             targets.append(int(ids[p]))
-    input_ids, attention, offset = adapter.frame(batch)
-    logits = adapter.logits_at(input_ids, attention, torch.tensor(rows), torch.tensor(cols) + offset)
-    logp = logits.log_softmax(-1).gather(1, torch.tensor(targets).unsqueeze(1).to(logits.device))
-    return float(logp.mean())
+    return float(adapter.masked_log_probs(batch, rows, cols, targets).mean())
 
 
 def choose_lengths(editor: Editor, segments: list[Segment], config: SamplerConfig, *, target: float = 1.0,

@@ -12,6 +12,15 @@ from .constraints import normalise_words
 from .length import valid_length_target
 from .limits import MAX_ATTRIBUTE_STRENGTH, MAX_CFG, MAX_LENGTH_TARGET, MAX_TOP_K, MAX_WORD_CHARS, MAX_WORDS
 
+EXACT_STRENGTH = 8.0  # attribute guidance strength when an attribute is asked for without one: exact rescoring
+GRADIENT_STRENGTH = 3.0  # ... with the gradient term (weaker per unit: see bench/GUIDANCE.md)
+
+
+def default_strength(exact: bool = True) -> float:
+    """The attribute guidance strength used when an attribute is asked for without one (the edit command, batch
+    jobs and the web app all ask here)."""
+    return EXACT_STRENGTH if exact else GRADIENT_STRENGTH
+
 
 @dataclass
 class GuidanceOptions:

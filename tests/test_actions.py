@@ -1,15 +1,15 @@
-"""Writing actions (dllm_core.actions): lengths reached, content words kept, k distinct alternatives, clear errors."""
+"""Writing actions (writing.actions): lengths reached, content words kept, k distinct alternatives, clear errors."""
 
 from __future__ import annotations
 
 import pytest
 
+from cli.action import add_action_parser, run_action_command
 from dllm_core import EditError, SamplerConfig
-from dllm_core.action_cli import add_action_parser, run_action_command
-from dllm_core.actions import (
+from dllm_core.markup import parse
+from writing.actions import (
     build_markup, count_words, parse_target, rephrase, run_action, shorten, tone, words_of,
 )
-from dllm_core.markup import parse
 
 # held-out sentences (data/corpus/*.heldout.txt), not training text
 NEWS = ("Peru has entered two days of official mourning for the more than 220 people killed in a fire that's "
@@ -135,7 +135,7 @@ def test_action_cli(capsys, monkeypatch):
 
 
 def test_cli_has_the_action_subcommand(capsys):
-    from dllm_core.cli import main
+    from cli.main import main
 
     assert main(["action", "rephrase", WIKI, "--steps", "4", "-k", "2"]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 2
@@ -149,7 +149,7 @@ def test_a_deletion_with_nothing_to_repair_still_gives_a_result(tiny_editor):
 
 
 def test_action_cli_method(capsys):
-    from dllm_core.cli import main
+    from cli.main import main
 
     # the embedded model (no causal reading) cannot cut: a clear message, exit 2
     assert main(["action", "shorten", WIKI, "--method", "cut"]) == 2

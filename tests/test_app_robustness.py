@@ -17,10 +17,10 @@ from types import SimpleNamespace
 
 import pytest
 
-import ui
-from app_files import SessionFiles
 from dllm_core.limits import MAX_WORK_CPU
+import ui
 from ui.guided import NO_ATTRIBUTE
+from ui.session_files import SessionFiles
 
 DEFAULTS = dict(steps=4, schedule="cosine", order="confidence", temperature=0.0, top_p=1.0, block_length=0, remask=0.0,
                 threshold=0.0, strength=0.0, seed=3, required="", banned="", attribute=NO_ATTRIBUTE,
@@ -242,7 +242,7 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
 # ------------------------------------------------------------------------------------------------ issue 24
 KEEP_WRITING = """
 import sys, time
-from app_files import SessionFiles
+from ui.session_files import SessionFiles
 files = SessionFiles(root=sys.argv[1])
 print(files.write("tab", "trajectory-seed0.json", b"a user's draft"), flush=True)
 time.sleep(120)
@@ -256,7 +256,7 @@ def test_folders_left_by_a_killed_server_are_removed_at_start(tmp_path):
     import subprocess
     import sys
 
-    from app_files import LEGACY, remove_dead_folders
+    from ui.session_files import LEGACY, remove_dead_folders
 
     root = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Batch jobs (dllm_core.batch): shared runs equal one-at-a-time runs, JSONL in and out, bad lines, resume, the
+"""Batch jobs (cli.batch): shared runs equal one-at-a-time runs, JSONL in and out, bad lines, resume, the
 command, and the same job on a local Ray instance with 2 actors, one of which dies mid-job."""
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.batch import BatchWorker, JobError, LineDefaults, LineError, WorkerSpec, parse_line, run_job
+from cli.main import main
 from conftest import make_tiny_adapter
 from dllm_core.api import EditError
-from dllm_core.batch import (BatchWorker, JobError, LineDefaults, LineError, WorkerSpec, edit_many, parse_line,
-                             run_job)
-from dllm_core.cli import main
 from dllm_core.config import SamplerConfig
 
 DRAFTS = [
@@ -99,7 +98,7 @@ def test_edit_many_equals_one_at_a_time_and_shares_passes(tiny_editor, one_threa
     ns = [1, 1, 1, 2, 1, 1, 3, 1]
     adapter = tiny_editor.adapter
     before = adapter.forward_passes
-    many = edit_many(tiny_editor, drafts, configs, ns)
+    many = tiny_editor.edit_many(drafts, configs, ns)
     shared_passes = adapter.forward_passes - before
     alone = [tiny_editor.edit(d, c, n=n) for d, c, n in zip(drafts, configs, ns)]
     assert shared_passes < sum(r.stats.forward_passes for r in alone)  # some lines rode in the same passes
@@ -114,11 +113,11 @@ def test_edit_many_equals_one_at_a_time_and_shares_passes(tiny_editor, one_threa
 def test_edit_many_returns_or_raises_a_drafts_own_error(tiny_editor, one_thread):
     drafts = ["The [[3]] sat.", "no markup at all", "The [[2]] ran."]
     with pytest.raises(EditError, match="nothing to edit"):
-        edit_many(tiny_editor, drafts, SamplerConfig(steps=2))
-    out = edit_many(tiny_editor, drafts, SamplerConfig(steps=2), return_errors=True)
+        tiny_editor.edit_many(drafts, SamplerConfig(steps=2))
+    out = tiny_editor.edit_many(drafts, SamplerConfig(steps=2), return_errors=True)
     assert isinstance(out[1], EditError) and out[0].text.startswith("The ") and out[2].text.endswith(" ran.")
     before = tiny_editor.adapter.forward_passes
-    small = edit_many(tiny_editor, ["The [[2]] sat.", "A [[2]] ran."] * 3, SamplerConfig(steps=2), max_shared=4)
+    small = tiny_editor.edit_many(["The [[2]] sat.", "A [[2]] ran."] * 3, SamplerConfig(steps=2), max_shared=4)
     assert tiny_editor.adapter.forward_passes - before == 2 * 2  # 6 drafts, runs of at most 4: two runs of 2 steps
     assert [r.text for r in small] == [tiny_editor.edit(d, SamplerConfig(steps=2)).text
                                        for d in ["The [[2]] sat.", "A [[2]] ran."] * 3]

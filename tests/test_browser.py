@@ -155,7 +155,7 @@ def shorten_second_sentence(page, to_top: bool = True) -> list[str]:
 def unchecked(monkeypatch):
     """Actions offer every alternative (no fact check). The tiny random model writes random words at Shorten's
     seams, and the fact check withholds most of them; the tests of the page's flow need several alternatives."""
-    from dllm_core import actions
+    from writing import actions
 
     real = actions.run_action
     monkeypatch.setattr(actions, "run_action", lambda *args, **kwargs: real(*args, **kwargs, check_facts=False))
@@ -377,7 +377,7 @@ def test_rephrase_and_tone_work_on_a_fresh_page(site):
 
 
 def test_while_an_action_runs_its_buttons_are_off_and_the_page_says_how_long(site, monkeypatch):
-    from dllm_core import actions
+    from writing import actions
 
     real = actions.run_action
 

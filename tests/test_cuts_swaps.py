@@ -1,4 +1,4 @@
-"""Shorten by cutting (dllm_core.cuts) and rephrase by swapping words (dllm_core.substitute): what they may change,
+"""Shorten by cutting (writing.cuts) and rephrase by swapping words (writing.substitute): what they may change,
 what they must keep, and the judge's reading. Mechanics on a tiny random Llama with SmolLM2's tokenizer (a model
 with a causal reading), so the properties hold for any weights."""
 
@@ -11,10 +11,10 @@ import torch
 from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # noqa: F401 (fixtures)
 
 from dllm_core import EditError
-from dllm_core.actions import FUNCTION_WORDS, count_words, rephrase, shorten, words_of
 from dllm_core.adapter import ModelAdapter
-from dllm_core.cuts import CutSearch, _phrase_like
 from dllm_core.shifted import ShiftedDiffusionLM
+from writing.actions import FUNCTION_WORDS, count_words, rephrase, shorten, words_of
+from writing.cuts import CutSearch, _phrase_like
 
 NEWS = ("Stone-throwing youths were met with baton charges, but still the Palestinian police do not have control "
         "around the Sheikh's house in 2001.")
@@ -140,8 +140,8 @@ def test_methods_need_a_causal_reading_and_are_checked(editor, bpe_editor):  # n
 
 
 def test_every_swap_is_a_synonym_from_the_lexicon_and_keeps_the_facts(bpe_editor):  # noqa: F811
-    from dllm_core.facts import check
-    from dllm_core.lexicon import Lexicon
+    from writing.facts import check
+    from writing.lexicon import Lexicon
 
     lexicon = Lexicon.load()
     text = ("Over the past year, more than four hundred children across six neighborhoods quickly bought "
@@ -157,7 +157,7 @@ def test_every_swap_is_a_synonym_from_the_lexicon_and_keeps_the_facts(bpe_editor
 
 
 def test_writer_tones_without_a_classifier_use_their_rules(bpe_editor):  # noqa: F811
-    from dllm_core.actions import TONES, tone
+    from writing.actions import TONES, tone
 
     assert set(TONES) == {"formal", "casual", "friendly", "confident"}
     result = tone(bpe_editor, "We don't know yet, and it's late.", "formal")
@@ -172,8 +172,8 @@ def test_writer_tones_without_a_classifier_use_their_rules(bpe_editor):  # noqa:
 
 
 def test_wordy_phrases_shorten_to_what_says_the_same():
-    from dllm_core.cuts import _compressions, may_cut
-    from dllm_core.facts import check
+    from writing.cuts import _compressions, may_cut
+    from writing.facts import check
 
     text = "It should be noted that we met in order to talk, due to the fact that prices were able to rise."
     words = words_of(text)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dllm_core import style
-from dllm_core.facts import KINDS, check, fact_kind
-from dllm_core.lexicon import Lexicon
+from writing import style
+from writing.facts import KINDS, check, fact_kind
+from writing.lexicon import Lexicon
 
 
 # ------------------------------------------------------------------------------------------------ fact check

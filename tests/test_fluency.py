@@ -146,7 +146,7 @@ def test_beam_hook_is_added_only_when_asked(bpe_editor):  # noqa: F811
 
 
 def test_fluent_preset_and_cli_flags(capsys):
-    from dllm_core.cli import main
+    from cli.main import main
     from dllm_core.presets import apply_preset
 
     config = apply_preset(SamplerConfig(seed=4, temperature=0.9), "fluent").validate()
@@ -212,7 +212,7 @@ def test_app_writes_fluently_on_a_model_with_a_causal_reading(bpe_editor):  # no
 
 def test_actions_write_fluently_with_beams_per_draft(bpe_editor, tiny_editor):  # noqa: F811
     from dllm_core import EditError
-    from dllm_core.actions import action_config, rephrase, shorten
+    from writing.actions import action_config, rephrase, shorten
 
     config = action_config(bpe_editor, k=2, seed=1)
     assert (config.fluency, config.beams, config.length_slack, config.block_length) == (1.0, 2, 0, 1)

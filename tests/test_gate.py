@@ -83,7 +83,7 @@ def test_gate_is_none_without_a_causal_reading_or_an_original(tiny_editor, bpe_e
 
 
 def test_cli_carries_the_verdict_and_says_when_it_fails(bpe_editor, monkeypatch, capsys):  # noqa: F811
-    from dllm_core.cli import main
+    from cli.main import main
 
     monkeypatch.setattr(Editor, "load", classmethod(lambda cls, *a, **k: Editor(bpe_editor.adapter)))
     draft = "The harbour was [[quiet in the grey morning]] when the ferry came."

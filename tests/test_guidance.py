@@ -8,8 +8,8 @@ import pytest
 import torch
 from conftest import make_tiny_classifier
 
+from cli.main import build_parser
 from dllm_core import EditError, Editor, SamplerConfig, TokenState
-from dllm_core.cli import build_parser
 from dllm_core.hooks import SamplerHook
 from guidance import GuidanceOptions, guided_edit
 from guidance.cfg import ClassifierFreeGuidance

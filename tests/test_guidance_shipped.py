@@ -56,7 +56,7 @@ def test_each_model_finds_the_classifiers_trained_on_its_own_embeddings(editor, 
 
 
 def test_tone_on_smollm2_moves_its_classifier_score(smollm2_editor):
-    from dllm_core.actions import tone  # noqa: PLC0415
+    from writing.actions import tone  # noqa: PLC0415
 
     text = "The hotel room was small, the staff were slow and the breakfast was cold."
     result = tone(smollm2_editor, text, "sentiment", "positive", strength=0.5, k=2, seed=0)

@@ -67,8 +67,8 @@ def test_filter_word_limits_are_inclusive_and_count_like_the_actions():
     assert outside.sentence_problem("Alpha " + " ".join(words[1:]) + ".") is not None  # 13 words
     assert outside.sentence_problem("Alpha " + " ".join(words) + ".") is None  # 14 words
     assert outside.count_words("The oil-price cut, it's said, came late.") == 7
-    # the same word pattern as dllm_core.actions.count_words (read from its source: importing it needs torch)
-    src = (ROOT / "dllm_core" / "actions.py").read_text()
+    # the same word pattern as writing.words.count_words (read from its source: importing it needs torch)
+    src = (ROOT / "writing" / "words.py").read_text()
     pattern = re.search(r'^WORD = re\.compile\(r"(.*?)"\)', src, re.M).group(1)
     assert outside.WORD.pattern == pattern
 

@@ -1,5 +1,5 @@
 """Rewrite (say the selected words differently, keeping their meaning) and Fill (new words in their place):
-dllm_core.rewrite. Mechanics on a tiny random Llama with SmolLM2's tokenizer (a model with a causal reading), so the
+writing.rewrite. Mechanics on a tiny random Llama with SmolLM2's tokenizer (a model with a causal reading), so the
 properties hold for any weights; the reading limits are opened or closed to make the model's taste irrelevant."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ import pytest
 from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # noqa: F401 (fixtures)
 
 from dllm_core import EditError
-from dllm_core.actions import ACTIONS, run_action
-from dllm_core.facts import check
-from dllm_core.lexicon import Lexicon
-from dllm_core.rewrite import COMPRESSIONS, FILL_MESSAGE, fill, rewrite
+from writing.actions import ACTIONS, run_action
+from writing.facts import check
+from writing.lexicon import Lexicon
+from writing.rewrite import COMPRESSIONS, FILL_MESSAGE, fill, rewrite
 
 TEXT = ("Over the past year, more than four hundred children across six neighborhoods quickly bought "
         "difficult books in order to help their teachers.")
@@ -105,7 +105,7 @@ def test_both_are_actions_by_name(bpe_editor):  # noqa: F811
 def test_rewrite_and_fill_on_the_command_line(capsys):
     import json
 
-    from dllm_core.cli import main
+    from cli.main import main
 
     text = "The committee approved the new budget on Tuesday after a long debate."
     # the embedded model (no causal reading) can fill, not rewrite; each says why in one line
@@ -136,8 +136,8 @@ def test_rewrite_says_phrases_and_contractions_the_other_way(bpe_editor, text, w
 
 
 def test_a_phrase_only_partly_selected_is_left_alone(bpe_editor):  # noqa: F811
-    from dllm_core.rewrite import _phrase_texts
-    from dllm_core.actions import words_of
+    from writing.rewrite import _phrase_texts
+    from writing.actions import words_of
 
     text = "Trading stopped due to the storm."
     start, end = selection_of(text, "stopped due")

@@ -15,13 +15,13 @@ import re
 
 import pytest
 
-import ui
 from dllm_core import EditError
-from dllm_core import actions as core_actions
-from dllm_core.actions import ActionResult, Alternative
 from dllm_core.limits import MAX_DRAFT_CHARS
+import ui
 from ui import handlers
 from ui.render import _lcs_opcodes, change_blocks, diff_html, suggestions_html, withheld_text
+from writing import actions as core_actions
+from writing.actions import ActionResult, Alternative
 
 SENTENCE = ("Following World War II, Alabama experienced growth as the economy of the state changed from one "
             "primarily based on agriculture to one with diversified interests.")
@@ -59,7 +59,7 @@ def is_error(message: str) -> bool:
 
 
 class FakeActions:
-    """Stands in for dllm_core.actions.run_action: records the call and returns a prepared ActionResult."""
+    """Stands in for writing.actions.run_action: records the call and returns a prepared ActionResult."""
 
     def __init__(self, result: ActionResult | None = None, error: Exception | None = None):
         self.result, self.error, self.calls = result, error, []

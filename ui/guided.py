@@ -36,6 +36,13 @@ def guidance_attributes() -> list[str]:
     return [NO_ATTRIBUTE, *(f"{name}={target}" for name, targets in table.items() for target in targets)]
 
 
+def default_attribute_strength() -> float:
+    """The strength an attribute starts at when picked (the guidance package's default for exact rescoring)."""
+    from guidance.options import default_strength  # noqa: PLC0415 (only called when guidance is available)
+
+    return default_strength()
+
+
 def parse_words(text: str) -> list[str]:
     """Comma- or newline-separated words and phrases."""
     return [w.strip() for w in re.split(r"[,\n]", text or "") if w.strip()]

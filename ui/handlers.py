@@ -20,15 +20,15 @@ from typing import TYPE_CHECKING
 
 import gradio as gr
 
-from app_files import SessionFiles
-from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, TokenState, parse
+from .session_files import SessionFiles
+from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, parse
 from dllm_core.api import check_draft
 from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
 from dllm_core.markup import check_text, plain_text
-from dllm_core import actions as core_actions
-from dllm_core.actions import action_config
+from writing import actions as core_actions
+from writing.actions import action_config
 from dllm_core.presets import writing_settings
 
 from . import guided
@@ -55,7 +55,7 @@ FRAME_INTERVAL_MAX_S = 1.0  # per other run streaming (capped here); alone, ever
 WRITING_CHOICES = [("Auto (fluent where the model reads left to right)", "auto"), ("Fluent", "fluent"),
                    ("Parallel", "parallel")]
 LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
-# the writer's tones of the Tone action (dllm_core.actions.TONES once it has them): key -> what the page says
+# the writer's tones of the Tone action (writing.actions.TONES): key -> what the page says
 TONES: dict[str, str] = getattr(core_actions, "TONES", None) or {
     "formal": "More formal", "casual": "More casual", "friendly": "Friendlier", "confident": "More confident"}
 DEFAULT_TONE = "formal" if "formal" in TONES else next(iter(TONES))
@@ -65,7 +65,7 @@ DEFAULT_CHANGE = 0.5
 MAX_ALTERNATIVES = getattr(core_actions, "MAX_ALTERNATIVES", 8)
 BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changing the tone", "rewrite": "Rewriting",
               "fill": "Filling"}
-SPAN_ACTIONS = ("rewrite", "fill")  # actions on the selected words only (dllm_core.rewrite)
+SPAN_ACTIONS = ("rewrite", "fill")  # actions on the selected words only (writing.rewrite)
 # the first guess of an action's time before this server has timed one, in seconds per word of the selection, on
 # 2 CPU cores (a 30-word sentence: SmolLM2, whose actions read every candidate with the causal judge, took 25-55 s
 # to shorten, 8-16 s to rephrase, 13 s for a tone; MiniLM a few seconds); a GPU is taken to be four times faster
@@ -103,7 +103,7 @@ class Studio:
         # every request gets the work budget of dllm_core.limits for its device, so none holds the worker for minutes
         self.editors: dict[str, Editor] = {self.model_name: with_budget(editor)} if editor is not None else {}
         self.load_lock = threading.Lock()
-        self.downloads = SessionFiles()  # trajectory files: one per session, removed with it (app_files)
+        self.downloads = SessionFiles()  # trajectory files: one per session, removed with it (ui.session_files)
         self.page: Page | None = None
         # Stop: one event per session whose run is queued or streaming; the run checks it before every step
         self.stops: dict[str, threading.Event] = {}
@@ -398,9 +398,10 @@ class Studio:
         """Choosing an attribute at strength 0 would do nothing: start it at 8 and say so."""
         if not attribute or attribute == guided.NO_ATTRIBUTE or float(strength or 0) > 0:
             return gr.skip()  # nothing changes (an empty dict would read as one value)
-        return {self.ui.attribute_strength: 8.0,
-                self.ui.message: message_html(f"{attribute}: attribute strength set to 8 (at 0 the attribute does "
-                                              "nothing)", "hint")}
+        strength = guided.default_attribute_strength()
+        return {self.ui.attribute_strength: strength,
+                self.ui.message: message_html(f"{attribute}: attribute strength set to {strength:g} (at 0 the "
+                                              "attribute does nothing)", "hint")}
 
     # ------------------------------------------------------------------ running
     def make_config(self, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
@@ -587,7 +588,7 @@ class Studio:
                   f"{stats.generated_tokens / seconds:.1f} tokens/s · seed {result.seed}")
         data = result.to_json(editor.tokenizer)
         data["draft"] = draft
-        # one file per session, replaced by its next run, removed when its tab closes (app_files.SessionFiles)
+        # one file per session, replaced by its next run, removed when its tab closes (ui.session_files.SessionFiles)
         key = session_id or (session or {}).get("files") or os.urandom(8).hex()
         path = self.downloads.write(key, f"trajectory-seed{result.seed}.json",
                                     json.dumps(data, ensure_ascii=False).encode("utf-8"))
@@ -863,11 +864,11 @@ class Studio:
 
 def alternative_json(draft: str, alternative) -> dict:
     """What the session keeps of an action's alternative: its text, words and fact check (checked here with
-    :func:`dllm_core.facts.check` when the action did not check it)."""
+    :func:`writing.facts.check` when the action did not check it)."""
     facts = getattr(alternative, "facts", None)
     if facts is None:
         try:
-            from dllm_core.facts import check  # noqa: PLC0415
+            from writing.facts import check  # noqa: PLC0415
 
             facts = check(draft, alternative.text).to_json()
         except Exception:  # no checker in this build: the list shows no fact line
@@ -927,11 +928,7 @@ def progress(event, editor: Editor) -> dict:
 
 def partial_text(event, editor: Editor) -> str:
     """The text of the first canvas as it stands after a step (masks still to fill as ▒)."""
-    canvas = event.state.canvases[0].copy()
-    record = event.records[0]
-    canvas.ids = list(record.ids)
-    canvas.states = [TokenState(int(s)) for s in record.states]
-    return canvas.render(editor.tokenizer, MASK_GLYPH)
+    return event.text(editor.tokenizer, MASK_GLYPH)
 
 
 def pinned_words(result: EditResult) -> set[str]:

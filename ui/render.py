@@ -222,12 +222,12 @@ def _elide(words: list[str], context: int, first: bool, last: bool) -> str:
 
 
 FACTS_OK = "✓ keeps the facts (numbers, names, dates…)"
-FACT_LABELS = {"time": "time word"}  # kinds of dllm_core.facts as a writer reads them
+FACT_LABELS = {"time": "time word"}  # kinds of writing.facts as a writer reads them
 
 
 def facts_html(facts: dict | None) -> str:
     """One line under an alternative's tracked changes: its fact check against the draft (``facts``: the
-    ``Alternative.facts`` of :mod:`dllm_core.actions`, ``{"ok", "says", "changes"}``); nothing when unchecked."""
+    ``Alternative.facts`` of :mod:`writing.actions`, ``{"ok", "says", "changes"}``); nothing when unchecked."""
     if not facts:
         return ""
     says = str(facts.get("says") or "")

@@ -10,10 +10,10 @@ lexicographers' judgement), never by a hypernym, a sibling or an antonym, so "mo
   there is above zero): "kid" for "child", never "nipper" or "tyke"; and only if that sense is the synonym's own
   commonest one ("buy" -> "purchase", but not "prices" -> "costs" or "chairman" -> "president", whose commonest
   senses are other meanings: a blind reader judged those swaps as changing what was said);
-- words that carry facts (:mod:`dllm_core.facts`: numbers, units, dates, directions, comparisons, time words,
+- words that carry facts (:mod:`writing.facts`: numbers, units, dates, directions, comparisons, time words,
   quantifiers, negations) and function words are never swapped, nor swapped in.
 
-Which of the remaining senses the sentence means is for the caller to decide (:mod:`dllm_core.substitute` asks the
+Which of the remaining senses the sentence means is for the caller to decide (:mod:`writing.substitute` asks the
 denoiser which sense's words fit the place). The data is built once by ``scripts/build_lexicon.py`` from Debian's
 ``wordnet-base`` and shipped in ``assets/lexicon/`` with WordNet's licence notice.
 """
@@ -26,7 +26,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from .facts import FUNCTION_WORDS, is_fact_word
+from dllm_core.function_words import FUNCTION_WORDS
+
+from .facts import is_fact_word
 
 LEXICON_PATH = Path(__file__).resolve().parents[1] / "assets" / "lexicon" / "wordnet.json.gz"
 SENSE_SHARE = 0.3  # a sense counts when it is tagged at least this share as often as the word's commonest

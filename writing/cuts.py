@@ -12,14 +12,14 @@ clause and one comma). A cut is scored by two readings of the model:
   reads well when it is grammatical); the cut words' own log-likelihood is left out, so that cutting a rare word
   gains nothing by itself;
 - **is anything lost?** the denoiser's log-probability of the cut words, masked one at a time with the rest of the
-  original visible (:func:`dllm_core.actions.predictability`): a word the rest already says costs nearly nothing.
+  original visible (:func:`writing.scoring.predictability`): a word the rest already says costs nearly nothing.
 
 Beams are ordered by cost per word removed; drafts within ``tolerance`` words of the target are collected and the
 cheapest come back first. Nothing is generated, so no seam can come out garbled; the price is that a sentence
 whose words all carry weight cannot be cut far without losing something, which the score then says.
 
 Needs a model with a causal reading (``adapter.can_score``); the others shorten by deleting and repairing
-(:func:`dllm_core.actions.shorten`, method "repair").
+(:func:`writing.shorten.shorten`, method "repair").
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from .ranking import judged_totals, word_window
+from .scoring import judged_totals, word_window
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
 PHRASE_PUNCT = ",;:()—–"  # punctuation where a phrase may start or end
@@ -134,7 +134,7 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
     return options + _compressions(draft_text, words, may)
 
 
-# wordy phrases and the shorter ones that say the same; none adds a fact word (dllm_core.facts), so the fact check
+# wordy phrases and the shorter ones that say the same; none adds a fact word (writing.facts), so the fact check
 # passes them ("a large number of" -> "many" would add a quantity, and is not here)
 COMPRESSIONS = {
     "in order to": "to", "in order for": "for", "so as to": "to", "in an effort to": "to", "in an attempt to": "to",

@@ -1,6 +1,6 @@
 """Rule edits of register that never touch what a sentence says: contractions made or expanded, hedges dropped.
 
-Tone (:func:`dllm_core.actions.tone`) uses them beside its word swaps: "More formal" expands contractions ("don't" ->
+Tone (:func:`writing.tone.tone`) uses them beside its word swaps: "More formal" expands contractions ("don't" ->
 "do not"), "More casual" and "Friendlier" make them ("it is" -> "it's", never at the end of a clause: "that is
 what it is."), "More confident" drops hedging words ("perhaps", "I think that", "somewhat"). Each rule returns
 character edits (start, end, replacement) of the original text, so that they compose with swaps and tracked

@@ -1,17 +1,17 @@
 """Two ways to rewrite the words a writer selected (issue 23, part 3): **Rewrite** says them differently and keeps
 their meaning; **Fill** writes new words in their place (the classic infill). Both return an
-:class:`~dllm_core.actions.ActionResult` with up to ``k`` alternatives, best first, and both say so instead of
+:class:`~writing.alternatives.ActionResult` with up to ``k`` alternatives, best first, and both say so instead of
 offering text that does not read well.
 
 **Rewrite** gathers candidates that stay close to the original by construction, then checks each one:
 
-1. *synonym swaps* of the selected words (:mod:`dllm_core.substitute`: WordNet synonyms in the word's own sense,
+1. *synonym swaps* of the selected words (:mod:`writing.substitute`: WordNet synonyms in the word's own sense,
    chosen by the denoiser, read by the judge), every swappable place at once first, then smaller sets;
-2. *wordy phrases* said shortly ("in order to" -> "to", :data:`dllm_core.cuts.COMPRESSIONS`) and a few phrases
+2. *wordy phrases* said shortly ("in order to" -> "to", :data:`writing.cuts.COMPRESSIONS`) and a few phrases
    that mean the same (:data:`EQUIVALENTS`: "due to" -> "because of");
-3. *contractions* written out or made (:mod:`dllm_core.style`: "can't" -> "cannot", "do not" -> "don't").
+3. *contractions* written out or made (:mod:`writing.style`: "can't" -> "cannot", "do not" -> "don't").
 
-Every candidate then passes the fact check against the draft (:mod:`dllm_core.facts`; all fact kinds, nothing may
+Every candidate then passes the fact check against the draft (:mod:`writing.facts`; all fact kinds, nothing may
 go) and a reading check: the gate's repetition check (:func:`dllm_core.gate.new_repeat`), and it must not read worse
 than the original by more than ``SWAP_MAX_DROP`` nats per token under the base LM. (The gate's own margin, "must
 read more likely than the original", was calibrated on model-written spans, whose wording reads likelier than a
@@ -32,15 +32,17 @@ Fill writes new content, so its fact check is reported on every alternative but 
 from __future__ import annotations
 
 import re
-from .actions import (
-    ActionResult, Alternative, _check_k, _checked, _selection, count_words, escape, may_change, words_of,
-)
-from .api import EditError, Editor
-from .config import SamplerConfig
+
+from dllm_core.api import EditError, Editor
+from dllm_core.config import SamplerConfig
+from dllm_core.function_words import FUNCTION_WORDS
+from dllm_core.gate import check_rewrite, new_repeat, reading_drop
+from dllm_core.ranking import rank
+
+from .alternatives import ActionResult, Alternative, check_k, check_selection, fact_checked
 from .cuts import COMPRESSIONS, _compressions
-from .facts import FUNCTION_WORDS
-from .gate import check_rewrite, new_repeat, reading_drop
-from .ranking import rank
+from .rephrase import may_change
+from .words import count_words, escape, words_of
 
 FILL_MESSAGE = "no new words that read well here; try a shorter selection, or Rewrite to keep the meaning"
 SWAP_MAX_DROP = 0.5  # nats per token a swap or phrase compression may read worse than the original
@@ -90,8 +92,8 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
             keep: tuple[str, ...] = (), check_facts: bool = True, max_drop: float = SWAP_MAX_DROP) -> ActionResult:
     """Say the selected words differently and keep what they say (see the module docstring); k alternatives.
     ``max_drop``: how much worse than the original (nats per token) a candidate may read."""
-    start, end = _selection(text, selection)
-    k = _check_k(k)
+    start, end = check_selection(text, selection)
+    k = check_k(k)
     words = words_of(text, start, end, keep)
     if not words:
         raise EditError("nothing to rewrite: the selection has no words")
@@ -120,7 +122,7 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
     how = {**{t: "swap" for t in swapped}, **{t: "phrase" for t in compressed}}
     alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i], how[t])
                     for i, t in enumerate(ordered)]
-    result = _checked(ActionResult("rewrite", alternatives[0].text, alternatives, (start, end), len(words), None,
+    result = fact_checked(ActionResult("rewrite", alternatives[0].text, alternatives, (start, end), len(words), None,
                                    [w.text for w in words if w.content]), text, check_facts)
     if len(result.alternatives) > k:
         result.alternatives = result.alternatives[:k]
@@ -137,10 +139,10 @@ def fill(editor: Editor, text: str, *, selection: tuple[int, int] | None = None,
     """New words in place of the selection (the classic infill, on the command line's default writing path); k
     candidates, the ones the gate rejects withheld (``gate=False``: none judged, all offered); ``max_drop``: the
     gate's limit (default :data:`dllm_core.gate.MAX_DROP`)."""
-    from .presets import writing_settings  # noqa: PLC0415
+    from dllm_core.presets import writing_settings  # noqa: PLC0415
 
-    start, end = _selection(text, selection)
-    k = _check_k(k)
+    start, end = check_selection(text, selection)
+    k = check_k(k)
     if not text[start:end].strip():
         raise EditError("nothing to fill: select the words to replace")
     markup = escape(text[:start]) + "[[" + escape(text[start:end]) + "]]" + escape(text[end:])
@@ -155,8 +157,8 @@ def fill(editor: Editor, text: str, *, selection: tuple[int, int] | None = None,
     outside = count_words(text[:start]) + count_words(text[end:])
     scores = result.scores or [None] * len(texts)
     alternatives = [Alternative(t, count_words(t) - outside, s, "fill") for t, s in zip(texts, scores)]
-    out = _checked(ActionResult("fill", alternatives[0].text, alternatives, (start, end), count_words(text[start:end])),
-                   text, check_facts=False)
+    out = fact_checked(ActionResult("fill", alternatives[0].text, alternatives, (start, end),
+                                    count_words(text[start:end])), text, check_facts=False)
     if not (gate and editor.adapter.can_score):
         out.alternatives = out.alternatives[:k]
         return out

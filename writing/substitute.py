@@ -2,7 +2,7 @@
 keeping every other word, so that the sentence stays grammatical and keeps its facts (lexical substitution, as in
 McCarthy & Navigli's task, with WordNet for the candidates and the models here to choose among them).
 
-1. **Candidates** (:func:`propose_synonyms`) come only from the word's own WordNet synsets (:mod:`dllm_core.lexicon`),
+1. **Candidates** (:func:`propose_synonyms`) come only from the word's own WordNet synsets (:mod:`writing.lexicon`),
    so a swap cannot be an antonym, a sibling ("month" -> "week") or a looser word; words that carry facts, names,
    function words and the writer's kept words are never candidates nor replaced.
 2. **The sense** is the one whose synonyms the denoiser finds likeliest with the word masked (it sees both sides).
@@ -26,10 +26,11 @@ from dataclasses import dataclass
 
 import torch
 
-from .canvas import Canvas
-from .markup import Segment
-from .ranking import judged_totals, word_window
-from .windows import window_budget
+from dllm_core.canvas import Canvas
+from dllm_core.markup import Segment
+from dllm_core.windows import window_budget
+
+from .scoring import judged_totals, word_window
 
 
 CONTEXT_BEFORE = 160  # characters around a swap that the judge reads
@@ -57,7 +58,7 @@ def _recase(new: str, old: str) -> str:
 @torch.no_grad()
 def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int = 3,
                      min_fit: float = -5.0) -> list[Swap]:
-    """Candidate swaps from the lexicon (:mod:`dllm_core.lexicon`: members of the word's own common WordNet
+    """Candidate swaps from the lexicon (:mod:`writing.lexicon`: members of the word's own common WordNet
     senses, inflected like it), scored by one batched denoiser pass with each place masked:
 
     - **which sense**: the sentence's sense of the word is the one whose synonyms the denoiser finds likeliest at the
@@ -93,9 +94,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
             seq[[p - lo for p in toks if lo <= p < lo + len(seq)]] = adapter.mask_id
             seqs.append(seq)
             cols.append(toks[0] - lo)
-        input_ids, attention, offset = adapter.frame(seqs)
-        logp = adapter.logits_at(input_ids, attention, torch.arange(len(part)),
-                                 torch.tensor(cols) + offset).log_softmax(-1).float().cpu()
+        logp = adapter.masked_log_probs(seqs, list(range(len(part))), cols).float().cpu()
         for r, (k, toks, syns) in enumerate(part):
             w = words[k]
             spaced = " " if w.start > 0 and text[w.start - 1].isspace() else ""
@@ -131,7 +130,7 @@ def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_w
     What must not get worse is how the words *after* the swap read (``max_drop`` nats): that is where a wrong
     word class or sense shows. The swapped word's own log-probability mostly says how common it is ("nation" is
     rarer than "country" in any sentence), so it only counts with ``own_weight`` in the score, as the cuts leave
-    out the cut words' own reading (:mod:`dllm_core.cuts`); a word more than ``max_rarer`` nats less likely than
+    out the cut words' own reading (:mod:`writing.cuts`); a word more than ``max_rarer`` nats less likely than
     the writer's is too rare to offer ("results" -> "upshots")."""
     if not swaps:
         return []

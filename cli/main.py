@@ -1,8 +1,9 @@
 """Command line: ``python -m dllm_core edit "The [[3]] sat on the mat." --json``.
 
-Exit status: 0 on success, 2 for bad input (one line on stderr), 3 when a model cannot be loaded. A span rewrite
-that does not read well against the original (dllm_core.gate) is still printed, with "(no rewrite that reads well;
-try a shorter span or Fill)" on stderr, and still exits 0; ``--json`` carries the verdict as "gate".
+The subcommands: ``edit`` (here), ``action`` (:mod:`cli.action`), ``batch`` (:mod:`cli.batch`), ``models`` and
+``setup``. Exit status: 0 on success, 2 for bad input (one line on stderr), 3 when a model cannot be loaded. A span
+rewrite that does not read well against the original (:mod:`dllm_core.gate`) is still printed, with "(no rewrite
+that reads well; try a shorter span or Fill)" on stderr, and still exits 0; ``--json`` carries the verdict as "gate".
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import argparse
 import json
 import sys
 
-from .config import ORDERS, SCHEDULES, SamplerConfig, device_setting, threshold_setting
-from .limits import MAX_CANDIDATES, MAX_DRAFT_CHARS
-from .markup import check_text
-from .presets import WRITING_MODES, writing_settings
+from dllm_core.config import ORDERS, SCHEDULES, SamplerConfig, device_setting, threshold_setting
+from dllm_core.limits import MAX_CANDIDATES, MAX_DRAFT_BYTES, MAX_DRAFT_CHARS
+from dllm_core.markup import check_text
+from dllm_core.presets import WRITING_MODES, writing_settings
 
 DEFAULT = SamplerConfig()
 
@@ -79,10 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     else:
         add_guidance_arguments(edit)
     sub.add_parser("models", help="list the models that may be loaded")
-    from .action_cli import add_action_parser  # noqa: PLC0415 (writing actions: shorten, rephrase, tone)
+    from .action import add_action_parser  # noqa: PLC0415 (writing actions: shorten, rephrase, tone)
 
     add_action_parser(sub)
-    from .batch import add_batch_parser  # noqa: PLC0415 (batch jobs: JSONL in, JSONL out, locally or on Ray)
+    from .batch.command import add_batch_parser  # noqa: PLC0415 (batch jobs: JSONL in, JSONL out, locally or on Ray)
 
     add_batch_parser(sub)
     setup = sub.add_parser("setup", help="fetch and cache what the SmolLM2 model needs, so that it runs offline",
@@ -111,7 +112,7 @@ def read_draft(args: argparse.Namespace) -> str:
     wrong (none or two sources, an unreadable file, invalid UTF-8, too long)."""
     if (args.text is None) == (args.file is None):
         raise ValueError("give the draft as an argument, '-' for standard input, or --file PATH (one of them)")
-    limit = 4 * MAX_DRAFT_CHARS  # bytes: no draft within the limit is longer in UTF-8
+    limit = MAX_DRAFT_BYTES
     if args.file is not None:
         try:
             with open(args.file, "rb") as f:
@@ -139,7 +140,7 @@ def check_arguments(args: argparse.Namespace) -> None:
 
 def wants_guidance(args: argparse.Namespace, text: str) -> bool:
     """Whether the edit asks for guidance (guidance flags, or an [[...|auto]] span)."""
-    from .markup import has_auto_length  # noqa: PLC0415
+    from dllm_core.markup import has_auto_length  # noqa: PLC0415
 
     if has_auto_length(text):
         return True
@@ -157,7 +158,7 @@ def first_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "models":
-        from .adapter import ALLOWED_MODELS, LOCAL_MODELS  # noqa: PLC0415
+        from dllm_core.adapter import ALLOWED_MODELS, LOCAL_MODELS  # noqa: PLC0415
 
         for name, note in LOCAL_MODELS.items():
             print(f"{name}  ({note}; offline)")
@@ -165,15 +166,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{spec.hub_id}  ({spec.note}{'; needs --trust-remote-code' if spec.needs_remote_code else ''})")
         return 0
     if args.command == "action":
-        from .action_cli import run_action_command  # noqa: PLC0415
+        from .action import run_action_command  # noqa: PLC0415
 
         return run_action_command(args)
     if args.command == "batch":
-        from .batch import run_batch_command  # noqa: PLC0415
+        from .batch.command import run_batch_command  # noqa: PLC0415
 
         return run_batch_command(args)
     if args.command == "setup":
-        from .basemodel import BaseModelError, ensure_base  # noqa: PLC0415
+        from dllm_core.basemodel import BaseModelError, ensure_base  # noqa: PLC0415
 
         try:
             print(ensure_base(verify=args.verify))
@@ -181,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
             return fail(str(exc), 3)
         return 0
 
-    from .adapter import ModelLoadError  # noqa: PLC0415 (keeps --help fast)
-    from .api import EditError, Editor, check_draft  # noqa: PLC0415
-    from .limits import work_limit  # noqa: PLC0415
+    from dllm_core.adapter import ModelLoadError  # noqa: PLC0415 (keeps --help fast)
+    from dllm_core.api import EditError, Editor, check_draft  # noqa: PLC0415
+    from dllm_core.limits import work_limit  # noqa: PLC0415
 
     try:  # every check that needs no model, before one loads
         check_arguments(args)
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(result.text)
         if result.gate is not None and not result.gate["reads_well"]:
-            from .gate import MESSAGE  # noqa: PLC0415
+            from dllm_core.gate import MESSAGE  # noqa: PLC0415
 
             print(f"({MESSAGE})", file=sys.stderr)
     return 0

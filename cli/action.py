@@ -1,5 +1,6 @@
-"""``python -m dllm_core action shorten|rephrase|tone|rewrite|fill TEXT``: the writing actions of
-:mod:`dllm_core.actions` and :mod:`dllm_core.rewrite` on the command line. Prints the best alternative (``--alternatives K`` prints K, best first; ``--json`` one object)."""
+"""``python -m dllm_core action shorten|rephrase|tone|rewrite|fill TEXT``: the writing actions (:mod:`writing.actions`)
+on the command line. Prints the best alternative (``--alternatives K`` prints K, best first; ``--json`` one
+object)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import argparse
 import json
 import sys
 
-from .actions import ACTIONS, MAX_ALTERNATIVES, TONES
-from .config import SamplerConfig
+from dllm_core.config import SamplerConfig
+from writing.actions import ACTIONS, MAX_ALTERNATIVES, TONES, sampling_temperature
 
 
 def add_action_parser(sub) -> argparse.ArgumentParser:
@@ -42,7 +43,7 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
                         "models with one, i.e. smollm2-dlm); parallel: --steps and --temperature apply")
     p.add_argument("--steps", type=int, default=16, help="parallel writing only")
     p.add_argument("--temperature", type=float, default=None,
-                   help="parallel writing only; default: 0 for one, 0.7 for alternatives")
+                   help=f"parallel writing only; default: 0 for one, {sampling_temperature(2):g} for alternatives")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None)
     p.add_argument("--device", default=None)
@@ -51,16 +52,14 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
 
 
 def run_action_command(args) -> int:
-    from .actions import action_config, run_action  # noqa: PLC0415
-    from .adapter import ModelLoadError  # noqa: PLC0415
-    from .api import EditError, Editor  # noqa: PLC0415
+    from dllm_core.adapter import ModelLoadError  # noqa: PLC0415
+    from dllm_core.api import EditError, Editor  # noqa: PLC0415
+    from writing.actions import action_config, run_action  # noqa: PLC0415
 
-    def fail(message: str, code: int = 2) -> int:
-        print(f"error: {message}", file=sys.stderr)
-        return code
+    from .main import fail  # noqa: PLC0415 (main imports this module)
 
     text = sys.stdin.read() if args.text == "-" else args.text
-    temperature = args.temperature if args.temperature is not None else (0.7 if args.alternatives > 1 else 0.0)
+    temperature = args.temperature if args.temperature is not None else sampling_temperature(args.alternatives)
     config = SamplerConfig(steps=args.steps, temperature=temperature, seed=args.seed)
     try:
         config.validate()

@@ -22,6 +22,8 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from dllm_core.function_words import FUNCTION_WORDS
+
 KINDS = ("number", "name", "date", "unit", "negation", "qualifier", "direction", "comparison", "time", "quantity")
 
 NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
@@ -84,13 +86,6 @@ QUALIFIER_WORDS = frozenset("""former ex acting interim deputy vice alleged alle
 possibly probably likely unlikely often usually sometimes rarely seldom always occasionally frequently generally
 mainly partly fiscal net gross pretax provisional preliminary estimated projected proposed planned expected""".split())
 
-# words that carry no fact of their own (they start sentences without being names; swaps and cuts treat them apart)
-FUNCTION_WORDS = frozenset("""a an the this that these those it its he she they we i you his her their our my your
-him them us me who whom whose which what when where why how there here then than so but and or nor yet if because
-as at by for from in into of off on onto out over to under up with without about after before during since until
-while although though also just only even still some any many much most more few all both each every no not one
-other such very can could may might must shall should will would do does did done be is am are was were been being
-have has had having say says said today yesterday now once however meanwhile""".split())
 QUANTITY_BEFORE_NUMBERS = frozenset("about around over under just".split())  # quantities only before a number
 _WORD = re.compile(r"\$?\d[\d,.]*%?|[^\W\d_](?:[\w'’.-]*[^\W_])?")
 _SENTENCE_END = re.compile(r"[.!?:;\"“]\s*$")
