@@ -175,7 +175,8 @@ def write_reads(cases_path: Path, seed: int | None = None, out_dir: Path = RESUL
     files["key.json"].write_text(json.dumps(
         {"version": 2, "cases": cases_name, "seed": seed, "sentence_seed": data.get("seed"),
          "source": data.get("source", "heldout"), "source_label": data.get("source_label", "in-domain"),
-         "settings": data.get("settings", {}), "originals": originals, "outputs": outputs, **key},
+         "settings": data.get("settings", {}), "originals": originals, "outputs": outputs,
+         **{k: data[k] for k in ("section", "describe") if k in data}, **key},
         indent=1, ensure_ascii=False) + "\n")
     print(f"read A: {len(items_a)} texts -> {rel(files['A_packet.md'])}, {rel(files['A_template.json'])}")
     print(f"read B: {len(items_b)} pairs -> {rel(files['B_packet.md'])}, {rel(files['B_template.json'])}")
@@ -388,6 +389,11 @@ def score_main(key_path: Path, a_path: Path, b_path: Path, write: bool = True) -
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from exc
     settings = key.get("settings", {})
+    if key.get("section"):  # a cases file that is not bench/actions.py's (bench/span_blind.py): it says what it is
+        setup = (f"Cases: {key.get('source_label')}, seed {key['seed']} (`{key['cases']}`; "
+                 f"{key.get('describe', '')}). Reads: `{a_path.name}` (A, {len(key['A'])} texts), `{b_path.name}` "
+                 f"(B, {len(key['B'])} pairs), blind: ids only, shuffled, no action named, originals mixed in A.")
+        return _report(key, key_path, a_path, b_path, tally, setup, key["section"], write)
     tone = settings.get("tone_attribute", "?") + (f"={settings['tone_target']}" if settings.get("tone_target") else "")
     setup = (f"Sentences: {key.get('source_label', key.get('source'))}, sentence seed {key.get('sentence_seed')}, "
              f"packet seed {key['seed']} (`{key['cases']}`); first alternative of k = {settings.get('k', '?')}; "
@@ -395,13 +401,19 @@ def score_main(key_path: Path, a_path: Path, b_path: Path, write: bool = True) -
              f"tone toward {tone}. "
              f"Reads: `{a_path.name}` (A, {len(key['A'])} texts), `{b_path.name}` (B, {len(key['B'])} pairs), "
              "blind: ids only, shuffled, no action named, originals mixed in A.")
+    return _report(key, key_path, a_path, b_path, tally, setup, SECTIONS.get(key.get("source"), SECTIONS["heldout"]),
+                   write)
+
+
+def _report(key: dict, key_path: Path, a_path: Path, b_path: Path, tally: dict, setup: str, section: str,
+            write: bool) -> str:
     body = "\n\n".join([setup, score_tables(tally), EXPLAIN])
     if "_quick" in str(key.get("cases", "")):
         body = "**Quick run (smoke test), not for quoting.**\n\n" + body
     print(body)
     if write:
-        write_section(SECTIONS.get(key.get("source"), SECTIONS["heldout"]),
-                      f"python bench/actions_blind.py --score {rel(key_path)} {rel(a_path)} {rel(b_path)}", body)
+        write_section(section, f"python bench/actions_blind.py --score {rel(key_path)} {rel(a_path)} {rel(b_path)}",
+                      body)
     return body
 
 

@@ -335,3 +335,14 @@ def test_span_rewrites_of_writer_eval_become_the_two_reads(tmp_path, monkeypatch
     assert files["key.json"].name == "actions_blind_outside_s7_spans_key.json"
     out = json.loads(files["key.json"].read_text())
     assert len(out["B"]) == 3 and len(out["A"]) == 3 + 2  # 3 pairs; 3 originals + 2 new texts
+    assert out["section"] == "Span rewrites on unseen genres: blind reads (spans)"
+    # read A's verdicts carried back to writer_eval's packet ids, by text (for the gate's precision)
+    judged = {i: {"acceptable": "cut" not in (key_text := (out["originals"][r[0]["case"]]["text"]
+                                                           if r[0]["kind"] == "original"
+                                                           else out["outputs"][r[0]["output"]]["text"]))}
+              for i, r in out["A"].items()}
+    verdicts = span_blind.writer_eval_verdicts(stem, judged, results=tmp_path)
+    assert set(verdicts) == {item["id"] for item in items}
+    assert {item["text"]: verdicts[item["id"]] for item in items}["The bank cut its rates by two points on Monday."] \
+        is False
+    assert sum(v is True for v in verdicts.values()) == len(items) - 1
