@@ -3,14 +3,19 @@ markup and a :class:`SamplerConfig`, stream :meth:`Editor.stream` or run a writi
 back. Each returns (or, for a run, yields) *named updates*: a dict keyed by the page's components (``self.page``,
 built by :func:`ui.layout.build_ui`) holding only what changes; a component that is not in the dict keeps its value.
 A handler with nothing to change returns ``gr.skip()`` (an empty dict would read as one value). Every handler is a
-plain method, so tests call it without a server or a browser."""
+plain method, so tests call it without a server or a browser.
+
+This module is the core of :class:`Studio`: its state, the Run button (streaming an edit, Stop, the replay), the
+examples and the messages. Its other handlers are in three parts it inherits: :class:`ui.models.ModelChoice` (which
+model serves, its preparation), :class:`ui.marking.Marking` (marks, Undo, Accept) and :class:`ui.writer.Writer`
+(Shorten, Rephrase, Tone, Rewrite, Fill and their alternatives). The names the page, the app and the tests import
+from here keep working (``__all__``); each is defined once, in the module it is imported from."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections import deque
@@ -21,26 +26,37 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from .session_files import SessionFiles
-from dllm_core import EditError, Editor, EditResult, ModelLoadError, SamplerConfig, parse
+from dllm_core import EditError, Editor, EditResult, SamplerConfig
 from dllm_core.api import check_draft
 from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
-from dllm_core.limits import MAX_DRAFT_CHARS, MAX_LENGTH_PERCENT, MAX_SPAN_TOKENS, work_limit
+from dllm_core.limits import MAX_LENGTH_PERCENT
 from dllm_core.markup import check_text, plain_text
-from writing import actions as core_actions
-from writing.actions import action_config
 from dllm_core.presets import writing_settings
 
 from . import guided
-from .drafting import check_length, check_selection, fixed_ranges, push_undo, snap_selection
+from .marking import LENGTH_MODES, Marking
+from .models import MODEL_ALIASES, ModelChoice, canonical_model, model_labels, with_budget
 from .plots import confidence_heatmap, progress_chart
 from .render import (
-    DIFF_PLACEHOLDER, MASK_GLYPH, canvas_html, diff_html, message_html, plan_html, plural, short, suggestions_html,
-    view_positions, withheld_text,
+    DIFF_PLACEHOLDER, MASK_GLYPH, MAX_MESSAGE_CHARS, canvas_html, diff_html, message_html, one_line, plural, short,
+    view_positions,
+)
+from .writer import (
+    BUSY_WORDS, CHANGE_CHOICES, DEFAULT_CHANGE, DEFAULT_TONE, FIRST_GUESS_S_PER_WORD, FIRST_GUESS_S_PER_WORD_JUDGED,
+    MAX_ALTERNATIVES, SPAN_ACTIONS, TIMINGS_KEPT, TONES, Writer, alternative_json,
 )
 
 if TYPE_CHECKING:
     from .layout import Page
+
+__all__ = [
+    "BUSY_WORDS", "CHANGE_CHOICES", "CHART_INTERVAL_S", "CHART_REDRAWS", "DEFAULT_CHANGE", "DEFAULT_TONE", "EXAMPLES",
+    "FIRST_GUESS_S_PER_WORD", "FIRST_GUESS_S_PER_WORD_JUDGED", "FRAME_INTERVAL_MAX_S", "FRAME_INTERVAL_S",
+    "LENGTH_MODES", "MAX_ALTERNATIVES", "MAX_MESSAGE_CHARS", "MODEL_ALIASES", "SPAN_ACTIONS", "TIMINGS_KEPT", "TONES",
+    "WRITING_CHOICES", "Studio", "alternative_json", "canonical_model", "model_labels", "number_field", "one_line",
+    "partial_text", "pinned_words", "progress", "with_budget", "words_field",
+]
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = json.loads((ROOT / "assets" / "examples.json").read_text(encoding="utf-8"))
@@ -54,33 +70,10 @@ FRAME_INTERVAL_MAX_S = 1.0  # per other run streaming (capped here); alone, ever
 #                    sending every step cost ~20 % of the p95 (bench/RESULTS.md, "Serving load")
 WRITING_CHOICES = [("Auto (fluent where the model reads left to right)", "auto"), ("Fluent", "fluent"),
                    ("Parallel", "parallel")]
-LENGTH_MODES = ("keep length", "tokens", "percent", "auto")  # auto: the guidance package picks the length
-# the writer's tones of the Tone action (writing.actions.TONES): key -> what the page says
-TONES: dict[str, str] = getattr(core_actions, "TONES", None) or {
-    "formal": "More formal", "casual": "More casual", "friendly": "Friendlier", "confident": "More confident"}
-DEFAULT_TONE = "formal" if "formal" in TONES else next(iter(TONES))
-# "How much to change" of Rephrase and Tone: the share of the words that may change which do
-CHANGE_CHOICES = [("A little", 0.25), ("Some", 0.5), ("A lot", 0.8)]
-DEFAULT_CHANGE = 0.5
-MAX_ALTERNATIVES = getattr(core_actions, "MAX_ALTERNATIVES", 8)
-BUSY_WORDS = {"shorten": "Shortening", "rephrase": "Rephrasing", "tone": "Changing the tone", "rewrite": "Rewriting",
-              "fill": "Filling"}
-SPAN_ACTIONS = ("rewrite", "fill")  # actions on the selected words only (writing.rewrite)
-# the first guess of an action's time before this server has timed one, in seconds per word of the selection, on
-# 2 CPU cores (a 30-word sentence: SmolLM2, whose actions read every candidate with the causal judge, took 25-55 s
-# to shorten, 8-16 s to rephrase, 13 s for a tone; MiniLM a few seconds); a GPU is taken to be four times faster
-# (not measured yet). Then: the measured time of the last TIMINGS_KEPT actions of that kind on that model, per word
-FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2, "rewrite": 0.2, "fill": 0.3}  # no causal reading
-# with one (SmolLM2); Fill writes fluently, one token per step (about 15-25 s for 6 words on one busy core)
-FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 1.5, "rephrase": 0.4, "tone": 0.5, "rewrite": 0.3, "fill": 3.0}
-TIMINGS_KEPT = 8
-MODEL_ALIASES = {"minilm": "embedded"}  # names of one model: loaded once, offered once
-MAX_MESSAGE_CHARS = 400  # an error message is one line of at most this many characters (it may quote an input)
-SHORTEN_TARGET = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*")
 log = logging.getLogger("dllm_app")
 
 
-class Studio:
+class Studio(ModelChoice, Marking, Writer):
     """Event handlers of one page, bound to one loaded :class:`Editor` (shared by every session; per-user data lives
     in the page's ``gr.State``). :func:`ui.layout.build_ui` builds the page and binds it (``self.page``)."""
 
@@ -120,110 +113,6 @@ class Studio:
             others = self.streaming - 1
         return min(FRAME_INTERVAL_MAX_S, FRAME_INTERVAL_S * max(others, 0))
 
-    # ------------------------------------------------------------------ models
-    def model_choices(self) -> list[str]:
-        """The models the picker offers now: the operator's offer less those that cannot serve (yet)."""
-        return [name for name in self.offered if name not in self.unavailable]
-
-    def editor_for(self, name: str | None) -> Editor:
-        """The editor of the model picked in the page, loaded on first use (then kept); the server's default model
-        when nothing is picked. A model the server does not offer, one still being prepared and one that cannot
-        load are user-facing errors (one line); the draft stays as it is."""
-        if name is not None and not isinstance(name, str):
-            raise EditError("model: give a model's name, such as 'embedded'")
-        name = canonical_model(name or self.model_name)
-        if name not in self.offered:
-            raise EditError(f"model {short(repr(name))} is not offered here; choose one of: "
-                            f"{', '.join(self.model_choices()) or 'none yet'}")
-        if name in self.unavailable:
-            raise EditError(self.unavailable[name])
-        if name in self.editors:
-            return self.editors[name]
-        if name == self.model_name and self.editor is None:
-            raise EditError(f"no model is loaded: {self.load_error}")
-        with self.load_lock:
-            if name not in self.editors:
-                try:
-                    self.editors[name] = with_budget(Editor.load(name, batching=True))
-                except ModelLoadError as exc:
-                    raise EditError(f"could not load {name!r}: {exc}") from exc
-        return self.editors[name]
-
-    def preparing_started(self, name: str) -> None:
-        """``name`` (the default model) is being prepared in the background; the model loaded now serves
-        meanwhile (or, with none, requests get a message until it is ready)."""
-        with self.load_lock:
-            self.preparing, self.interim, self.prepare_error = name, self.model_name, ""
-            if self.editor is not None:
-                why = f"it is being prepared (first start: a few minutes); {self.model_name} serves meanwhile"
-            else:
-                why = "it is being prepared (first start: a few minutes): try again shortly"
-            self.unavailable[name] = f"the default model ({name}) is not ready yet: {why}"
-
-    def prepared(self, name: str, editor: Editor) -> None:
-        """The preparation of ``name`` is done: it becomes the default model, which new requests use (a page picks
-        it up on its next tick or load; a request naming another offered model still gets that one)."""
-        with self.load_lock:
-            self.editors[name] = with_budget(editor)
-            self.editor, self.model_name, self.load_error = editor, name, ""
-            self.unavailable.pop(name, None)
-            self.preparing = None
-
-    def preparation_failed(self, name: str, reason: str) -> None:
-        """The preparation of ``name`` failed (no network, a bad hash...): one line on the page; the model that
-        served meanwhile serves on, and ``name`` is neither offered nor loaded (a request naming it gets the line)."""
-        with self.load_lock:
-            self.preparing = None
-            serving = f"{self.model_name} serves" if self.editor is not None else "no model serves"
-            reason = one_line(reason, 240)
-            self.prepare_error = f"the default model ({name}) could not be prepared: {reason}; {serving}"
-            self.unavailable[name] = self.prepare_error
-
-    def model_line(self) -> str:
-        """The status line: the model that serves, and the default model's preparation while it runs or failed."""
-        if self.preparing is not None:
-            if self.editor is None:
-                return f"No model loaded yet: preparing the default model ({self.preparing})…"
-            return (f"Model: {self.editor.adapter.describe()} · Preparing the default model ({self.preparing})… "
-                    "the fast model serves meanwhile")
-        if self.editor is None:
-            return f"No model loaded: {self.load_error}"
-        line = f"Model: {self.editor.adapter.describe()}"
-        return f"{line} · {self.prepare_error}" if self.prepare_error else line
-
-    def notice_html(self) -> str:
-        """The line at the top of the page while the default model is prepared, or when that failed ('' when
-        neither)."""
-        if self.preparing is not None:
-            meanwhile = "the fast model serves meanwhile" if self.editor is not None else "this takes a few minutes"
-            return message_html(f"Preparing the default model ({self.preparing})… {meanwhile}", "info")
-        if self.prepare_error:
-            return message_html(self.prepare_error[:1].upper() + self.prepare_error[1:], "error")
-        return ""
-
-    def model_state(self, picked=None) -> dict:
-        """The page's model state (on page load and while the default model is prepared, on the timer): the status
-        line, the notice, the picker (what it offers now; a page still on the model that served meanwhile moves to
-        the default once it is ready) and the timer (on only while preparing)."""
-        p = self.ui
-        choices = self.model_choices()
-        value = canonical_model(picked) if isinstance(picked, str) else None
-        if value not in choices or (self.preparing is None and value == self.interim):
-            value = self.model_name  # (the page was on the interim model because the default was not ready)
-        notice = self.notice_html()
-        picker = gr.Dropdown(choices=model_labels(choices), value=value if value in choices else None)
-        return {p.status: self.model_line(), p.notice: gr.HTML(notice, visible=bool(notice)), p.model_choice: picker,
-                p.timer: gr.Timer(active=self.preparing is not None)}
-
-    def page_opened(self) -> dict:
-        """A page opens: its model state as of now (the page itself was built at the start)."""
-        return self.model_state(None)
-
-    def model_tick(self, picked) -> dict:
-        """The timer while the default model is prepared: nothing changes until the preparation ends."""
-        if self.preparing is not None:
-            return gr.skip()
-        return self.model_state(picked)
 
     @property
     def ui(self) -> Page:
@@ -236,141 +125,6 @@ class Studio:
         most MAX_MESSAGE_CHARS characters, whatever input it quotes."""
         return {self.ui.message: message_html(one_line(text), "error")}
 
-    # ------------------------------------------------------------------ marking the draft
-    def preview(self, draft: str) -> dict:
-        """What the markup asks for, in words (or what is wrong with it)."""
-        return {self.ui.plan: self.plan(draft)}
-
-    def plan(self, draft: str) -> str:
-        return plan_html(draft, self.editor.tokenizer if self.editor else None, MAX_DRAFT_CHARS)
-
-    def _marked(self, draft: str, new: str, undo, note: str) -> dict:
-        return {self.ui.draft: new, self.ui.undo_stack: push_undo(undo, draft),
-                self.ui.message: message_html(note, "ok")}
-
-    def mask_selection(self, draft: str, start, end, mode: str, n_tokens, percent, undo) -> dict:
-        """Wrap the selection in [[...]] (keeping its length, or as N tokens, or as a percentage of it)."""
-        try:
-            start, end = check_selection(draft, start, end)
-            spec = ""
-            if mode == "tokens":
-                n = whole_number(n_tokens, "length")
-                if not 1 <= n <= MAX_SPAN_TOKENS:
-                    raise EditError(f"length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
-                spec = f"|{n}"
-            elif mode == "auto":
-                if not guided.guidance_available():
-                    raise EditError("auto length needs the guidance package, which is not installed")
-                spec = "|auto"
-            elif mode == "percent":
-                pct = float(percent)
-                if not 0 < pct <= MAX_LENGTH_PERCENT:
-                    raise EditError(f"length must be in (0, {MAX_LENGTH_PERCENT:g}] %, got {pct:g}")
-                spec = f"|{pct:g}%"
-            elif mode != "keep length":
-                raise EditError(f"masked length must be one of {', '.join(LENGTH_MODES)}, got {mode!r}")
-        except (EditError, TypeError, ValueError) as exc:
-            return self.error(str(exc))
-        new = f"{draft[:start]}[[{draft[start:end]}{spec}]]{draft[end:]}"
-        return self._marked(draft, new, undo, f"masked “{short(draft[start:end])}”")
-
-    def pin_selection(self, draft: str, start, end, undo) -> dict:
-        try:
-            start, end = check_selection(draft, start, end)
-        except EditError as exc:
-            return self.error(str(exc))
-        new = f"{draft[:start]}{{{{{draft[start:end]}}}}}{draft[end:]}"
-        return self._marked(draft, new, undo, f"pinned “{short(draft[start:end])}”")
-
-    def insert_at_cursor(self, draft: str, start, end, n_tokens, undo) -> dict:
-        """Insert [[N]] at the cursor (the end of the selection), with a space on each side where needed."""
-        draft = draft or ""
-        try:
-            if not isinstance(draft, str):
-                raise EditError("the draft must be text")
-            check_length(draft)
-            n = whole_number(n_tokens, "insert length")
-            cursor = max(0, min(int(end if end is not None else len(draft)), len(draft)))
-            if not 1 <= n <= MAX_SPAN_TOKENS:
-                raise EditError(f"insert length must be 1..{MAX_SPAN_TOKENS} tokens, got {n}")
-            ranges = fixed_ranges(draft) if draft else [(0, 0)]
-        except (TypeError, ValueError, OverflowError) as exc:
-            return self.error(str(exc) if isinstance(exc, EditError) else f"cannot insert here: {exc}")
-        if draft and not any(lo <= cursor <= hi for lo, hi in ranges):
-            return self.error("the cursor is inside a marked span: move it to plain text")
-        left, right = draft[:cursor], draft[cursor:]
-        mark = f"[[{n}]]"
-        if left and not left[-1].isspace():
-            mark = " " + mark
-        if right and right[0].isalnum():
-            mark += " "
-        return self._marked(draft, left + mark + right, undo, f"inserted {n} tokens at the cursor")
-
-    def clear_marks(self, draft: str, undo) -> dict:
-        try:
-            if draft is not None and not isinstance(draft, str):
-                raise EditError("the draft must be text")
-            check_length(draft)
-            plain = plain_text(parse(draft or ""))
-        except EditError as exc:
-            return self.error(str(exc))
-        except ValueError as exc:
-            return self.error(f"cannot clear marks: {exc}")
-        if plain == draft:
-            return {self.ui.message: message_html("no marks to clear", "hint")}
-        return self._marked(draft, plain, undo, "marks cleared")
-
-    def undo(self, draft: str, undo, session: dict | None = None) -> dict:
-        """The draft before the last change (a mark, or an Accept). Undoing the Accept of an alternative puts the
-        list back as it was, that alternative marked undone: it is not accepted again (pick another, or act again)."""
-        if not undo:
-            return {self.ui.message: message_html("nothing to undo", "hint")}
-        update = {self.ui.draft: undo[-1], self.ui.undo_stack: undo[:-1],
-                  self.ui.message: message_html("undone", "ok")}
-        session = session or {}
-        accepted = session.get("accepted")
-        if accepted is not None and session.get("alternatives") and len(undo) == session.get("accept_depth") \
-                and undo[-1] == session.get("before_accept"):  # this Undo takes back the Accept
-            update[self.ui.session] = {**session, "accepted": None, "undone": accepted, "accept_depth": None,
-                                       "before_accept": None}
-            update[self.ui.message] = message_html(f"alternative {accepted + 1} undone: your draft is as it was",
-                                                   "ok")
-        return update
-
-    def accept(self, draft: str, session: dict | None, undo) -> dict:
-        """The result (a run's, or the alternative previewed) becomes the draft; Undo brings the old one back."""
-        try:
-            if draft is not None and not isinstance(draft, str):
-                raise EditError("the draft must be text")
-            check_length(draft)  # (Undo would keep it)
-        except EditError as exc:
-            return self.error(str(exc))
-        session = session or {}
-        result = session.get("result")
-        if not result:
-            return {self.ui.message: message_html("run an edit first, then accept its result", "hint")}
-        what = "result"
-        if session.get("alternatives"):  # the list marks the one taken (show_alternatives, chained after this)
-            chosen = session.get("chosen", 0)
-            if chosen == session.get("accepted"):
-                return {self.ui.message: message_html(f"alternative {chosen + 1} is already in the draft", "hint")}
-            if chosen == session.get("undone"):
-                return {self.ui.message: message_html(f"alternative {chosen + 1} was undone: pick another "
-                                                      "alternative, or run the action again", "hint")}
-            accepted = session.get("accepted")
-            if (accepted is not None and draft == session["alternatives"][accepted]["text"]
-                    and len(undo or []) == session.get("accept_depth") and (undo or [None])[-1] ==
-                    session.get("before_accept")):  # another alternative instead of the one accepted: a swap
-                before = session["before_accept"]
-            else:
-                before, undo = draft, push_undo(undo, draft)
-            session = {**session, "accepted": chosen, "undone": None, "accept_depth": len(undo),
-                       "before_accept": before}
-            return {self.ui.draft: result, self.ui.undo_stack: undo, self.ui.session: session,
-                    self.ui.message: message_html(f"alternative {chosen + 1} accepted into the draft (Undo brings "
-                                                  "the old draft back)", "ok")}
-        return {self.ui.draft: result, self.ui.undo_stack: push_undo(undo, draft), self.ui.session: session,
-                self.ui.message: message_html(f"{what} accepted into the draft (Undo brings the old draft back)", "ok")}
 
     def load_example(self, name: str) -> dict:
         """Draft, sampler settings and guidance fields of an example (guidance only where installed)."""
@@ -625,228 +379,6 @@ class Studio:
         """The app shuts down: remove every download (also done when the process exits)."""
         self.downloads.close()
 
-    # ------------------------------------------------------------------ writing actions
-    def estimate(self, action: str, words: int, model: str | None = None) -> float:
-        """Seconds ``action`` on ``words`` words of selection should take: the measured time of the last actions of
-        that kind on that model in this server, per word; a first guess per word before any."""
-        model = canonical_model(model if isinstance(model, str) else None) or self.model_name
-        with self.timings_lock:
-            seen = list(self.timings.get((model, action), ()))
-        if seen:
-            per_word = sum(t for t, _ in seen) / max(1, sum(n for _, n in seen))
-        else:
-            editor = self.editors.get(model)
-            judged = editor is not None and editor.adapter.can_score
-            per_word = (FIRST_GUESS_S_PER_WORD_JUDGED if judged else FIRST_GUESS_S_PER_WORD).get(action, 0.5)
-            if editor is not None and editor.adapter.device.type != "cpu":
-                per_word /= 4
-        return max(1.0, per_word * max(1, words))
-
-    def timed(self, action: str, model: str | None, seconds: float, words: int) -> None:
-        """Remember how long an action took (for the next estimate)."""
-        with self.timings_lock:
-            key = canonical_model(model if isinstance(model, str) else None) or self.model_name
-            self.timings.setdefault((key, action), deque(maxlen=TIMINGS_KEPT)).append(
-                (float(seconds), max(1, int(words))))
-
-    def action_started(self, action: str, draft, start, end, model=None) -> dict:
-        """An action's button pressed (before it is queued): the action buttons, Accept and Reject are disabled
-        until it ends, and the message says what is under way and about how long it takes ("Shortening… about
-        4 s")."""
-        p = self.ui
-        try:
-            text = draft if isinstance(draft, str) and len(draft) <= MAX_DRAFT_CHARS else ""
-            lo, hi = snap_selection(text, whole_number(start or 0, "start"), whole_number(end or 0, "end"))
-            words = core_actions.count_words(text[lo:hi] if hi > lo else text)
-            seconds = self.estimate(action, words, model if isinstance(model, str) else None)
-            about = f"about {round(seconds)} s" if seconds < 90 else f"about {round(seconds / 60)} min"
-            note = f"{BUSY_WORDS.get(action, 'Working')}… {about}"
-        except Exception:  # the action itself says what is wrong with its input
-            note = f"{BUSY_WORDS.get(action, 'Working')}…"
-        off = gr.Button(interactive=False)
-        return {**{b: off for b in self.action_buttons()}, p.accept_btn: off, p.reject_btn: off,
-                p.message: message_html(note, "info busy")}
-
-    def action_buttons(self) -> list:
-        p = self.ui
-        return [p.shorten_btn, p.rephrase_btn, p.tone_btn, p.rewrite_btn, p.fill_btn]
-
-    def action_ended(self, session) -> dict:
-        """The action ended (with alternatives or a message): its buttons are clickable again, the list shows."""
-        on = gr.Button(interactive=True)
-        return {**{b: on for b in self.action_buttons()}, **self.show_alternatives(session)}
-
-    def tone_of(self, choice) -> dict:
-        """The Tone action's arguments for a tone picked on the page or sent to /tone: a writer's tone (its key or
-        its label: "formal", "More formal") or a shipped classifier's ``name=target`` (the guidance demo)."""
-        if not isinstance(choice, str) or not choice.strip():
-            raise EditError(f"choose a tone first: {', '.join(TONES.values())}")
-        choice = choice.strip()
-        by_label = {label.lower(): key for key, label in TONES.items()}
-        if choice.lower() in TONES or choice.lower() in by_label:
-            return {"attribute": by_label.get(choice.lower(), choice.lower())}
-        name, _, goal = choice.partition("=")
-        if goal and choice in guided.guidance_attributes():
-            return {"attribute": name, "target": goal}
-        raise EditError(f"unknown tone {short(choice, 30)!r}: choose one of {', '.join(TONES.values())}")
-
-    @staticmethod
-    def change_amount(value) -> float:
-        """How much Rephrase and Tone change, in (0, 1]; a message for anything else (NaN, inf, text)."""
-        try:
-            amount = float(value) if isinstance(value, str) else value
-        except ValueError:
-            amount = None
-        if not is_number(amount) or not 0.0 < float(amount) <= 1.0:
-            raise EditError(f"how much to change: must be a share in (0, 1], such as 0.5, got {short(repr(value))}")
-        return float(amount)
-
-    @staticmethod
-    def shorten_target(value) -> str:
-        """The Shorten target as typed: a number of words ("12") or a share ("70%")."""
-        if value is None or value == "":
-            return "70%"
-        text = str(value) if isinstance(value, (str, int, float)) and not isinstance(value, bool) else ""
-        m = SHORTEN_TARGET.fullmatch(text) if len(text) <= 20 else None
-        if m is None or float(m.group(1)) <= 0:
-            raise EditError(f"shorten to: give a number of words (12) or a share of them (70%), got "
-                            f"{short(repr(value))}")
-        return text.strip()
-
-    def act(self, action: str, draft: str, start, end, target, change, tone_choice, k, seed,
-            session, model=None, writing=None) -> dict:
-        """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
-        from one batched run, listed with their tracked changes and fact checks; the first is previewed in the
-        Result box. ``change``: how much Rephrase and Tone change (a share in (0, 1]); ``tone_choice``: a writer's
-        tone (:data:`TONES`) or a classifier's ``name=target``. Every input is checked here: a wrong one is a
-        message, the draft and the last result stay."""
-        p = self.ui
-        try:
-            if action not in BUSY_WORDS:
-                raise EditError(f"unknown action {action!r}")
-            if draft is not None and not isinstance(draft, str):
-                raise EditError("the draft must be text")
-            if not draft or not draft.strip():
-                raise EditError("the draft is empty: type or paste some text first")
-            if len(draft) > MAX_DRAFT_CHARS:
-                raise EditError(f"the draft is {len(draft):,} characters; the limit is {MAX_DRAFT_CHARS:,}: "
-                                "shorten it, or select a part and work on that")
-            try:
-                check_text(draft)
-            except ValueError as exc:
-                raise EditError(str(exc)) from None
-            try:
-                marked = any(seg.kind != "fixed" for seg in parse(draft))
-            except ValueError as exc:
-                raise EditError(f"the draft's markup is broken: {exc}") from exc
-            if marked:
-                raise EditError("actions work on plain text: clear the marks first (Clear marks, under the hood)")
-            start, end = snap_selection(draft, whole_number(0 if start is None else start, "selection start"),
-                                        whole_number(0 if end is None else end, "selection end"))
-            selection = (start, end) if end > start else None
-            if action in SPAN_ACTIONS and selection is None:
-                raise EditError(f"select the words to {action} first (Rewrite says them differently, Fill writes new "
-                                "words in their place)")
-            k = whole_number(1 if k is None else k, "alternatives")
-            if not 1 <= k <= MAX_ALTERNATIVES:
-                raise EditError(f"alternatives: must be 1..{MAX_ALTERNATIVES}, got {k}")
-            seed = whole_number(0 if seed is None else seed, "seed")
-            if not 0 <= seed < 2**63:
-                raise EditError(f"seed: must be a non-negative integer, got {seed}")
-            kwargs: dict = {"selection": selection, "k": k, "seed": seed}
-            if action == "shorten":
-                kwargs["target"] = self.shorten_target(target)
-            elif action not in SPAN_ACTIONS:
-                kwargs["strength"] = self.change_amount(change)
-            if action == "tone":
-                kwargs.update(self.tone_of(tone_choice))
-            editor = self.editor_for(model)
-            if action not in SPAN_ACTIONS:  # (Fill writes on the default path, Rewrite swaps words: no sampler)
-                kwargs["config"] = action_config(editor, k, seed, writing)
-            began = time.perf_counter()
-            out = core_actions.run_action(editor, action, draft, **kwargs)
-            self.timed(action, model, time.perf_counter() - began,
-                       core_actions.count_words(draft[start:end] if selection else draft))
-        except (EditError, ValueError, OverflowError) as exc:  # a user's input: a message, the draft kept
-            return self.error(str(exc))
-        except Exception as exc:  # never lose the page over a bug
-            log.exception("action failed")
-            return self.error(f"internal error ({type(exc).__name__}): {exc}")
-        alternatives = [alternative_json(draft, a) for a in out.alternatives]
-        # withheld by the fact check (Fill's are withheld by the gate, and its note says so)
-        withheld = [alternative_json(draft, a) for a in getattr(out, "withheld", None) or []] if action != "fill" else []
-        held = withheld_text(withheld)
-        note = f" · {out.note}" if out.note else ""
-        if not alternatives:
-            return self.error(f"no alternative kept the facts of your draft{f': {held}' if held else ''}{note}; "
-                              "try another selection, or change less")
-        where = "the selection" if out.selection != (0, len(draft)) else "the draft"
-        words_after = alternatives[0]["words"]
-        size = (f"{out.words_before} → {words_after} words (target {out.target_words})"
-                if out.target_words is not None else f"{out.words_before} → {words_after} words")
-        ranked = ("" if len(alternatives) == 1 else " (best first)" if out.alternatives[0].score is not None else
-                  " (unranked: this model cannot rank them)")
-        names = list(dict.fromkeys(out.kept))
-        kept = f" · kept: {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else ""
-        shown = f" · {held}" if held and "not shown" not in out.note else ""  # (the action's note may say it)
-        done = {"shorten": "Shortened", "rephrase": "Rephrased", "tone": "Tone changed in", "rewrite": "Rewrote",
-                "fill": "Filled"}[action]
-        msg = message_html(f"{done} {where}: {size} · {plural(len(alternatives), 'alternative')}{ranked}"
-                           f"{shown}{note}{kept}", "ok")
-        new_session = {"result": alternatives[0]["text"], "original": draft, "alternatives": alternatives,
-                       "chosen": 0, "withheld": withheld, "action": action}
-        # (the list with tracked changes follows from the session: show_alternatives, chained after this)
-        return {p.alternatives: gr.Radio(choices=self.choice_labels(alternatives), value="0", visible=True),
-                p.result: alternatives[0]["text"], p.diff: diff_html(draft, alternatives[0]["text"]), p.message: msg,
-                p.session: new_session}
-
-    def show_alternatives(self, session) -> dict:
-        """The list of the session's alternatives, each with its tracked changes against the draft they came from
-        and its fact check (the previewed, the accepted and an undone one marked, the withheld counted), and what
-        Accept and Reject can do now: Accept takes a result that is not in the draft yet and was not undone."""
-        session = session or {}
-        alternatives = session.get("alternatives") or []
-        p = self.ui
-        chosen = session.get("chosen", 0)
-        can_accept = bool(session.get("result")) and (not alternatives or chosen not in (
-            session.get("accepted"), session.get("undone")))
-        buttons = {p.accept_btn: gr.Button(interactive=can_accept),
-                   p.reject_btn: gr.Button(interactive=bool(alternatives))}
-        if not alternatives:
-            return {p.suggestions: gr.HTML("", visible=False), **buttons}
-        listed = suggestions_html(session.get("original", ""), alternatives, chosen, session.get("accepted"),
-                                  session.get("undone"), session.get("withheld") or [])
-        return {p.suggestions: gr.HTML(listed, visible=True), **buttons}
-
-    @staticmethod
-    def choice_labels(alternatives: list[dict]) -> list[tuple[str, str]]:
-        return [(f"{i + 1} · {plural(a['words'], 'word')}", str(i)) for i, a in enumerate(alternatives)]
-
-    def choose_alternative(self, choice, session) -> dict:
-        """Preview the picked alternative: it fills the Result box, its diff shows, and it is what Accept takes."""
-        session = dict(session or {})
-        alternatives = session.get("alternatives") or []
-        try:
-            i = whole_number(choice, "alternative")
-        except (TypeError, ValueError, OverflowError):
-            return gr.skip()
-        if not 0 <= i < len(alternatives):
-            return gr.skip()
-        text = alternatives[i]["text"]
-        session.update(result=text, chosen=i)
-        p = self.ui
-        return {p.result: text, p.diff: diff_html(session.get("original", ""), text), p.session: session,
-                **self.show_alternatives(session)}
-
-    def reject(self, session) -> dict:
-        """Reject the alternatives: the list goes, the Result box empties, the draft stays as it is."""
-        session = dict(session or {})
-        if not session.get("alternatives"):
-            return {self.ui.message: message_html("no alternatives to reject", "hint")}
-        p = self.ui
-        return {p.alternatives: gr.Radio(choices=[], value=None, visible=False), p.suggestions: gr.HTML("", visible=False),
-                p.result: "", p.diff: DIFF_PLACEHOLDER, p.session: {},
-                p.message: message_html("alternatives rejected; your draft is unchanged", "ok")}
 
     def replay(self, step, session) -> dict:
         """Show step ``step`` (1-based) of the last run on the canvas and the charts."""
@@ -862,31 +394,6 @@ class Studio:
                 p.progress: progress_chart(frames, k)}
 
 
-def alternative_json(draft: str, alternative) -> dict:
-    """What the session keeps of an action's alternative: its text, words and fact check (checked here with
-    :func:`writing.facts.check` when the action did not check it)."""
-    facts = getattr(alternative, "facts", None)
-    if facts is None:
-        try:
-            from writing.facts import check  # noqa: PLC0415
-
-            facts = check(draft, alternative.text).to_json()
-        except Exception:  # no checker in this build: the list shows no fact line
-            log.exception("fact check failed")
-            facts = None
-    return {"text": alternative.text, "words": alternative.words, "facts": facts}
-
-
-def canonical_model(name: str | None) -> str:
-    """A model's name as the server keys it ('minilm' is 'embedded')."""
-    name = (name or "").strip()
-    return MODEL_ALIASES.get(name, name)
-
-
-def model_labels(names: list[str]) -> list[tuple[str, str]]:
-    """The picker's choices: each local model with what it is."""
-    return [(f"{name}: {LOCAL_MODELS[name]}" if name in LOCAL_MODELS else name, name) for name in names]
-
 
 def words_field(value, name: str) -> str:
     """A words field (required, banned) as text: nothing is ''; anything but text is a message."""
@@ -895,6 +402,7 @@ def words_field(value, name: str) -> str:
     if not isinstance(value, str):
         raise EditError(f"{name}: give words separated by commas")
     return value
+
 
 
 def number_field(value, name: str) -> float:
@@ -909,16 +417,6 @@ def number_field(value, name: str) -> float:
         raise EditError(f"{name}: must be a number, got {short(repr(value))}")
     return float(number)
 
-
-def one_line(text, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``text`` as one line of at most ``limit`` characters (white space runs as one space)."""
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def with_budget(editor: Editor) -> Editor:
-    """``editor``'s model with the work budget of one request on its device (dllm_core.limits)."""
-    return Editor(editor.adapter, max_work=work_limit(editor.adapter.device.type))
 
 
 def progress(event, editor: Editor) -> dict:

@@ -22,6 +22,7 @@ CANVAS_LEGEND = ('<div class="canvas-step">Canvas: <span class="tok masked">▒<
                  '<span class="tok pinned">pinned</span> kept exactly · plain: your text</div>')
 CANVAS_PLACEHOLDER = '<div class="canvas empty">The canvas appears here when you run an edit.</div>'
 DIFF_PLACEHOLDER = '<div class="diff muted">The changes to your draft appear here.</div>'
+MAX_MESSAGE_CHARS = 400  # an error message is one line of at most this many characters (it may quote an input)
 
 
 def message_html(text: str, kind: str = "info") -> str:
@@ -38,6 +39,13 @@ def short(text: str, n: int = 40) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ the canvas
+def one_line(text, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` as one line of at most ``limit`` characters (white space runs as one space)."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+
 def confidence_colour(conf: float | None) -> str:
     """Red (unsure) to green (sure), light enough to read dark text on."""
     c = 0.0 if conf is None else max(0.0, min(1.0, float(conf)))
