@@ -53,3 +53,13 @@ BATCH_PASS_TOKENS_GPU = 65_536
 BATCH_BULK_TOKENS = 1_024
 SERVING_CONCURRENCY_CPU = 4
 SERVING_CONCURRENCY_GPU = 16
+# A run on a server ends after this many seconds of its own (queueing not counted), as Stop ends it: what it wrote so
+# far is shown and the draft is kept. The work budget bounds a request's size; this bounds its time on a machine that
+# a burst of other requests has slowed down.
+RUN_SECONDS_CPU = 180
+RUN_SECONDS_GPU = 60
+
+
+def run_seconds(device_type: str) -> int:
+    """The wall-clock limit of one run on a server, on a device of this type."""
+    return RUN_SECONDS_CPU if device_type == "cpu" else RUN_SECONDS_GPU

@@ -206,6 +206,25 @@ def test_stop_ends_the_run_before_its_next_step_and_shows_the_result_so_far(stud
     assert "nothing is running" in out["message"] and out["run_btn"].interactive is True
 
 
+def test_a_run_past_its_time_limit_ends_as_stop_ends_it(studio, tiny_editor, monkeypatch):
+    """Issue 24: every run has a wall-clock limit (dllm_core.limits.run_seconds); past it the run ends before its next
+    step, shows what it wrote so far and says why; the draft is kept."""
+    from dllm_core.limits import RUN_SECONDS_CPU, run_seconds
+
+    assert studio.run_seconds(tiny_editor) == run_seconds("cpu") == RUN_SECONDS_CPU
+    monkeypatch.setattr(studio, "max_run_seconds", 0)  # every step is past the limit
+    adapter = tiny_editor.adapter
+    before = adapter.forward_passes
+    updates = run_all(studio, "The [[quick brown fox jumps over|8]] the dog.", steps=8,
+                      request=SimpleNamespace(session_hash="tab-slow"))
+    assert adapter.forward_passes - before == 1  # one step, then no forward pass
+    last = updates[-1]
+    assert "time limit of one run (0 s)" in last["message"] and "stopped at step 1 of 8" in last["message"]
+    assert "▒" in last["result"] and "tab-slow" not in studio.stops
+    monkeypatch.setattr(studio, "max_run_seconds", None)
+    assert run_all(studio, "The [[cat]] sat.")[-1]["result"]  # within the limit: runs to the end
+
+
 def test_stop_while_queued_ends_the_run_before_it_starts(studio, tiny_editor):
     tab = SimpleNamespace(session_hash="tab-queued")
     studio.run_clicked(tab)

@@ -30,7 +30,7 @@ from dllm_core import EditError, Editor, EditResult, SamplerConfig
 from dllm_core.api import check_draft
 from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
-from dllm_core.limits import MAX_LENGTH_PERCENT
+from dllm_core.limits import MAX_LENGTH_PERCENT, run_seconds
 from dllm_core.markup import check_text, plain_text
 from dllm_core.presets import writing_settings
 
@@ -106,6 +106,7 @@ class Studio(ModelChoice, Marking, Writer):
         # the page shows while one runs
         self.timings: dict[tuple[str, str], deque] = {}
         self.timings_lock = threading.Lock()
+        self.max_run_seconds: int | None = None  # a run's wall-clock limit; None: dllm_core.limits.run_seconds
 
     def frame_interval(self) -> float:
         """Seconds a run waits between the step frames it sends: 0 alone, longer the more runs stream at once."""
@@ -241,6 +242,7 @@ class Studio(ModelChoice, Marking, Writer):
         stop = self._stop_event(key)
         stream = None
         counted = False
+        timed_out = False
         try:
             if stop.is_set():
                 yield {p.message: message_html("stopped before the run started; your draft is unchanged", "hint")}
@@ -271,6 +273,7 @@ class Studio(ModelChoice, Marking, Writer):
             frames: list[dict] = []
             surface: list[str | None] = []
             last_chart = sent = 0.0
+            deadline = time.perf_counter() + self.run_seconds(editor)
             with self.stops_lock:
                 self.streaming += 1
                 counted = True
@@ -284,9 +287,12 @@ class Studio(ModelChoice, Marking, Writer):
                     surface = [everything[i] for i in view]
                 frames.append(item.records[0].to_json(editor.tokenizer, positions=view))
                 now = time.perf_counter()
+                if now > deadline and not stop.is_set():  # the time limit: it ends as Stop ends a run
+                    stop.set()
+                    timed_out = True
                 if len(frames) > 1 and now - sent < self.frame_interval():  # busy: this step's frame is skipped
                     if stop.is_set():
-                        yield self._stopped(frames, progress(item, editor))
+                        yield self._stopped(frames, progress(item, editor), timed_out)
                         return
                     continue
                 sent = now
@@ -303,7 +309,7 @@ class Studio(ModelChoice, Marking, Writer):
                                    p.download: gr.DownloadButton(visible=False)})
                 yield update
                 if stop.is_set():  # Stop was pressed while this step ran or was on its way to the page
-                    yield self._stopped(frames, partial)
+                    yield self._stopped(frames, partial, timed_out)
                     return
         except EditError as exc:
             yield self.error(str(exc))
@@ -318,15 +324,26 @@ class Studio(ModelChoice, Marking, Writer):
                     self.streaming -= 1
             self._run_done(key, stop)
 
-    def _stopped(self, frames: list[dict], partial: dict) -> dict:
-        """After Stop: the canvas as far as it got in the Result box (shown, not for Accept: its unwritten slots
-        show as ▒), the charts of every step so far, and the message."""
+    def _stopped(self, frames: list[dict], partial: dict, timed_out: bool = False) -> dict:
+        """After Stop (or the time limit): the canvas as far as it got in the Result box (shown, not for Accept: its
+        unwritten slots show as ▒), the charts of every step so far, and the message."""
         p = self.ui
         last = len(frames) - 1
+        why = (f"the time limit of one run ({self.run_seconds(None)} s) was reached: " if timed_out else "")
         return {p.result: partial["partial"], p.heatmap: confidence_heatmap(frames, last),
                 p.progress: progress_chart(frames, last),
-                p.message: message_html(f"stopped at step {partial['step']} of {partial['steps']}: the result so far "
-                                        f"is shown ({MASK_GLYPH} = not written yet); your draft is unchanged", "hint")}
+                p.message: message_html(f"{why}stopped at step {partial['step']} of {partial['steps']}: the result so "
+                                        f"far is shown ({MASK_GLYPH} = not written yet); your draft is unchanged; "
+                                        f"{'try fewer steps or a shorter span' if timed_out else ''}".rstrip("; "),
+                                        "hint")}
+
+    def run_seconds(self, editor) -> int:
+        """The wall-clock limit of one run (dllm_core.limits.run_seconds for the model's device; the server's own
+        ``max_run_seconds`` when it sets one)."""
+        if self.max_run_seconds is not None:
+            return self.max_run_seconds
+        device = getattr(getattr(editor, "adapter", None), "device", None) if editor is not None else None
+        return run_seconds(getattr(device, "type", str(device or "cpu")))
 
     def _finish(self, draft: str, result: EditResult, frames: list[dict], surface: list, session,
                 editor: Editor, session_id: str | None = None) -> dict:
