@@ -185,10 +185,28 @@ def test_detokenize_and_case():
     assert detokenize(["play", "##ing", ",", "don", "'", "t", "stop"]) == "playing, don't stop"
 
 
-def test_generated_text_is_capitalised_at_sentence_start(tiny_editor):
-    result = tiny_editor.edit("It rained. [[3]] Then {{Anna}} left.", SamplerConfig(steps=3))
-    generated = result.text[len("It rained. "):]
-    assert generated[0].isupper() or not generated[0].isalpha()
+class FirstWord(SamplerHook):
+    """Makes the first masked position of each canvas ``token_id`` (to pin what a span starts with)."""
+
+    def __init__(self, token_id: int):
+        self.token_id = token_id
+
+    def start(self, state):
+        self.first = (state.states == TokenState.MASKED).int().argmax(dim=1)
+
+    def adjust_logits(self, state, logits):
+        logits = logits.clone()
+        logits[state.query_pos == self.first[state.query_rows], self.token_id] += 1e4
+        return logits
+
+
+def test_generated_text_is_capitalised_at_sentence_start(tiny_editor, tokenizer):
+    """A span that starts a sentence starts with a capital; the same word inside a sentence stays lower case."""
+    the = FirstWord(tokenizer.convert_tokens_to_ids("the"))
+    result = tiny_editor.edit("It rained. [[3]] Then {{Anna}} left.", SamplerConfig(steps=3), hooks=[the])
+    assert result.text.startswith("It rained. The "), result.text
+    inside = tiny_editor.edit("It rained and [[3]] then {{Anna}} left.", SamplerConfig(steps=3), hooks=[the])
+    assert inside.text.startswith("It rained and the "), inside.text
 
 
 def test_surface_texts_and_step_views(tiny_editor, tokenizer):
