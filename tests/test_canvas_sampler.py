@@ -261,3 +261,33 @@ def test_no_closing_punctuation_right_after_kept_white_space_even_when_a_hook_wa
     generated = [result.canvas.ids[i] for i in result.canvas.positions(TokenState.GENERATED)]
     assert generated[0] != comma and generated[1:] == [comma, comma]
     assert "Meanwhile ," not in result.text
+
+
+def test_scheduler_step_only_decides_and_the_loop_applies_it(tiny_editor):
+    """UnmaskingScheduler.step changes no state: it returns which positions to commit with which tokens (and which
+    to remask), and applying that output writes exactly those (diffusers' scheduler.step and its loop, likewise)."""
+    from dllm_core.sampler import Sampler  # noqa: PLC0415
+
+    config = SamplerConfig(steps=3, remask=1.0, seed=5)
+    sampler = Sampler(tiny_editor.adapter, config)
+    state = sampler.prepare([tiny_editor.canvas("The old [[5]] sat on the mat.", config)])
+    remasked = []
+    for step in range(2):
+        state.step = step
+        logits = sampler._forward(state)
+        tokens, states = state.tokens.clone(), state.states.clone()
+        out = sampler.scheduler.step(state, logits)
+        assert torch.equal(state.tokens, tokens) and torch.equal(state.states, states)  # decided, not applied
+        assert out.committed[0] and len(out.committed[0]) == len(out.committed_tokens[0])
+        assert not set(out.committed[0]) & set(out.remasked[0])
+        out.apply(state, sampler.scheduler.mask_id)
+        assert state.tokens[0, out.committed[0]].tolist() == out.committed_tokens[0]
+        assert (state.states[0, out.committed[0]] == TokenState.GENERATED).all()
+        assert (state.tokens[0, out.remasked[0]] == sampler.scheduler.mask_id).all()
+        assert (state.states[0, out.remasked[0]] == TokenState.MASKED).all()
+        touched = set(out.committed[0]) | set(out.remasked[0])
+        untouched = [i for i in range(tokens.shape[1]) if i not in touched]
+        assert torch.equal(state.tokens[0, untouched], tokens[0, untouched])
+        assert torch.equal(state.states[0, untouched], states[0, untouched])
+        remasked += out.remasked[0]
+    assert remasked  # the second step takes a token of the first back (remask=1.0)
