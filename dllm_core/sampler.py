@@ -1,8 +1,8 @@
 """The denoising loop: a batch of canvases, one forward pass per step, hooks for guidance.
 
 Each step, as in LLaDA's ``generate``: forward (one pass over windows of every canvas, logits only at editable
-positions) -> hooks adjust the logits -> the scheduler proposes tokens and commits (or remasks) per its schedule ->
-hooks adjust the tokens -> record the step. What is committed when lives in :mod:`dllm_core.scheduler`, what the
+positions) -> hooks adjust the logits -> the scheduler proposes tokens and decides which to commit (or remask) per its
+schedule -> the loop applies that decision -> hooks adjust the tokens -> record the step. What is committed when lives in :mod:`dllm_core.scheduler`, what the
 model reads in :mod:`dllm_core.windows`, the hook interface and the engine's default hooks in
 :mod:`dllm_core.hooks`, and what hooks share in :mod:`dllm_core.state`.
 """
@@ -108,7 +108,8 @@ class Sampler:
                 logits = self._forward(state, session)
                 for hook in self.hooks:
                     logits = hook.adjust_logits(state, logits)
-                out = self.scheduler.step(state, logits)
+                out = self.scheduler.step(state, logits)  # decides; the loop applies (as diffusers' loops do)
+                out.apply(state, self.scheduler.mask_id)
                 state.probs, state.candidates = out.probs, out.candidates
                 for hook in self.hooks:
                     hook.adjust_tokens(state)

@@ -2,7 +2,8 @@
 
 :class:`UnmaskingScheduler` plays the part of a diffusers scheduler (its ``BlockRefinementScheduler`` in particular):
 :meth:`~UnmaskingScheduler.set_timesteps` plans the run and :meth:`~UnmaskingScheduler.step` turns one step's logits
-into commits, returning a small :class:`SchedulerOutput`; :func:`add_noise` is the forward process (SDEdit-style
+into a decision, returning a small :class:`SchedulerOutput` (which positions to commit with which tokens, which to
+remask) that the loop applies to the sampler state; :func:`add_noise` is the forward process (SDEdit-style
 re-noising of the draft). The loop in :mod:`dllm_core.sampler` owns the model and the hooks, this module owns:
 
 - the schedule: each canvas's editable positions in left-to-right blocks (``block_length``; one block when 0), the
@@ -91,13 +92,28 @@ def gather_rows(probs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
 
 @dataclass
 class SchedulerOutput:
-    """What one step did. Per canvas: the positions committed and remasked. Per logits row: the proposal."""
+    """What one step decided, for the loop to apply (:meth:`apply`): per canvas, the positions to commit with their
+    tokens and the positions to remask; per logits row, the proposal. The scheduler itself changes no state."""
 
     committed: list[list[int]]
+    committed_tokens: list[list[int]]  # the token for each position of ``committed``, in the same order
     remasked: list[list[int]]
     probs: torch.Tensor  # (E, V) probabilities after hooks (where the logits were)
     candidates: torch.Tensor  # (E,) proposed token, on the host
     confidence: torch.Tensor  # (E,) probability of the proposed token, on the host
+
+    def apply(self, state: SamplerState, mask_id: int) -> None:
+        """Write the decision into ``state``: committed positions get their tokens (GENERATED), remasked ones the
+        mask (MASKED). The two never overlap (only tokens from earlier steps are remasked)."""
+        for b, (positions, tokens, back) in enumerate(zip(self.committed, self.committed_tokens, self.remasked)):
+            if positions:
+                where = torch.tensor(positions, dtype=torch.long)
+                state.tokens[b, where] = torch.tensor(tokens, dtype=state.tokens.dtype)
+                state.states[b, where] = TokenState.GENERATED
+            if back:
+                where = torch.tensor(back, dtype=torch.long)
+                state.tokens[b, where] = mask_id
+                state.states[b, where] = TokenState.MASKED
 
 
 def clamped_steps(config: SamplerConfig, most: int) -> int:
@@ -171,8 +187,9 @@ class UnmaskingScheduler:
 
     # ------------------------------------------------------------------------------------------------ step
     def step(self, state: SamplerState, logits: torch.Tensor) -> SchedulerOutput:
-        """Propose from ``logits`` (E, V, after the hooks), commit into ``state.tokens`` / ``state.states`` per the
-        schedule and threshold, and remask for self-correction."""
+        """Propose from ``logits`` (E, V, after the hooks) and decide, per the schedule and threshold, which masked
+        positions to commit with which tokens, and which earlier tokens to remask for self-correction. ``state`` is
+        only read (its generator draws); the caller applies the returned decision (:meth:`SchedulerOutput.apply`)."""
         cfg = self.config
         probs, candidates, conf, score = self.propose(logits, state.generator)
         rows, pos = state.query_rows, state.query_pos
@@ -180,6 +197,7 @@ class UnmaskingScheduler:
         is_masked = state.states[rows, pos] == TokenState.MASKED
         n_canvases = len(state.tokens)
         committed: list[list[int]] = [[] for _ in range(n_canvases)]
+        committed_tokens: list[list[int]] = [[] for _ in range(n_canvases)]
         remasked: list[list[int]] = [[] for _ in range(n_canvases)]
         for b in range(n_canvases):
             sel = (rows == b).nonzero().flatten()
@@ -196,17 +214,16 @@ class UnmaskingScheduler:
             if cfg.threshold is not None:
                 take |= set((conf[idx] > cfg.threshold).nonzero().flatten().tolist())
             chosen = idx[sorted(take)]
-            state.tokens[b, pos[chosen]] = candidates[chosen]
-            state.states[b, pos[chosen]] = TokenState.GENERATED
             committed[b] = pos[chosen].tolist()
+            committed_tokens[b] = candidates[chosen].tolist()
             if cfg.remask > 0 and state.step < self.steps - 1 and state.step < cfg.remask_until * self.steps:
                 remasked[b] = self.remask(state, b, sel, is_masked, current_conf, len(chosen), block)
-        return SchedulerOutput(committed, remasked, probs, candidates, conf)
+        return SchedulerOutput(committed, committed_tokens, remasked, probs, candidates, conf)
 
     def remask(self, state: SamplerState, b: int, sel, is_masked, current_conf, n_committed: int,
                block: Block) -> list[int]:
-        """ReMDM-style self-correction: remask the current block's least confident tokens generated in earlier
-        steps (never pinned or fixed ones; never the tokens committed this step)."""
+        """ReMDM-style self-correction: which of the current block's least confident tokens generated in earlier
+        steps to remask (never pinned or fixed ones; never the tokens committed this step, masked before it)."""
         pos = state.query_pos
         in_block = set(block.positions)
         old = [int(i) for i in sel
@@ -216,7 +233,4 @@ class UnmaskingScheduler:
         if n <= 0:
             return []
         worst = sorted(old, key=lambda i: float(current_conf[i]))[:n]
-        positions = pos[torch.tensor(worst)]
-        state.tokens[b, positions] = self.mask_id
-        state.states[b, positions] = TokenState.MASKED
-        return positions.tolist()
+        return pos[torch.tensor(worst)].tolist()

@@ -26,12 +26,36 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoTokenizer, BertConfig, BertForMaskedLM, BertModel
+from transformers import (AutoTokenizer, BertConfig, BertForMaskedLM, BertModel, get_constant_schedule_with_warmup,
+                          get_cosine_with_min_lr_schedule_with_warmup)
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "data" / "corpus"
 RUN_DIR = ROOT / "runs" / "denoiser"
 MASK_LEVELS = (0.15, 0.5, 0.9)
+
+
+def warmup_schedule(opt: torch.optim.Optimizer, lr: float, warmup: int, step: int = 0):
+    """transformers' constant schedule with a linear warm-up, resumed at ``step`` (the optimizer steps taken so far).
+
+    Each parameter group runs at ``lr`` times its ``scale`` (1 when it has none). The update made at step ``k``
+    (counted from 0) uses the schedule's value at ``k + 1``, i.e. ``min(1, (k + 1) / warmup)``, so the first update is
+    not made at rate 0. Call ``.step()`` after every optimizer step; ``get_last_lr()`` gives the rates in force."""
+    for group in opt.param_groups:  # a resumed optimizer state may carry a rate from the middle of the warm-up
+        group["initial_lr"] = group["lr"] = lr * group.get("scale", 1.0)
+    return get_constant_schedule_with_warmup(opt, warmup, last_epoch=step)
+
+
+# transformers' cosine decay to 10 % of the peak rate, as a function of the fraction [0, 1] of the run done (no warm-up)
+_COSINE_TO_TENTH = get_cosine_with_min_lr_schedule_with_warmup(
+    torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0), 0, 1, min_lr_rate=0.1).lr_lambdas[0]
+
+
+def time_cosine(fraction: float) -> float:
+    """The rate factor after ``fraction`` of a wall-clock budget: 1 at the start, 0.1 at the end and after. A run that
+    stops at a time, not at a step count, does not know its number of steps ahead, so the decay follows the clock
+    (transformers' step-indexed cosine shape, fed the fraction of time) while the warm-up follows the steps."""
+    return _COSINE_TO_TENTH(min(1.0, max(0.0, fraction)))
 
 
 def minilm_dir() -> Path:
@@ -211,6 +235,7 @@ def main(argv=None) -> int:
                             weight_decay=0.01, betas=(0.9, 0.98))
     if state is not None and "optimizer" in state:
         opt.load_state_dict(state["optimizer"])
+    schedule = warmup_schedule(opt, args.lr, args.warmup, step)  # resumes the warm-up where the run stopped
     gen = torch.Generator().manual_seed(1000 + step)
     order = torch.randperm(len(train_rows), generator=gen)
     cursor = (step * args.batch) % len(train_rows)
@@ -240,14 +265,12 @@ def main(argv=None) -> int:
             cursor = 0
         rows = train_rows[order[cursor : cursor + args.batch]]
         cursor += args.batch
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
-        for group in opt.param_groups:
-            group["lr"] = lr * group["scale"]
         loss = diffusion_loss(model, rows, mask_id, gen)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        schedule.step()
         step += 1
         seconds += time.time() - t0
         running = loss.item() if math.isnan(running) else 0.98 * running + 0.02 * loss.item()

@@ -35,7 +35,8 @@ import torch
 from transformers import AutoTokenizer, BertForMaskedLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_denoiser import CORPUS, diffusion_loss, evaluate, export, tokenize_file  # noqa: E402
+from train_denoiser import (  # noqa: E402
+    CORPUS, diffusion_loss, evaluate, export, time_cosine, tokenize_file, warmup_schedule)
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = ROOT / "runs" / "gpu_pack"
@@ -121,11 +122,12 @@ def train(args) -> None:
     budget = args.minutes * 60
     start = last_eval = time.time()
     step, running = 0, float("nan")
+    schedule = warmup_schedule(opt, args.lr, args.warmup)  # warm-up by steps, cosine decay by the clock
     while (elapsed := time.time() - start) < budget:
-        frac = elapsed / budget
-        lr = args.lr * min(1.0, (step + 1) / args.warmup) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        for group in opt.param_groups:
-            group["lr"] = lr * group["scale"]
+        decay = time_cosine(elapsed / budget)
+        for group, warmed in zip(opt.param_groups, schedule.get_last_lr()):
+            group["lr"] = warmed * decay
+        lr = opt.param_groups[0]["lr"]
         rows = random_rows(stream, args.batch, args.seq_len, tok.cls_token_id, tok.sep_token_id, gen)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
             loss = diffusion_loss(model, rows, tok.mask_token_id, gen)
@@ -133,6 +135,7 @@ def train(args) -> None:
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        schedule.step()
         step += 1
         if step % 50 == 0:
             value = loss.item()

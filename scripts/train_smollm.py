@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from dllm_core.basemodel import ensure_base, load_base  # noqa: E402
 from dllm_core.shifted import LORA_TARGETS, ShiftedDiffusionLM  # noqa: E402
+from train_denoiser import time_cosine, warmup_schedule  # noqa: E402  (scripts/ is on the path when run)
 
 CORPUS = ROOT / "data" / "corpus"
 RUN_DIR = ROOT / "runs" / "smollm"
@@ -291,6 +292,7 @@ def main(argv=None) -> int:
     opt = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=0.0, betas=(0.9, 0.98))
     if state and "optimizer" in state:
         opt.load_state_dict(state["optimizer"])
+    schedule = warmup_schedule(opt, args.lr, args.warmup, step)  # resumes the warm-up where the run stopped
     cuda = device.type == "cuda"
 
     def amp():
@@ -332,17 +334,16 @@ def main(argv=None) -> int:
         ratios = (0.05 + 0.95 * torch.rand(args.batch, generator=gen))
         span_rows = torch.rand(args.batch, generator=gen) < args.span_share
         masked = draw_masks(rows, ratios, span_rows, gen)
-        lr = args.lr * min(1.0, (step + 1) / args.warmup)
-        if args.cosine:
-            lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - begin) / budget)))
-        for group in opt.param_groups:
-            group["lr"] = lr
+        decay = time_cosine((time.time() - begin) / budget) if args.cosine else 1.0
+        for group, warmed in zip(opt.param_groups, schedule.get_last_lr()):
+            group["lr"] = warmed * decay
         with amp():
             loss, _ = masked_loss(model, rows, masked, device)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         opt.step()
+        schedule.step()
         step += 1
         tokens_seen += rows.numel()
         seconds += time.time() - t0

@@ -334,9 +334,13 @@ def test_every_example_loads_as_valid_markup_and_settings(studio, tiny_editor, n
     out = call(studio, "load_example", name)
     config = studio.make_config(*(out[k] for k in EXAMPLE_SETTINGS))
     default = SamplerConfig()  # what the example does not set is reset, not kept from the last task
-    assert (out["banned"], out["cfg_scale"]) == ("", 0.0) or guided.guidance_available()
+    example = next(e for e in ui.EXAMPLES if e["name"] == name)
+    g = example.get("guidance", {}) if guided.guidance_available() else {}  # guidance fields only where installed
+    assert (out["required"], out["banned"], out["cfg_scale"]) == (g.get("required", ""), g.get("banned", ""),
+                                                                   g.get("cfg", 0.0))
+    assert out["draft"] == (example["draft"] if g else example.get("draft_unguided", example["draft"]))
     assert out["schedule"] in ("cosine", "linear") and out["order"] in ("confidence", "margin", "entropy", "random")
-    if "schedule" not in next(e for e in ui.EXAMPLES if e["name"] == name).get("settings", {}):
+    if "schedule" not in example.get("settings", {}):
         assert out["schedule"] == default.schedule
     canvas = tiny_editor.canvas(out["draft"], config)  # raises if the example would not run
     assert len(canvas) > 0 and out["message"]

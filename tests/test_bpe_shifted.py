@@ -288,23 +288,28 @@ def test_punctuation_that_starts_a_span_attaches_to_the_word_before(bpe_editor):
     from dllm_core.hooks import SamplerHook  # noqa: PLC0415
 
     tok = bpe_editor.tokenizer
-    comma = tok.convert_tokens_to_ids(",")
+    draft = "one for the world economy [[and the first]] looks weak."
 
-    class CommaFirst(SamplerHook):
+    class First(SamplerHook):  # the span's first token is `token` (the first masked position at the start)
+        def __init__(self, token: str):
+            self.token_id = tok.convert_tokens_to_ids(token)
+
+        def start(self, state):
+            self.first = (state.states == TokenState.MASKED).int().argmax(dim=1)
+
         def adjust_logits(self, state, logits):
             logits = logits.clone()
-            first = state.query_pos == state.query_pos.min()
-            logits[first, comma] += 1e4
+            logits[state.query_pos == self.first[state.query_rows], self.token_id] += 1e4
             return logits
 
-    result = bpe_editor.edit("one for the world economy [[and the first]] looks weak.",
-                             SamplerConfig(steps=3, seed=0), hooks=[CommaFirst()])
-    assert result.text.startswith("one for the world economy,"), result.text
-    assert result.text.endswith(" looks weak.") or result.text.endswith("looks weak."), result.text
-    plain = bpe_editor.edit("one for the world economy [[and the first]] looks weak.", SamplerConfig(steps=3))
-    assert plain.text.startswith("one for the world economy")
-    words_after = plain.text[len("one for the world economy"):]
-    assert words_after[:1] == " " or words_after[:1] in ATTACHES_LEFT
+    assert "," in ATTACHES_LEFT
+    result = bpe_editor.edit(draft, SamplerConfig(steps=3, seed=0), hooks=[First(",")])
+    assert result.text.startswith("one for the world economy, "), result.text  # not "economy , ..."
+    assert result.text.endswith(" looks weak.") and "  " not in result.text, result.text
+    # a span that starts with a word keeps the draft's space before it (the token's own space, not two)
+    word = bpe_editor.edit(draft, SamplerConfig(steps=3, seed=0), hooks=[First("Ġthe")])
+    assert word.text.startswith("one for the world economy the "), word.text
+    assert word.text.endswith(" looks weak.") and "  " not in word.text, word.text
 
 
 def test_bpe_words_end_at_punctuation_and_bans_cover_pieces_after_a_quote(bpe_tokenizer):

@@ -185,10 +185,28 @@ def test_detokenize_and_case():
     assert detokenize(["play", "##ing", ",", "don", "'", "t", "stop"]) == "playing, don't stop"
 
 
-def test_generated_text_is_capitalised_at_sentence_start(tiny_editor):
-    result = tiny_editor.edit("It rained. [[3]] Then {{Anna}} left.", SamplerConfig(steps=3))
-    generated = result.text[len("It rained. "):]
-    assert generated[0].isupper() or not generated[0].isalpha()
+class FirstWord(SamplerHook):
+    """Makes the first masked position of each canvas ``token_id`` (to pin what a span starts with)."""
+
+    def __init__(self, token_id: int):
+        self.token_id = token_id
+
+    def start(self, state):
+        self.first = (state.states == TokenState.MASKED).int().argmax(dim=1)
+
+    def adjust_logits(self, state, logits):
+        logits = logits.clone()
+        logits[state.query_pos == self.first[state.query_rows], self.token_id] += 1e4
+        return logits
+
+
+def test_generated_text_is_capitalised_at_sentence_start(tiny_editor, tokenizer):
+    """A span that starts a sentence starts with a capital; the same word inside a sentence stays lower case."""
+    the = FirstWord(tokenizer.convert_tokens_to_ids("the"))
+    result = tiny_editor.edit("It rained. [[3]] Then {{Anna}} left.", SamplerConfig(steps=3), hooks=[the])
+    assert result.text.startswith("It rained. The "), result.text
+    inside = tiny_editor.edit("It rained and [[3]] then {{Anna}} left.", SamplerConfig(steps=3), hooks=[the])
+    assert inside.text.startswith("It rained and the "), inside.text
 
 
 def test_surface_texts_and_step_views(tiny_editor, tokenizer):
@@ -243,3 +261,33 @@ def test_no_closing_punctuation_right_after_kept_white_space_even_when_a_hook_wa
     generated = [result.canvas.ids[i] for i in result.canvas.positions(TokenState.GENERATED)]
     assert generated[0] != comma and generated[1:] == [comma, comma]
     assert "Meanwhile ," not in result.text
+
+
+def test_scheduler_step_only_decides_and_the_loop_applies_it(tiny_editor):
+    """UnmaskingScheduler.step changes no state: it returns which positions to commit with which tokens (and which
+    to remask), and applying that output writes exactly those (diffusers' scheduler.step and its loop, likewise)."""
+    from dllm_core.sampler import Sampler  # noqa: PLC0415
+
+    config = SamplerConfig(steps=3, remask=1.0, seed=5)
+    sampler = Sampler(tiny_editor.adapter, config)
+    state = sampler.prepare([tiny_editor.canvas("The old [[5]] sat on the mat.", config)])
+    remasked = []
+    for step in range(2):
+        state.step = step
+        logits = sampler._forward(state)
+        tokens, states = state.tokens.clone(), state.states.clone()
+        out = sampler.scheduler.step(state, logits)
+        assert torch.equal(state.tokens, tokens) and torch.equal(state.states, states)  # decided, not applied
+        assert out.committed[0] and len(out.committed[0]) == len(out.committed_tokens[0])
+        assert not set(out.committed[0]) & set(out.remasked[0])
+        out.apply(state, sampler.scheduler.mask_id)
+        assert state.tokens[0, out.committed[0]].tolist() == out.committed_tokens[0]
+        assert (state.states[0, out.committed[0]] == TokenState.GENERATED).all()
+        assert (state.tokens[0, out.remasked[0]] == sampler.scheduler.mask_id).all()
+        assert (state.states[0, out.remasked[0]] == TokenState.MASKED).all()
+        touched = set(out.committed[0]) | set(out.remasked[0])
+        untouched = [i for i in range(tokens.shape[1]) if i not in touched]
+        assert torch.equal(state.tokens[0, untouched], tokens[0, untouched])
+        assert torch.equal(state.states[0, untouched], states[0, untouched])
+        remasked += out.remasked[0]
+    assert remasked  # the second step takes a token of the first back (remask=1.0)

@@ -249,8 +249,13 @@ def test_bad_options_are_user_errors(tiny_editor):
             guided_edit(tiny_editor, DRAFT, SamplerConfig(), options)
 
 
-def test_editor_type():
-    assert issubclass(EditError, ValueError) and Editor
+def test_guidance_reports_user_errors_as_the_editors_edit_error(tiny_editor):
+    """guided_edit takes the Editor and words a bad option as its EditError, which a caller may catch as a
+    ValueError (the CLI and the batch runner do), never as some other exception type."""
+    assert isinstance(tiny_editor, Editor) and issubclass(EditError, ValueError) and EditError is not ValueError
+    with pytest.raises(ValueError) as caught:
+        guided_edit(tiny_editor, DRAFT, SamplerConfig(), GuidanceOptions(cfg=-1))
+    assert type(caught.value) is EditError and str(caught.value) == "cfg scale must be in [0, 20], got -1"
 
 
 def test_cli_attribute_defaults_to_exact_rescoring_and_gradient_is_opt_in():

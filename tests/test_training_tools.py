@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
@@ -91,3 +92,36 @@ def test_reserved_reuters_package_is_never_training_data(monkeypatch):
         bc.deb_extract("r-cran-tm")
     assert calls == []
     assert bc.RAW not in reuters_eval.EVAL_RAW.parents and reuters_eval.EVAL_RAW != bc.RAW
+
+
+def _two_groups():
+    return torch.optim.AdamW([{"params": [torch.zeros(1, requires_grad=True)], "scale": 1.0},
+                              {"params": [torch.zeros(1, requires_grad=True)], "scale": 3.0}], lr=1.0)
+
+
+def test_warmup_schedule_is_the_linear_warmup_and_resumes_at_the_step_it_is_given():
+    """transformers' constant-with-warm-up schedule as the scripts drive it: min(1, (step + 1) / warmup) times each
+    group's scaled rate, and a run resumed at step k (optimizer state from mid warm-up included) carries on there."""
+    opt = _two_groups()
+    schedule = td.warmup_schedule(opt, 5e-4, 50)
+    rates = []
+    for _ in range(80):
+        rates.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        schedule.step()
+    for step in (0, 1, 24, 48, 49, 50, 79):
+        assert rates[step] == pytest.approx([5e-4 * min(1.0, (step + 1) / 50) * s for s in (1.0, 3.0)], rel=1e-12)
+    resumed_opt = _two_groups()
+    resumed_opt.load_state_dict(opt.state_dict())  # the checkpoint's optimizer state, whatever rate it last had
+    resumed = td.warmup_schedule(resumed_opt, 5e-4, 50, step=30)
+    for step in range(30, 80):
+        assert [g["lr"] for g in resumed_opt.param_groups] == pytest.approx(rates[step], rel=1e-12)
+        resumed_opt.step()
+        resumed.step()
+
+
+def test_time_cosine_decays_from_one_to_a_tenth_over_the_budget():
+    assert td.time_cosine(0.0) == pytest.approx(1.0) and td.time_cosine(0.5) == pytest.approx(0.55)
+    assert td.time_cosine(1.0) == pytest.approx(0.1) and td.time_cosine(1.7) == pytest.approx(0.1)
+    fractions = [i / 20 for i in range(21)]
+    assert all(a > b for a, b in zip(map(td.time_cosine, fractions), map(td.time_cosine, fractions[1:])))
