@@ -404,6 +404,11 @@ PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, to
 # it differently, keeping the meaning; Fill: new words, the default writing path), first alternative kept; a span
 # the action declines (nothing reads well, no meaning-safe change) counts as a failed edit (None), as a gate would
 ACTION_PRESETS = {"REWRITE": "rewrite", "FILL": "fill"}
+
+
+def is_action(settings: dict | str) -> bool:
+    """Whether a variant's settings name a writing action (``+rewrite``, ``+fill``) rather than sampler settings."""
+    return isinstance(settings, str) and settings in ACTION_PRESETS
 READERS = ("adapted", "base")  # after "@": whose causal reading writes and ranks (ModelAdapter.causal_reader)
 
 
@@ -454,7 +459,7 @@ def edit_config(editor, markup: str, seed: int, settings: dict | str):
 def edit_text(editor, markup: str, seed: int, candidates: int, settings: dict | str, case: dict | None = None):
     """The text of one edit (the best-ranked candidate when there are several) and its EditResult (an ActionResult
     for the writing-action presets, which need the ``case``)."""
-    if settings in ACTION_PRESETS:
+    if is_action(settings):
         from writing.actions import run_action  # noqa: PLC0415
 
         result = run_action(editor, ACTION_PRESETS[settings], case["sentence"], selection=(case["start"], case["end"]),
@@ -885,7 +890,7 @@ def main(argv: list[str] | None = None) -> None:
             gate_adapter = editor.adapter
         r = res[name] = {"describe": editor.adapter.describe() + (f", causal reader {reader}" if reader != "adapted"
                                                                   else "")}
-        if infill_cases and settings not in ACTION_PRESETS:  # an action's single-word rewrite is not an infill
+        if infill_cases and not is_action(settings):  # an action's single-word rewrite is not an infill
             r["infill"] = run_infill(editor, infill_cases, args.seed, n_cand, settings)
             print(f"   infill exact match {r['infill']['exact']:.1f} % of {r['infill']['n']}", flush=True)
         r["spans"] = run_spans(editor, span_cases, args.seed, n_cand, settings, verbose=True)

@@ -226,3 +226,11 @@ def test_gate_calibration_table_counts_precision_and_recall():
     assert summary[2]["precision"] == pytest.approx(200 / 3) and summary[2]["recall"] == pytest.approx(100.0)
     assert summary[0]["precision"] is None and "| 0 | 0 | – |" in table
     assert we.auc([0.1, 0.8], [0.3, 2.0]) == pytest.approx(0.75)
+
+
+def test_action_variants_are_told_apart_from_sampler_settings():
+    import writer_eval as we
+
+    for name, action in (("smollm2-dlm+rewrite", True), ("smollm2-dlm+fill@base", True), ("smollm2-dlm", False),
+                         ("minilm+best6", False), ("smollm2-dlm+auto", False), ("smollm2-dlm+fluent", False)):
+        assert we.is_action(we.split_variant(name)[2]) is action, name
