@@ -5,79 +5,65 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import asdict, dataclass, fields
+from typing import Annotated, Literal, get_args
+
+from pydantic import Field
 
 from .limits import MAX_BEAMS, MAX_BLOCK_LENGTH, MAX_FLUENCY, MAX_LENGTH_SLACK, MAX_CONTEXT, MAX_REPETITION_PENALTY, MAX_STEPS, MAX_TEMPERATURE
+from .validation import STRICT, expectation, first_problem
 
-SCHEDULES = ("cosine", "linear")
-ORDERS = ("confidence", "margin", "entropy", "random")
+Schedule = Literal["cosine", "linear"]
+Order = Literal["confidence", "margin", "entropy", "random"]
+SCHEDULES = get_args(Schedule)
+ORDERS = get_args(Order)
+Share = Annotated[float, Field(ge=0.0, le=1.0)]  # a fraction in [0, 1]
 
 
 @dataclass
 class SamplerConfig:
-    steps: int = 16  # forward passes (clamped to the number of tokens to generate: every step commits one or more)
-    schedule: str = "cosine"  # how fast masks are committed: cosine (slow start) or linear
-    order: str = "confidence"  # which masked positions commit first: confidence, margin, entropy or random
-    temperature: float = 0.0  # 0: greedy; > 0: Gumbel-max sampling from logits / temperature
-    top_p: float = 1.0  # nucleus filtering before sampling (only with temperature > 0)
-    block_length: int = 0  # semi-autoregressive blocks of this many masked tokens, left to right (0: off)
-    remask: float = 0.0  # self-correction: remask this fraction of each step's commits among low-confidence tokens
-    remask_until: float = 0.75  # ... only during this first fraction of the steps
+    __pydantic_config__ = STRICT  # the rules on the fields below: dllm_core.validation
+
+    # forward passes (clamped to the number of tokens to generate: every step commits one or more)
+    steps: Annotated[int, Field(ge=1, le=MAX_STEPS)] = 16
+    schedule: Schedule = "cosine"  # how fast masks are committed: cosine (slow start) or linear
+    order: Order = "confidence"  # which masked positions commit first: confidence, margin, entropy or random
+    # 0: greedy; > 0: Gumbel-max sampling from logits / temperature
+    temperature: Annotated[float, Field(ge=0.0, le=MAX_TEMPERATURE)] = 0.0
+    # nucleus filtering before sampling (only with temperature > 0)
+    top_p: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    # semi-autoregressive blocks of this many masked tokens, left to right (0: off)
+    block_length: Annotated[int, Field(ge=0, le=MAX_BLOCK_LENGTH)] = 0
+    remask: Share = 0.0  # self-correction: remask this fraction of each step's commits among low-confidence tokens
+    remask_until: Share = 0.75  # ... only during this first fraction of the steps
     # also commit every masked position whose confidence exceeds this (Fast-dLLM); None: off. On by default: on the
     # embedded model it cost no accuracy (bench/RESULTS.md), and confident models finish in fewer passes
-    threshold: float | None = 0.9
-    repetition_penalty: float = 1.0  # > 1: tokens already generated in the edited spans become less likely
-    strength: float = 0.0  # re-noise this fraction of the draft's non-pinned tokens before denoising (SDEdit)
-    seed: int = 0
-    context: int = 96  # tokens of draft context on each side of the edited positions that the model sees
+    threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = 0.9
+    # > 1: tokens already generated in the edited spans become less likely
+    repetition_penalty: Annotated[float, Field(ge=1.0, le=MAX_REPETITION_PENALTY)] = 1.0
+    strength: Share = 0.0  # re-noise this fraction of the draft's non-pinned tokens before denoising (SDEdit)
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1, description="a non-negative integer")] = 0
+    # tokens of draft context on each side of the edited positions that the model sees
+    context: Annotated[int, Field(ge=0, le=MAX_CONTEXT)] = 96
     # writing rules as default hooks: no token repeats its neighbour, no line break inside a paragraph's spans
     writing_rules: bool = True
     # fluency guidance: weight of the model's causal reading (left to right) next to the denoiser's own logits, with
     # a look-ahead into the text after each span (dllm_core.hooks.CausalFluency); 0: off. Models without a causal
     # reading (MiniLM) ignore it. Best with block_length 1 and one step per token (Editor presets: FLUENT)
-    fluency: float = 0.0
+    fluency: Annotated[float, Field(ge=0.0, le=MAX_FLUENCY)] = 0.0
     # beam search among the candidates of a left-to-right run (dllm_core.hooks.BeamSearch): the Editor runs this
     # many beams per span length; 1: off. Deterministic (temperature is not used for the beams)
-    beams: int = 1
+    beams: Annotated[int, Field(ge=1, le=MAX_BEAMS)] = 1
     # the Editor also tries rewrite spans ([[words]] without a length) this many tokens shorter and longer, and the
     # causal reading picks among them (models without one: off)
-    length_slack: int = 0
+    length_slack: Annotated[int, Field(ge=0, le=MAX_LENGTH_SLACK)] = 0
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range (NaN, infinities, booleans and
-        strings included); return self."""
-        def bad(name, why):
-            raise ValueError(f"{name}: {why}")
-
-        def integer(name: str, lo: int, hi: int, why: str = "") -> None:
-            value = getattr(self, name)
-            if not is_integer(value) or not lo <= value <= hi:
-                bad(name, f"{why or f'must be an integer in {lo}..{hi}'}, got {value!r}")
-
-        def number(name: str, lo: float, hi: float, low_open: bool = False, why: str = "") -> None:
-            value = getattr(self, name)
-            if not is_number(value) or not (lo < value if low_open else lo <= value) or not value <= hi:
-                bracket = "(" if low_open else "["
-                bad(name, f"{why or f'must be in {bracket}{lo:g}, {hi:g}]'}, got {value!r}")
-
-        integer("steps", 1, MAX_STEPS)
-        if self.schedule not in SCHEDULES:
-            bad("schedule", f"must be one of {', '.join(SCHEDULES)}, got {self.schedule!r}")
-        if self.order not in ORDERS:
-            bad("order", f"must be one of {', '.join(ORDERS)}, got {self.order!r}")
-        number("temperature", 0.0, MAX_TEMPERATURE)
-        number("top_p", 0.0, 1.0, low_open=True)
-        integer("block_length", 0, MAX_BLOCK_LENGTH)
-        number("remask", 0.0, 1.0)
-        number("fluency", 0.0, MAX_FLUENCY)
-        integer("beams", 1, MAX_BEAMS)
-        integer("length_slack", 0, MAX_LENGTH_SLACK)
-        number("remask_until", 0.0, 1.0)
-        if self.threshold is not None:
-            number("threshold", 0.0, 1.0, low_open=True, why="must be in (0, 1] or unset")
-        number("repetition_penalty", 1.0, MAX_REPETITION_PENALTY)
-        number("strength", 0.0, 1.0)
-        integer("seed", 0, 2**63 - 1, why="must be a non-negative integer")
-        integer("context", 0, MAX_CONTEXT)
+        strings included), as pydantic checks the rules declared on the fields; return self."""
+        problem = first_problem(self)
+        if problem:
+            name, value = problem
+            raise ValueError(f"{name}: {expectation(SamplerConfig, name)}, got {value!r}")
         return self
 
     def to_dict(self) -> dict:

@@ -6,17 +6,59 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, replace
+from typing import Annotated, Any
+
+from pydantic import Field, with_config
+from typing_extensions import TypedDict
 
 from dllm_core.api import check_draft, share_key
 from dllm_core.config import SamplerConfig, is_integer, is_number
 from dllm_core.limits import MAX_CANDIDATES, MAX_DRAFT_BYTES, MAX_DRAFT_CHARS
 from dllm_core.markup import MarkupError, check_text, has_auto_length
+from dllm_core.validation import STRICT, expectation, first_problem
 from writing.actions import MAX_ALTERNATIVES, TONES, count_words, parse_target, sampling_temperature
 
-LINE_KEYS = ("id", "text", "steps", "seed", "candidates", "temperature", "strength", "guidance", "action", "target",
-             "attribute", "keep")
-GUIDANCE_KEYS = ("require", "ban", "attribute", "target", "strength", "exact", "top_k", "cfg", "length_target",
-                 "length_spread", "length_candidates")
+
+@with_config(STRICT)
+class LineKeys(TypedDict, total=False):
+    """What a line may hold, with the types pydantic checks (Any: checked by hand below, in context)."""
+
+    id: Any
+    text: Any
+    steps: int
+    seed: int
+    candidates: int
+    temperature: float
+    strength: float
+    guidance: Any
+    action: Any
+    target: Any
+    attribute: Any
+    keep: Any
+
+
+Text = Annotated[str | None, Field(description="text")]
+
+
+@with_config(STRICT)
+class GuidanceKeys(TypedDict, total=False):
+    """The options of a guided edit (GuidanceOptions' fields, which check their ranges), with their types."""
+
+    require: Any
+    ban: Any
+    attribute: Text
+    target: Text
+    strength: float
+    exact: bool
+    top_k: int
+    cfg: float
+    length_target: float
+    length_spread: float
+    length_candidates: int
+
+
+LINE_KEYS = tuple(LineKeys.__annotations__)
+GUIDANCE_KEYS = tuple(GuidanceKeys.__annotations__)
 MODES = ("edit", "shorten", "rephrase", "tone")
 MAX_ID_CHARS = 1000
 MAX_LINE_BYTES = MAX_DRAFT_BYTES + 64 * 1024  # UTF-8 of the longest draft plus room for the options
@@ -119,9 +161,9 @@ def parse_line(data: bytes | str, line: int, defaults: LineDefaults | None = Non
 
 
 def _task(obj: dict, line: int, id_: str | int, defaults: LineDefaults) -> Task:
-    unknown = sorted(set(obj) - set(LINE_KEYS))
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r}; a line may have {', '.join(LINE_KEYS)}")
+    problem = first_problem(obj, LineKeys)
+    if problem and problem[0] not in LINE_KEYS:
+        raise ValueError(f"unknown key {problem[0]!r}; a line may have {', '.join(LINE_KEYS)}")
     if "text" not in obj:
         raise ValueError("the line has no \"text\"")
     text = obj["text"]
@@ -132,12 +174,8 @@ def _task(obj: dict, line: int, id_: str | int, defaults: LineDefaults) -> Task:
         action = "edit"
     if action not in MODES:
         raise ValueError(f"action: must be one of {', '.join(MODES)}, got {action!r:.60}")
-    for key in ("steps", "seed", "candidates"):
-        if key in obj and not is_integer(obj[key]):
-            raise ValueError(f"{key}: must be an integer, got {obj[key]!r:.60}")
-    for key in ("temperature", "strength"):
-        if key in obj and not is_number(obj[key]):
-            raise ValueError(f"{key}: must be a number, got {obj[key]!r:.60}")
+    if problem:  # steps, seed and candidates integers, temperature and strength numbers
+        raise ValueError(f"{problem[0]}: {expectation(LineKeys, problem[0])}, got {problem[1]!r:.60}")
     n = obj.get("candidates", defaults.candidates)
     temperature = obj.get("temperature", defaults.temperature)
     strength = obj.get("strength", defaults.strength)
@@ -223,27 +261,19 @@ def _guidance(line_options, defaults: dict, text: str):
         from guidance.options import default_strength  # noqa: PLC0415
     except ImportError:
         raise ValueError("guidance and [[...|auto]] spans need the guidance package, which is not installed") from None
-    unknown = sorted(set(merged) - set(GUIDANCE_KEYS))
-    if unknown:
-        raise ValueError(f"guidance: unknown option {unknown[0]!r}; use {', '.join(GUIDANCE_KEYS)}")
+    problem = first_problem(merged, GuidanceKeys)
+    if problem and problem[0] not in GUIDANCE_KEYS:
+        raise ValueError(f"guidance: unknown option {problem[0]!r}; use {', '.join(GUIDANCE_KEYS)}")
+    if problem:
+        raise ValueError(f"guidance {problem[0]}: {expectation(GuidanceKeys, problem[0])}, got {problem[1]!r:.60}")
     for key in ("require", "ban"):
         if key in merged:
             merged[key] = _words(merged[key], f"guidance {key}")
     for key in ("attribute", "target"):
-        if key in merged and merged[key] is not None:
-            if not isinstance(merged[key], str):
-                raise ValueError(f"guidance {key}: must be text, got {merged[key]!r:.60}")
+        if merged.get(key) is not None:
             check_text(merged[key], f"guidance {key}")
     if isinstance(merged.get("attribute"), str) and "=" in merged["attribute"]:
         merged["attribute"], merged["target"] = (x.strip() for x in merged["attribute"].split("=", 1))
-    for key in ("strength", "cfg", "length_target", "length_spread"):
-        if key in merged and not is_number(merged[key]):
-            raise ValueError(f"guidance {key}: must be a number, got {merged[key]!r:.60}")
-    for key in ("top_k", "length_candidates"):
-        if key in merged and not is_integer(merged[key]):
-            raise ValueError(f"guidance {key}: must be an integer, got {merged[key]!r:.60}")
-    if "exact" in merged and not isinstance(merged["exact"], bool):
-        raise ValueError(f"guidance exact: must be true or false, got {merged['exact']!r:.60}")
     if merged.get("attribute") and "strength" not in merged:  # as the edit command
         merged["strength"] = default_strength(merged.get("exact", True))
     options = GuidanceOptions(**merged).validate()
