@@ -237,10 +237,15 @@ def test_a_pass_that_fails_is_retried_call_by_call(solo, shared, monkeypatch):
     adapter = shared.adapter
     poison = shared.tokenizer.convert_tokens_to_ids("harbour")
     real = adapter.logits_at
+    seen = []
 
     def picky(input_ids, *args):
+        # from the poisoned request's second step on: by then every request has opened its session, so the pass
+        # that fails is a shared one whatever the machine's load (its first step may run before the others start)
         if (input_ids == poison).any():
-            raise ValueError("bad window")
+            seen.append(1)
+            if len(seen) >= 2:
+                raise ValueError("bad window")
         return real(input_ids, *args)
 
     monkeypatch.setattr(adapter, "logits_at", picky)  # the batcher calls the adapter's attribute

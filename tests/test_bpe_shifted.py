@@ -285,22 +285,13 @@ def test_candidates_come_best_first_with_their_trajectories(bpe_editor):
 def test_punctuation_that_starts_a_span_attaches_to_the_word_before(bpe_editor):
     """The model never sees the draft's space before a span; when it starts the span with a comma, the text reads
     "economy, said" (not "economy , said"), and the comma is not banned there as it is after a kept space."""
-    from dllm_core.hooks import SamplerHook  # noqa: PLC0415
+    from test_canvas_sampler import FirstWord  # noqa: PLC0415 (the same hook, on this tokenizer)
 
     tok = bpe_editor.tokenizer
     draft = "one for the world economy [[and the first]] looks weak."
 
-    class First(SamplerHook):  # the span's first token is `token` (the first masked position at the start)
-        def __init__(self, token: str):
-            self.token_id = tok.convert_tokens_to_ids(token)
-
-        def start(self, state):
-            self.first = (state.states == TokenState.MASKED).int().argmax(dim=1)
-
-        def adjust_logits(self, state, logits):
-            logits = logits.clone()
-            logits[state.query_pos == self.first[state.query_rows], self.token_id] += 1e4
-            return logits
+    def First(token: str) -> FirstWord:  # the span's first token is `token`
+        return FirstWord(tok.convert_tokens_to_ids(token))
 
     assert "," in ATTACHES_LEFT
     result = bpe_editor.edit(draft, SamplerConfig(steps=3, seed=0), hooks=[First(",")])
