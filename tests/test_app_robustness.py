@@ -328,7 +328,9 @@ def test_a_200k_paste_on_every_endpoint_is_one_line_and_memory_stays_bounded(tin
     act = [draft, 0, 0, "70%", 0.5, "formal", 3, 0, None, "embedded", "auto"]
     run = ["The council met [[four times]] last year.", *[v for k, v in DEFAULTS.items() if k != "session"], None,
            "embedded", "auto"]
+    on_words = [draft, 4, 11, *act[3:]]  # Rewrite and Fill act on selected words
     endpoints = {"run": (run, 6), "shorten": (act, 3), "rephrase": (act, 3), "tone": (act, 3),
+                 "rewrite": (on_words, 3), "fill": (on_words, 3),
                  "mask_selection": ([draft, 4, 11, "tokens", 3, 70], 2), "pin_selection": ([draft, 4, 11], 2),
                  "insert_at_cursor": ([draft, 4, 11, 3], 2), "clear_marks": (["The [[council]] met."], 2),
                  "preview": ([draft], 0), "accept": ([draft], 2), "undo": ([draft], 2), "replay": ([3], None)}
