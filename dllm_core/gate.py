@@ -134,26 +134,37 @@ def reading_drop(adapter, original: str, rewrite: str) -> float:
     token of the changed words and the rest of their sentence (at most MAX_AFTER characters when no sentence end
     comes sooner), original minus rewrite, in nats per token (> 0: the rewrite reads worse). The text before the
     change, up to CONTEXT_BEFORE characters, is read but not scored."""
-    prefix, end_o, end_r = _changed(original, rewrite)
-    start = max(0, prefix - CONTEXT_BEFORE)
-    while start > 0 and not original[start - 1].isspace():
-        start -= 1
-    pieces = []
-    for text, end in ((original, end_o), (rewrite, end_r)):
-        m = _SENTENCE_END.search(text, end)
-        stop = m.end() if m and m.end() <= end + MAX_AFTER else min(len(text), end + MAX_AFTER)
-        while stop < len(text) and not text[stop].isspace():
-            stop += 1
-        pieces.append(text[start:stop])
+    return reading_drops(adapter, original, [rewrite])[0]
+
+
+def reading_drops(adapter, original: str, rewrites: list[str]) -> list[float]:
+    """:func:`reading_drop` of each of ``rewrites`` against ``original``, in one batched read by the judge."""
     limit = adapter.max_length - 2
-    ids = [adapter.tokenizer(p, add_special_tokens=False)["input_ids"] or [adapter.sep_id] for p in pieces]
-    common = 0  # the shared tokens before the change: read, not scored
-    while all(len(x) > common + 1 for x in ids) and ids[0][common] == ids[1][common]:
-        common += 1
-    cut = [max(0, len(x) - limit) for x in ids]  # a very long context: keep its end
-    lps = adapter.judge_log_probs([torch.tensor(x[c:]) for x, c in zip(ids, cut)])
-    means = [float(lp[max(0, common - c) :].mean()) for lp, c in zip(lps, cut)]
-    return means[0] - means[1]
+    seqs, scored = [], []  # two sequences per rewrite (its original's piece, its own); where each is scored from
+    for rewrite in rewrites:
+        prefix, end_o, end_r = _changed(original, rewrite)
+        start = max(0, prefix - CONTEXT_BEFORE)
+        while start > 0 and not original[start - 1].isspace():
+            start -= 1
+        pieces = []
+        for text, end in ((original, end_o), (rewrite, end_r)):
+            m = _SENTENCE_END.search(text, end)
+            stop = m.end() if m and m.end() <= end + MAX_AFTER else min(len(text), end + MAX_AFTER)
+            while stop < len(text) and not text[stop].isspace():
+                stop += 1
+            pieces.append(text[start:stop])
+        ids = [adapter.tokenizer(p, add_special_tokens=False)["input_ids"] or [adapter.sep_id] for p in pieces]
+        common = 0  # the shared tokens before the change: read, not scored
+        while all(len(x) > common + 1 for x in ids) and ids[0][common] == ids[1][common]:
+            common += 1
+        for x in ids:
+            cut = max(0, len(x) - limit)  # a very long context: keep its end
+            seqs.append(torch.tensor(x[cut:]))
+            scored.append(max(0, common - cut))
+    if not seqs:
+        return []
+    means = [float(lp[c:].mean()) for lp, c in zip(adapter.judge_log_probs(seqs), scored)]
+    return [means[2 * i] - means[2 * i + 1] for i in range(len(rewrites))]
 
 
 def check_rewrite(adapter, original: str, rewrite: str, max_drop: float | None = None) -> dict:

@@ -71,6 +71,16 @@ def test_the_drop_scores_the_change_and_its_sentence_only(judged):
     assert inside == pytest.approx(alone, abs=0.3)
 
 
+def test_drops_read_in_one_batch_are_the_drops_read_one_by_one(judged):
+    rewrites = [GOOD.replace("to discuss the budget for", "budget the to for discuss"),
+                GOOD.replace("to discuss the budget", "to talk about the budget"), GOOD.replace("budget", "plan")]
+    passes = judged.forward_passes
+    together = gate.reading_drops(judged, GOOD, rewrites)
+    assert judged.forward_passes - passes == 1
+    assert together == pytest.approx([gate.reading_drop(judged, GOOD, r) for r in rewrites], abs=1e-4)
+    assert gate.reading_drops(judged, GOOD, []) == []
+
+
 def test_gate_is_none_without_a_causal_reading_or_an_original(tiny_editor, bpe_editor):  # noqa: F811
     result = tiny_editor.edit("The [[cat]] sat on the mat.", SamplerConfig(steps=2))
     assert result.gate is None and result.to_json(tiny_editor.tokenizer)["gate"] is None

@@ -36,7 +36,7 @@ import re
 from dllm_core.api import EditError, Editor
 from dllm_core.config import SamplerConfig
 from dllm_core.function_words import FUNCTION_WORDS
-from dllm_core.gate import check_rewrite, new_repeat, reading_drop
+from dllm_core.gate import check_rewrite, new_repeat, reading_drops
 from dllm_core.ranking import rank
 
 from .alternatives import ActionResult, Alternative, check_k, check_selection, fact_checked
@@ -102,16 +102,10 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
                         "have; use Fill, or the SmolLM2 model")
     swapped = _swap_texts(editor, text, words, k, seed)
     compressed = [t for t in _phrase_texts(text, words, start, end) if t not in swapped]
-    why: dict[str, str] = {}
-    passing = []
-    for t in swapped + compressed:
-        repeat = new_repeat(text, t)
-        if repeat:
-            why[t] = f"{repeat}, which the original does not"
-        elif reading_drop(editor.adapter, text, t) > max_drop:
-            why[t] = "reads worse than the original"
-        else:
-            passing.append(t)
+    unrepeated = [t for t in swapped + compressed if not new_repeat(text, t)]
+    drops = reading_drops(editor.adapter, text, unrepeated)
+    passing = [t for t, drop in zip(unrepeated, drops) if drop <= max_drop]
+    failed = len(swapped) + len(compressed) - len(passing)  # a new repetition, or it reads worse
     if not passing:
         raise EditError("no rewrite that keeps the meaning and reads well: "
                         + ("no word here has a synonym that means the same in this sentence"
@@ -128,7 +122,8 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
         result.alternatives = result.alternatives[:k]
     elif len(result.alternatives) < k:
         note = (f"only {len(result.alternatives)} way{'s' * (len(result.alternatives) > 1)} of saying this "
-                f"differently read well and kept the facts ({len(why)} other{'s' * (len(why) != 1)} did not read well)")
+                f"differently read well and kept the facts"
+                + (f" ({failed} other{'s' * (failed != 1)} did not read well)" if failed else ""))
         result.note = f"{note}; {result.note}" if result.note else note
     return result
 
