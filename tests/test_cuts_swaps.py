@@ -47,6 +47,16 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("Tanks moved into an old stone area.", "old", False),  # "an stone"
     ("Tanks moved into a new open area.", "new", False),  # "a open"
     ("He planned attacks against Australia today.", "attacks against", False),  # a preposition left hanging
+    # read blind as broken (issue 22, development reads):
+    ("Traders in international oil markets estimate OPEC is producing more.", "markets estimate", False),  # a name
+    ("Farmers have sold a good part of their cocoa held on consignment.", "cocoa", False),  # a verb follows
+    ("Americans can save money because they can finally get a hearing aid.", "because they can finally get",
+     False),  # part of a clause
+    ("Because of these acquisitions, it said, sales will be higher.", "of these acquisitions", False),
+    ("They keep young people out of gangs and show them an ideal.", "of gangs", False),  # "out [of gangs]"
+    ("Our sons and daughters once again wear their uniforms.", "again", False),  # "once" alone: formerly
+    ("Americans can save money because they can get a hearing aid, she said.", "because they can get a hearing aid",
+     True),  # the whole clause
 ])
 def test_which_spans_can_go_as_a_phrase(text, span, ok):
     words = words_of(text)
@@ -72,10 +82,12 @@ def test_cutting_only_deletes_and_keeps_names_numbers_negations(bpe_editor):  # 
 
 
 def test_cutting_a_selection_leaves_the_rest(bpe_editor):  # noqa: F811
-    start = NEWS.index("but still")
-    result = shorten(bpe_editor, NEWS, "70%", selection=(start, len(NEWS)), method="cut")
-    assert result.text.startswith(NEWS[:start])
-    assert result.words_before == count_words(NEWS[start:])
+    # (in NEWS itself the selection has no cut left: "have [control] around" would cut a head noun)
+    text = NEWS.replace("have control", "have full control").replace("the Sheikh's", "the old")
+    start = text.index("but still")
+    result = shorten(bpe_editor, text, "70%", selection=(start, len(text)), method="cut")
+    assert result.text.startswith(text[:start]) and result.text != text
+    assert result.words_before == count_words(text[start:])
 
 
 def test_a_cut_that_breaks_the_reading_is_never_taken(bpe_editor):  # noqa: F811

@@ -52,7 +52,15 @@ RESTRICTING_STARTERS = frozenset("of if unless except provided providing than un
 # nouns an "of" phrase may go ("the approval [of the superintendent] of Maine's banking department")
 NEEDS_ITS_OF = frozenset("""rest part parts most some all none one each many few number value kind sort type lack
 majority minority half lot lots top end beginning middle side edge center centre use cost price share amount
-percent pct form state view sense matter case terms""".split())
+percent pct form state view sense matter case terms because instead ahead regardless out behalf spite front
+outside""".split())  # "because [of these acquisitions]", "keep young people out [of gangs]"
+# clause words: a clause they lead goes whole, to the next punctuation mark or the sentence's end, never a part of
+# it ("save thousands of dollars [because they can finally get] a hearing aid")
+CLAUSE_WORDS = frozenset("""which who whom whose when where while because although though whereas unless whether
+if since""".split())
+# pairs that say one thing: neither word goes alone ("once [again]" is "formerly")
+NEVER_SPLIT = frozenset({("once", "again"), ("at", "least"), ("at", "all"), ("as", "well"), ("so", "far"),
+                         ("even", "so"), ("of", "course"), ("at", "last"), ("at", "once"), ("all", "but")})
 # a cut that makes the words after it read this much worse (nats, by the judge) breaks the sentence: judged on
 # cuts read by hand, bad ones ("have [control] around", "the Angolan [regime] decided") cost 5-13, good ones 0-2
 MAX_BREAK = 3.0
@@ -109,6 +117,8 @@ def _cut_texts(text: str, words, i: int, j: int) -> list[tuple[int, int, str]]:
         out.append((gap_lo, hi + 1, ""))
     if before_punct:
         out.append((gap_lo - 1, hi, ""))
+    if before_punct and after_punct and before.rstrip()[-1] == after_punct.group():
+        out.append((gap_lo - 1, hi + 1, ""))  # "the unit[, based in LaPorte, Indiana,] makes scales"
     return out
 
 
@@ -183,6 +193,20 @@ def _whole_aside(text: str, words, j: int) -> bool:
     return bool(re.match(r"\s*[,;:)—–]", after)) and words[j + 1].text[:1].islower()
 
 
+def _modifiable(word: str) -> bool:
+    """Whether ``word`` can be what a cut run of modifiers modified: a noun or an adjective in the lexicon, in lower
+    case ("a [good] loser"; not "their [cocoa] held", not a name: "international oil [markets estimate] OPEC").
+    Without the lexicon, any lower-case word."""
+    from .lexicon import Lexicon, available  # noqa: PLC0415
+
+    if not word[:1].islower():
+        return False
+    if not available():
+        return True
+    lexicon = Lexicon.load()
+    return any(a.pos in "na" for a in lexicon.analyses(word.lower()) if a.base in lexicon.index)
+
+
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
     that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
@@ -191,6 +215,9 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     (", when a new coup was under preparation,")."""
     lowered = [w.text.lower() for w in words[i : j + 1]]
     if lowered[-1] in function_words or lowered[-1] in PHRASE_STARTERS:
+        return False
+    if (i > 0 and (words[i - 1].text.lower(), lowered[0]) in NEVER_SPLIT
+            or j + 1 < len(words) and (lowered[-1], words[j + 1].text.lower()) in NEVER_SPLIT):
         return False
     before_word = words[i - 1].text.lower() if i > 0 else ""
     if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF):
@@ -208,10 +235,12 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
         # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
         # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
         # Palestinian [police] do not", "a criminal [offence].")
-        return joined and bool(follows) and follows not in function_words
+        return joined and bool(follows) and follows not in function_words and _modifiable(words[j + 1].text)
     left = text[: words[i].start].rstrip()[-1:]
     right = text[words[j].end : words[j].end + 1]
     ends_phrase = right in PHRASE_PUNCT + ".!?" or not follows or follows in function_words
+    if lowered[0] in CLAUSE_WORDS and right not in PHRASE_PUNCT + ".!?":
+        return False
     if lowered[0] in PHRASE_STARTERS and ends_phrase:
         return True
     # a clause or aside between punctuation marks: led by a clause word or preposition, a participle ("including",

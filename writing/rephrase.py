@@ -82,6 +82,24 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
                                      [w.text for w in words if w.content], note), text, check_facts)
 
 
+def reordered(editor: Editor, text: str, start: int, end: int) -> list[str]:
+    """The selection's whole sentences put in another order (:mod:`writing.restructure`), those that read about as
+    well as the writer's (``restructure.MAX_DROP``) and repeat nothing new, best read first; of two that differ
+    only in a capital letter ("..., Esselte said" / "..., esselte said"), the better read."""
+    from dllm_core.gate import new_repeat, reading_drops  # noqa: PLC0415
+
+    from . import restructure  # noqa: PLC0415
+
+    candidates = [t for t in restructure.variants(text, start, end) if not new_repeat(text, t)]
+    if not candidates:
+        return []
+    best: dict[str, tuple[float, str]] = {}
+    for drop, t in zip(reading_drops(editor.adapter, text, candidates), candidates):
+        if drop <= restructure.MAX_DROP and (t.lower() not in best or drop < best[t.lower()][0]):
+            best[t.lower()] = (drop, t)
+    return [t for _, t in sorted(best.values())]
+
+
 def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], words: list[Word], strength: float,
                           k: int, seed: int, attribute=None, attribute_weight: float = 0.0,
                           min_gain: float | None = None, rules=None, action: str = "rephrase") -> ActionResult:
@@ -100,18 +118,26 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
     swaps = [s for s in propose_synonyms(editor, base, words, may) if s.new.lower() not in present]
     swaps = read_swaps(editor, base, swaps, attribute, attribute_weight, min_gain=min_gain)
     places = len({s.word for s in swaps})
-    if not places and not ruled:
+    # a rephrase (not a tone) also says whole sentences in another order, every word kept: first, as it keeps the
+    # writer's words and facts by construction (writing.restructure)
+    moved = reordered(editor, base, start, end) if attribute is None and not ruled else []
+    if not places and not ruled and not moved:
         what = "moves the tone and reads as well" if attribute is not None else "means the same and reads as well"
-        raise EditError(f"no word of this text has a synonym that {what}; try another selection")
+        raise EditError(f"no word of this text has a synonym that {what}"
+                        + ("" if attribute is not None else ", and no sentence can be put in another order")
+                        + "; try another selection")
     sets = combine(swaps, max(1, round(strength * places)), k, seed) if places else []
-    texts = [apply_all(base, chosen) for chosen in sets] or [base]
+    texts = [apply_all(base, chosen) for chosen in sets] or ([] if moved else [base])
     if ruled and base not in texts and len(texts) < k:
         texts.append(base)  # the rule edits alone are an alternative too
+    texts = [t for t in texts if t not in moved]
     ordered, scores = rank(editor.adapter, texts) if len(texts) > 1 else (texts, None)
     outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
-    alternatives = [Alternative(t, count_words(t) - outside, None if scores is None else scores[i],
-                                "swap" if t != base or not ruled else "rules")
-                    for i, t in enumerate(ordered)]
+    alternatives = [Alternative(t, count_words(t) - outside, None, "order") for t in moved]
+    alternatives += [Alternative(t, count_words(t) - outside, None if scores is None else scores[i],
+                                 "swap" if t != base or not ruled else "rules")
+                     for i, t in enumerate(ordered)]
+    alternatives = alternatives[:k]
     note = "" if len(alternatives) == k else (
         f"only {len(alternatives)} different version{'s' * (len(alternatives) > 1)}: no other word here has a synonym "
         f"that {'moves the tone, ' if attribute is not None else ''}means the same and reads as well")

@@ -1,0 +1,120 @@
+"""Rephrase by putting a sentence in another order (writing.restructure): every word kept, only order and case
+move; the guards that keep the meaning; and how Rephrase offers it (first, checked by the judge's reading)."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from test_bpe_shifted import base_dir, bpe_editor, bpe_tokenizer, tiny_llama  # noqa: F401 (fixtures)
+
+from writing import restructure
+from writing.facts import check
+from writing.rephrase import rephrase
+from writing.restructure import clause_first, clause_last, report_first, report_last, sentences, variants
+
+
+def bag(text: str) -> list[str]:
+    return sorted(re.findall(r"[\w']+", text.lower()))
+
+
+@pytest.mark.parametrize("sentence,expected", [
+    ("The company said Penn Traffic is expected to hold a meeting later this month.",
+     "Penn Traffic is expected to hold a meeting later this month, the company said."),
+    ("A Viacom spokesman said that the offer continues to include a 20 pct interest.",
+     "The offer continues to include a 20 pct interest, a Viacom spokesman said."),
+    ("An Italian press report today said Montedison has agreed to acquire Antibioticos.",  # the time moves too
+     "Montedison has agreed to acquire Antibioticos, an Italian press report said today."),
+    ("They said they may buy more stock or sell some of their stake.",
+     "They may buy more stock or sell some of their stake, they said."),
+])
+def test_report_last_moves_the_reporting_clause_to_the_end(sentence, expected):
+    assert report_last(sentence) == [expected]
+
+
+def test_report_last_offers_both_cases_when_the_first_word_may_be_a_name():
+    out = report_last("Esselte said the unit manufactures scales and label printers.")
+    assert out == ["The unit manufactures scales and label printers, esselte said.",
+                   "The unit manufactures scales and label printers, Esselte said."]
+    # a name of several capitalised words, or one with a capital inside, keeps its case
+    assert report_last("Standard Oil Co said the venture will manage the borrowing of both.")[0].endswith(
+        ", Standard Oil Co said.")
+    assert report_last("BankAmerica said the approval is taking longer than expected.") == [
+        "The approval is taking longer than expected, BankAmerica said."]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Suffield said it still needs the approval of the superintendent.",  # "It ..., Suffield said": a pronoun first
+    "He said \"we will win this fight\" to the crowd.",  # quoted speech
+    "Analysts said the firm said it would sell its stake soon.",  # two reporting verbs
+    "Officials said to wait for the results of the vote.",  # not a clause
+    "The man who said hello to everyone left early on Monday.",  # a long subject with a clause in it
+])
+def test_report_last_declines_where_the_meaning_or_grammar_could_move(sentence):
+    assert report_last(sentence) == []
+
+
+def test_report_first_moves_it_back_and_reads_inverted_reports():
+    assert report_first("The throughput fell slightly in February, the sources said.") == [
+        "The sources said the throughput fell slightly in February."]
+    assert report_first("The company will buy back its shares in March, said a company spokesman.") == [
+        "A company spokesman said the company will buy back its shares in March."]
+    # the reported clause keeps a name's capital; a common first word gives both forms for the judge
+    assert report_first("CMP earned 11 mln dlrs in 1986, Consolidated TVX said.") == [
+        "Consolidated TVX said CMP earned 11 mln dlrs in 1986."]
+    assert len(report_first("Successful completion of the offer would raise its stake, it said.")) == 2
+
+
+def test_subordinate_clauses_move_both_ways_and_only_when_safe():
+    assert clause_last("When America serves others in this way, we show the strength of our country.") == [
+        "We show the strength of our country when America serves others in this way."]
+    assert clause_first("Millions of Americans can now save money because they can get a hearing aid.") == [
+        "Because they can get a hearing aid, millions of Americans can now save money.",
+        "Because they can get a hearing aid, Millions of Americans can now save money."]
+    # "analysts said X because Y" fronted would make the clause explain the saying
+    assert clause_first("Some analysts said the firm may sell part of Shearson because its stock is low.") == []
+    # more than one comma: where the clause ends is not certain
+    assert clause_last("If prices rise, as they did in May, the bank will act.") == []
+    # "asked if" is a question, not a condition: "if" never moves from the middle
+    assert clause_first("The minister asked if the banks would lend more money to farmers.") == []
+
+
+def test_sentences_do_not_end_at_decimals_initials_or_titles():
+    text = ("CMP earned 160 U.S. dlrs an ounce, Consolidated TVX said. Mr. Smith said the U.S. Treasury would act. "
+            "It fell to 1.2 mln.")
+    assert [text[a:b] for a, b in sentences(text)] == [
+        "CMP earned 160 U.S. dlrs an ounce, Consolidated TVX said.",
+        "Mr. Smith said the U.S. Treasury would act.", "It fell to 1.2 mln."]
+    assert [text[a:b] for a, b in sentences(text, 10)] == ["Mr. Smith said the U.S. Treasury would act.",
+                                                          "It fell to 1.2 mln."]  # only whole sentences
+
+
+def test_every_variant_keeps_every_word_and_every_fact():
+    text = ("The city council voted on Monday to raise parking fees by 15 percent. Officials said the extra money "
+            "would repair roads. Because accidents had risen, the council acted quickly.")
+    out = variants(text)
+    assert len(out) >= 2
+    for new in out:
+        assert new != text and bag(new) == bag(text)
+        assert check(text, new).ok, new
+        changed = [s for s in sentences(new) if new[s[0]:s[1]] not in text]
+        assert len(changed) == 1  # one sentence moved per variant
+
+
+def test_rephrase_offers_a_reordering_first_when_it_reads_well(bpe_editor, monkeypatch):  # noqa: F811
+    text = "The company said Penn Traffic is expected to hold a special meeting later this month."
+    monkeypatch.setattr(restructure, "MAX_DROP", math.inf)
+    result = rephrase(bpe_editor, text, 0.5, k=3, method="swap")
+    first = result.alternatives[0]
+    assert first.markup == "order"
+    assert first.text == "Penn Traffic is expected to hold a special meeting later this month, the company said."
+    assert first.facts["ok"] and first.words == result.words_before
+    # read worse than the writer's by any margin: not offered
+    monkeypatch.setattr(restructure, "MAX_DROP", -math.inf)
+    try:
+        result = rephrase(bpe_editor, text, 0.5, k=3, method="swap")
+    except Exception as exc:  # the tiny model may find no synonym either: then it declines, and says why
+        assert "another order" in str(exc)
+    else:
+        assert all(a.markup != "order" for a in result.alternatives)
