@@ -136,7 +136,7 @@ def test_rewrite_says_phrases_and_contractions_the_other_way(bpe_editor, text, w
 
 
 def test_a_phrase_only_partly_selected_is_left_alone(bpe_editor):  # noqa: F811
-    from writing.rewrite import _phrase_texts
+    from writing.restructure import phrase_variants as _phrase_texts
     from writing.actions import words_of
 
     text = "Trading stopped due to the storm."

@@ -13,6 +13,9 @@ here takes one sentence and returns the sentences it can become (possibly none):
 Where the case of a moved first word is not certain ("Traders" is a common word, "Esselte" a name, "Swedish" both
 a common word and capitalised), both forms are returned and the reading check of :func:`writing.rephrase`
 chooses. :func:`variants` applies them to every whole sentence of a selection.
+
+:func:`phrase_variants` says a set phrase in other words that mean the same ("due to" <-> "because of", "in order
+to" -> "to"); Rewrite and Rephrase both use it.
 """
 
 from __future__ import annotations
@@ -180,3 +183,32 @@ def variants(text: str, start: int = 0, end: int | None = None) -> list[str]:
                 if new != sentence and sorted(_words(new.lower())) == sorted(_words(sentence.lower())):
                     out.append(text[:lo] + new + text[hi:])
     return list(dict.fromkeys(out))
+
+
+# ------------------------------------------------------------------------------------------------ set phrases
+# phrases that say the same in other words (the first two both ways round); only where the whole phrase is selected
+EQUIVALENTS = {"due to": "because of", "because of": "due to", "in spite of": "despite", "despite": "in spite of",
+               "at present": "now", "at the moment": "now", "a great deal of": "much"}
+_EQUIVALENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(EQUIVALENTS, key=len, reverse=True))
+                            + r")\b", re.IGNORECASE)
+
+
+def phrase_variants(text: str, words, start: int, end: int, contractions: bool = True) -> list[str]:
+    """Whole-text candidates with one phrase of the selection said otherwise: a wordy phrase said shortly
+    (:data:`writing.cuts.COMPRESSIONS`: "in order to" -> "to"), a phrase said in its equivalent
+    (:data:`EQUIVALENTS`), or (``contractions``) its contractions written out / made, each alone."""
+    from . import style  # noqa: PLC0415
+    from .cuts import _compressions, may_cut  # noqa: PLC0415
+
+    may = [may_cut(w) or w.text.lower() in FUNCTION_WORDS for w in words]
+    out = [text[:lo] + short + text[hi:] for lo, hi, short, _ in _compressions(text, words, may)]
+    for m in _EQUIVALENT_RE.finditer(text, start, end):
+        new = EQUIVALENTS[m.group().lower()]
+        new = new[:1].upper() + new[1:] if m.group()[:1].isupper() else new
+        out.append(text[: m.start()] + new + text[m.end() :])
+    selected = text[start:end]
+    for rule in (style.expand_contractions, style.make_contractions) if contractions else ():
+        edits = [(a + start, b + start, new) for a, b, new in rule(selected)]
+        if edits:
+            out.append(style.apply(text, edits))
+    return list(dict.fromkeys(t for t in out if t != text))

@@ -8,7 +8,7 @@ offering text that does not read well.
 1. *synonym swaps* of the selected words (:mod:`writing.substitute`: WordNet synonyms in the word's own sense,
    chosen by the denoiser, read by the judge), every swappable place at once first, then smaller sets;
 2. *wordy phrases* said shortly ("in order to" -> "to", :data:`writing.cuts.COMPRESSIONS`) and a few phrases
-   that mean the same (:data:`EQUIVALENTS`: "due to" -> "because of");
+   that mean the same (:data:`writing.restructure.EQUIVALENTS`: "due to" -> "because of");
 3. *contractions* written out or made (:mod:`writing.style`: "can't" -> "cannot", "do not" -> "don't").
 
 Every candidate then passes the fact check against the draft (:mod:`writing.facts`; all fact kinds, nothing may
@@ -31,17 +31,15 @@ Fill writes new content, so its fact check is reported on every alternative but 
 
 from __future__ import annotations
 
-import re
-
 from dllm_core.api import EditError, Editor
 from dllm_core.config import SamplerConfig
-from dllm_core.function_words import FUNCTION_WORDS
 from dllm_core.gate import check_rewrite, new_repeat, reading_drops
 from dllm_core.ranking import rank
 
 from .alternatives import ActionResult, Alternative, check_k, check_selection, fact_checked
-from .cuts import COMPRESSIONS, _compressions
+from .cuts import COMPRESSIONS
 from .rephrase import may_change
+from .restructure import phrase_variants
 from .words import count_words, escape, words_of
 
 FILL_MESSAGE = "no new words that read well here; try a shorter selection, or Rewrite to keep the meaning"
@@ -62,32 +60,6 @@ def _swap_texts(editor: Editor, text: str, words, k: int, seed: int) -> list[str
     return list(dict.fromkeys(texts))
 
 
-# phrases that say the same in other words (the first two both ways round); only where the whole phrase is selected
-EQUIVALENTS = {"due to": "because of", "because of": "due to", "in spite of": "despite", "despite": "in spite of",
-               "at present": "now", "at the moment": "now", "a great deal of": "much"}
-_EQUIVALENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(EQUIVALENTS, key=len, reverse=True))
-                            + r")\b", re.IGNORECASE)
-
-
-def _phrase_texts(text: str, words, start: int, end: int) -> list[str]:
-    """The selection with a wordy phrase said shortly, a phrase said in its equivalent, or its contractions
-    written out / made (each alone)."""
-    from . import style  # noqa: PLC0415
-
-    may = [may_change(w) or w.text.lower() in FUNCTION_WORDS for w in words]
-    out = [text[:lo] + short + text[hi:] for lo, hi, short, _ in _compressions(text, words, may)]
-    for m in _EQUIVALENT_RE.finditer(text, start, end):
-        new = EQUIVALENTS[m.group().lower()]
-        new = new[:1].upper() + new[1:] if m.group()[:1].isupper() else new
-        out.append(text[: m.start()] + new + text[m.end() :])
-    selected = text[start:end]
-    for rule in (style.expand_contractions, style.make_contractions):
-        edits = [(a + start, b + start, new) for a, b, new in rule(selected)]
-        if edits:
-            out.append(style.apply(text, edits))
-    return list(dict.fromkeys(t for t in out if t != text))
-
-
 def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = None, k: int = 3, seed: int = 0,
             keep: tuple[str, ...] = (), check_facts: bool = True, max_drop: float = SWAP_MAX_DROP) -> ActionResult:
     """Say the selected words differently and keep what they say (see the module docstring); k alternatives.
@@ -101,7 +73,7 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
         raise EditError(f"Rewrite checks each candidate with a causal reading, which {editor.adapter.name} does not "
                         "have; use Fill, or the SmolLM2 model")
     swapped = _swap_texts(editor, text, words, k, seed)
-    compressed = [t for t in _phrase_texts(text, words, start, end) if t not in swapped]
+    compressed = [t for t in phrase_variants(text, words, start, end) if t not in swapped]
     unrepeated = [t for t in swapped + compressed if not new_repeat(text, t)]
     drops = reading_drops(editor.adapter, text, unrepeated)
     passing = [t for t, drop in zip(unrepeated, drops) if drop <= max_drop]
