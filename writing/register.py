@@ -21,7 +21,11 @@ contractions follow :mod:`writing.style` as before.
 No pair trades a fact word (:mod:`writing.facts`) for one of another kind or sense: phrases with "up" or "down"
 become a word of the same direction ("prices went up" -> "prices rose") or are left out ("put up with", "come up
 with"), and words of quantity, time or degree are never exchanged ("whole"/"entire", "enough"/"sufficient",
-"approximately"/"about", "right now"/"currently", "a lot of" stay as they are).
+"approximately"/"about", "right now"/"currently", "a lot of" stay as they are; "point(s) out" stays, "point" being
+a unit there: only "pointed/pointing out that" -> "noted/noting that"). Left out as unsafe in some common context:
+"set up" (a tent), "carry out" (orders), "think about" ("what do you think about it?"), "turn down" (the volume),
+"come up with" (the money), "fix" (a date), "get" (anything), "big" -> "large" before anything but amounts, groups
+and places ("a big mistake").
 """
 
 from __future__ import annotations
@@ -214,8 +218,8 @@ PAIRS: tuple[Pair, ...] = (
          v("discuss", "discusses", "discussed", "discussed", "discussing"),  # a topic, not "talk about yourself"
          _next_word(*PERSONAL - {"it", "them"}),
          _next_word(*PREPOSITIONS, "that"), strict_s=True),  # not "discuss with them"
-    Pair(v("point", "points", "pointed", "pointed", "pointing", "out"),  # "pointed out that" = "noted that"
-         v("note", "notes", "noted", "noted", "noting"), _next_in("that")),
+    Pair(v("", "", "pointed", "pointed", "pointing", "out"),  # "pointed out that" = "noted that"; "point(s)" is
+         v("", "", "noted", "noted", "noting"), _next_in("that")),  # a unit to the fact check: those forms stay
     Pair(v("ask", "asks", "asked", "asked", "asking", "for"),  # things asked for, not people ("asked for John")
          v("request", "requests", "requested", "requested", "requesting"), _all(_thing, _next_word("trouble")),
          _all(_thing, _next_word("that"),  # not "requested that we ...", "requested the board to ..."
@@ -342,6 +346,8 @@ def _kind_before(ctx: Context) -> str:
     """What the nearest word before a verb form (past not, never, also ...) says of that form: "base" (to, a modal,
     do, 'll), "subject" (I/we/you/they: base or past), "have", "be", "either" ('d: would or had), "have-be" ('s),
     "start" (nothing before), "word" (another word: a noun subject) or "other" (punctuation)."""
+    if ctx.at_start:  # nothing before, or only a sentence-initial And/But/So
+        return "start"
     for i in range(len(ctx.before)):
         word = ctx.prev(i)
         if word in BETWEEN:
@@ -387,6 +393,9 @@ def _slot_allowed(slot: int, pair: Pair, ctx: Context) -> bool:
 
 
 def _cased(new: str, old: str) -> str:
+    """``new`` in the case (and with the apostrophe) of ``old``: "Buy" -> "Purchase", "KIDS" -> "CHILDREN"."""
+    if "’" in old:
+        new = new.replace("'", "’")
     if len(old) > 1 and old.isupper():
         return new.upper()
     return new[:1].upper() + new[1:] if old[:1].isupper() else new
@@ -404,9 +413,9 @@ def _forms(formal: bool) -> tuple[re.Pattern, dict[str, list[Pair]]]:
                 by_form.setdefault(form, [])
                 if pair not in by_form[form]:
                     by_form[form].append(pair)
-    alternation = "|".join(r"\s+".join(re.escape(w) for w in form.split())
+    alternation = "|".join(r"\s+".join(re.escape(w).replace("'", "['’]") for w in form.split())
                            for form in sorted(by_form, key=len, reverse=True))
-    return re.compile(r"(?<![\w'’-])(?:" + alternation + r")(?![\w-]|['’]\w)", re.IGNORECASE), by_form
+    return re.compile(r"(?<![\w'’-])(?:" + alternation + r")(?![\w'’-])", re.IGNORECASE), by_form
 
 
 def _phrase_edits(text: str, formal: bool) -> list[Edit]:
@@ -432,7 +441,8 @@ def _phrase_edits(text: str, formal: bool) -> list[Edit]:
 
 
 # ------------------------------------------------------------------------------------------------------ sentence starts
-SO_NEXT = frozenset("i we you they he she it this that there these those the a an our my his her their its your".split())
+SO_NEXT = frozenset("i we you they he she it this that there these those the a an our my his her their its "
+                    "your".split())
 BUT_KEPT = frozenset("for then also not no rather instead still yes oh wait".split())  # "But for the rain, ..."
 
 
@@ -452,7 +462,7 @@ def _formal_starts(text: str) -> tuple[list[Edit], dict[Edit, int]]:
         word, following = m.group(1), m.group(3).lower().strip(",;:")
         if not following[:1].isalnum() or _sentence(text, m.end()).endswith("?"):
             continue
-        if word == "And":
+        if word == "And" and not re.match(r"so (?:on|forth)\b", text[m.end():]):  # "And so on."
             edit = (m.start(), m.end(), "")
             recase[edit] = m.end()
         elif word == "But" and following not in BUT_KEPT:
