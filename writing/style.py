@@ -2,7 +2,8 @@
 
 Tone (:func:`writing.tone.tone`) uses them beside its word swaps: "More formal" expands contractions ("don't" ->
 "do not"), "More casual" and "Friendlier" make them ("it is" -> "it's", never at the end of a clause: "that is
-what it is."), "More confident" drops hedging words ("perhaps", "I think that", "somewhat"). Each rule returns
+what it is."), "More confident" drops hedging words ("perhaps", "I think that", "somewhat"); :mod:`writing.register`
+adds the phrases of each register to the first two ("bought" <-> "purchased"). Each rule returns
 character edits (start, end, replacement) of the original text, so that they compose with swaps and tracked
 changes show exactly what moved. Ambiguous forms are left alone: "'d" (had / would), "'s" after a noun
 (possessive), "we have" as a main verb.
@@ -67,7 +68,7 @@ def make_contractions(text: str) -> list[Edit]:
         if full.endswith(" is") and re.match(r"\s+(?:not\b|that\b)", after):
             continue  # "it is not" -> "it isn't" is the "is not" rule's; "that is that" stays
         edits.append((m.start(), m.end(), _cased(CONTRACTABLE[full], m.group())))
-    return _disjoint(edits)
+    return disjoint(edits)
 
 
 def drop_hedges(text: str) -> list[Edit]:
@@ -91,10 +92,11 @@ def drop_hedges(text: str) -> list[Edit]:
         else:
             start = len(head.rstrip()) if head.endswith(" ") else start
             edits.append((start, end - len(tail) + (len(tail) - len(tail.lstrip(","))) , ""))
-    return _disjoint(edits)
+    return disjoint(edits)
 
 
-def _disjoint(edits: list[Edit]) -> list[Edit]:
+def disjoint(edits: list[Edit]) -> list[Edit]:
+    """The edits that overlap none before them, in order of their start (of two at one place, the shorter)."""
     out: list[Edit] = []
     for e in sorted(edits):
         if not out or e[0] >= out[-1][1]:

@@ -1,7 +1,9 @@
 """Tone: say the text in another tone, never another thing.
 
-The writer's tones (:data:`TONES`: formal, casual, friendly, confident) are rule edits (:mod:`writing.style`) plus,
-where the model has a causal reading and a classifier of the tone, synonym swaps that move the classifier. A
+The writer's tones (:data:`TONES`: formal, casual, friendly, confident) are rule edits plus, where the model has a
+causal reading and a classifier of the tone, synonym swaps that move the classifier. The rules of formal and casual
+are :mod:`writing.register`'s (contractions, the phrases of the other register, sentence-initial And/But/So:
+"And we need to buy ..." -> "We need to purchase ..."), of friendly and confident :mod:`writing.style`'s. A
 classifier attribute with a class (``sentiment=positive``) is classifier guidance, the demo of the guidance package:
 only models with a trained classifier can do it (the ones ``guidance.classifier.available_attributes`` lists);
 for others it is an :class:`~dllm_core.api.EditError` that says so.
@@ -12,17 +14,17 @@ from __future__ import annotations
 from dllm_core.api import EditError, Editor
 from dllm_core.config import SamplerConfig
 
-from . import style
+from . import register, style
 from .alternatives import ActionResult, Alternative, check_k, check_selection, check_strength, fact_checked
 from .rephrase import rephrase, rephrase_by_swapping
 from .words import count_words, words_of
 
 # (tone(attribute="sentiment", target="positive")).
 TONES = {"formal": "More formal", "casual": "More casual", "friendly": "Friendlier", "confident": "More confident"}
-_TONE_RULES = {"formal": ("expand_contractions", ("formality", "formal")),
-               "casual": ("make_contractions", ("formality", "informal")),
-               "friendly": ("make_contractions", ("sentiment", "positive")),
-               "confident": ("drop_hedges", None)}
+_TONE_RULES = {"formal": (register.more_formal, ("formality", "formal")),
+               "casual": (register.more_casual, ("formality", "informal")),
+               "friendly": (style.make_contractions, ("sentiment", "positive")),
+               "confident": (style.drop_hedges, None)}
 
 
 def tone(editor: Editor, text: str, attribute: str = "formal", target: str | None = None, *, strength: float = 0.5,
@@ -74,8 +76,7 @@ def _writer_tone(editor: Editor, text: str, name: str, strength: float, guidance
     start, end = check_selection(text, selection)
     k = check_k(k)
     check_strength(strength, "tone")
-    rule_name, classifier_of = _TONE_RULES[name]
-    rules = getattr(style, rule_name)
+    rules, classifier_of = _TONE_RULES[name]
     toward = None
     if classifier_of is not None and editor.adapter.can_score:
         from guidance.classifier import available_attributes, get_classifier  # noqa: PLC0415
@@ -89,7 +90,10 @@ def _writer_tone(editor: Editor, text: str, name: str, strength: float, guidance
         if not edits:
             raise EditError({"confident": "nothing to make more confident: no hedging words (perhaps, I think, "
                                           "somewhat ...) in the selection",
-                             "formal": "no contractions to expand here, and this model has no formality reading",
+                             "formal": "nothing to make more formal here: no contractions, informal phrases or "
+                                       "sentence-initial And/But/So",
+                             "casual": "nothing to make more casual here: nothing to contract and no formal words "
+                                       "(purchase, require, However, ...)",
                              }.get(name, f"nothing to change for {TONES[name].lower()} with this model"))
         new = style.apply(text, edits)
         outside = count_words(text[:start]) + count_words(text[end:])
