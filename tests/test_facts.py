@@ -134,3 +134,9 @@ def test_hedges_dropped_with_their_commas():
     text = "Perhaps we should go. We will, perhaps, win. I think that the plan is somewhat risky."
     assert style.apply(text, style.drop_hedges(text)) == "We should go. We will win. The plan is risky."
     assert style.drop_hedges("The plan works.") == []
+
+
+def test_i_with_a_contraction_is_not_a_name():
+    # "I'll" / "I'm" inside a sentence is the pronoun, as "I" is: writing it out changes no fact
+    assert check("But I'll act now, and I'm sure of it.", "But I will act now, and I am sure of it.").ok
+    assert not check("But Ian will act now.", "But I will act now.").ok

@@ -156,7 +156,7 @@ def fact_kind(word: str, sentence_start: bool = False) -> str | None:
         return "time"
     if lower in QUANTITY_WORDS:
         return "quantity"
-    if word[:1].isupper() and word != "I" and not (sentence_start and _common_start(lower)):
+    if word[:1].isupper() and re.split(r"['’]", word)[0] != "I" and not (sentence_start and _common_start(lower)):
         return "name"
     return None
 
