@@ -202,3 +202,19 @@ def test_wordy_phrases_shorten_to_what_says_the_same():
     # a kept word inside the phrase rules it out
     kept = words_of(text, keep=("order",))
     assert len(_compressions(text, kept, [may_cut(w) for w in kept])) == 3
+
+
+def test_a_tone_offers_its_rule_edits_alone_first_and_swaps_after(bpe_editor):  # noqa: F811
+    # the rule edits keep every word's meaning by construction; a synonym swap may not ("the trust" -> "the
+    # reliance", read blind), so a writer sees the rules alone first
+    from writing import register, style
+    from writing.rephrase import rephrase_by_swapping
+
+    text = "And we need to buy difficult books, so the teachers quickly helped their children."
+    expected = style.apply(text, register.more_formal(text))
+    assert expected != text
+    result = rephrase_by_swapping(bpe_editor, text, (0, len(text)), words_of(text), 1.0, 3, 0,
+                                  attribute=lambda texts: [0.0] * len(texts), attribute_weight=1.0,
+                                  rules=register.more_formal, action="tone")
+    assert result.alternatives[0].text == expected and result.alternatives[0].markup == "rules"
+    assert all(a.markup == "swap" and a.text != expected for a in result.alternatives[1:])

@@ -136,14 +136,15 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
                         + "; try another selection")
     sets = combine(swaps, max(1, round(strength * places)), k, seed) if places else []
     texts = [apply_all(base, chosen) for chosen in sets] or ([] if moved else [base])
-    if ruled and base not in texts and len(texts) < k:
-        texts.append(base)  # the rule edits alone are an alternative too
-    texts = [t for t in texts if t not in moved]
+    texts = [t for t in texts if t not in moved and t != base]
+    if ruled:  # the rule edits alone come first: they keep every word's meaning by construction, a swap may not
+        moved = [base, *moved]
     ordered, scores = rank(editor.adapter, texts) if len(texts) > 1 else (texts, None)
     outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
-    alternatives = [Alternative(t, count_words(t) - outside, None, "restated") for t in moved]
+    alternatives = [Alternative(t, count_words(t) - outside, None, "rules" if t == base and ruled else "restated")
+                    for t in moved]
     alternatives += [Alternative(t, count_words(t) - outside, None if scores is None else scores[i],
-                                 "swap" if t != base or not ruled else "rules")
+                                 "swap")
                      for i, t in enumerate(ordered)]
     alternatives = alternatives[:k]
     note = "" if len(alternatives) == k else (
