@@ -57,13 +57,38 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("Our sons and daughters once again wear their uniforms.", "again", False),  # "once" alone: formerly
     ("Americans can save money because they can get a hearing aid, she said.", "because they can get a hearing aid",
      True),  # the whole clause
+    ("It is also involved in broking notes and other instruments.", "broking", False),  # a gerund, not a modifier
+    ("Governors are giving classroom demonstrations that work.", "giving classroom", False),  # the verb
+    ("It has the right under certain circumstances involving change of control.", "certain circumstances involving",
+     False),  # a plural noun inside the run: not modifiers
+    ("Businesses opened near a new train station or the new off-ramp.", "near a new train station", False),
+    ("Now history calls us to press on.", "history", False),  # the subject of "calls"
+    ("It supplies enhancement products and disc drive subsystems.", "enhancement", True),
+    ("The rapidly growing supplier sells disks.", "rapidly growing", True),
 ])
+
+
 def test_which_spans_can_go_as_a_phrase(text, span, ok):
     words = words_of(text)
     first = span.split()[0]
     i = next(n for n, w in enumerate(words) if w.text == first and " ".join(
         x.text for x in words[n : n + len(span.split())]) == span)
     assert _phrase_like(text, words, i, i + len(span.split()) - 1, FUNCTION_WORDS) is ok
+
+
+def test_an_aside_between_commas_goes_with_both_unless_a_phrase_leads_the_sentence():
+    from writing.cuts import _cut_texts
+
+    def cuts(text, span):
+        words = words_of(text)
+        n = len(span.split())
+        i = next(k for k in range(len(words)) if " ".join(w.text for w in words[k : k + n]) == span.replace(",", ""))
+        return {text[:a] + rep + text[b:] for a, b, rep in _cut_texts(text, words, i, i + n - 1)}
+
+    assert cuts("Esselte said the unit, based in LaPorte, Indiana, makes scales.", "based in LaPorte, Indiana") == {
+        "Esselte said the unit makes scales."}
+    assert "On these key issues, the House has acted." in cuts(
+        "On these key issues, trade and energy, the House has acted.", "trade and energy")
 
 
 def test_cutting_only_deletes_and_keeps_names_numbers_negations(bpe_editor):  # noqa: F811

@@ -118,7 +118,13 @@ def _cut_texts(text: str, words, i: int, j: int) -> list[tuple[int, int, str]]:
     if before_punct:
         out.append((gap_lo - 1, hi, ""))
     if before_punct and after_punct and before.rstrip()[-1] == after_punct.group():
-        out.append((gap_lo - 1, hi + 1, ""))  # "the unit[, based in LaPorte, Indiana,] makes scales"
+        # an aside between two commas goes with both ("the unit[, based in LaPorte, Indiana,] makes scales"); one
+        # stays only after a phrase that leads the sentence ("On these issues[, trade and energy,] the House")
+        sentence = re.split(r"[.!?]\s+", before[:gap_lo])[-1].strip()
+        lead = sentence.split()[0].lower() if sentence.split() else ""
+        if lead not in PHRASE_STARTERS and lead not in CLAUSE_WORDS:
+            out = [o for o in out if o[:2] not in ((gap_lo, hi + 1), (gap_lo - 1, hi), (gap_lo, hi))]
+        out.append((gap_lo - 1, hi + 1, ""))
     return out
 
 
@@ -207,6 +213,37 @@ def _modifiable(word: str) -> bool:
     return any(a.pos in "na" for a in lexicon.analyses(word.lower()) if a.base in lexicon.index)
 
 
+# a word before an "-ing" word that makes it a verb, not a modifier ("are [giving classroom] demonstrations", "in
+# [broking] notes"); and the words after which a noun is surely a modifier, not a subject ("the [price] cuts")
+BEFORE_A_VERB = frozenset("""am is are was were be been being of in on at by for from with without about into than
+after before""".split())
+DETERMINERS = frozenset("a an the this that these those its his her their our my your some any each every no".split())
+
+
+def _modifiers(words, i: int, j: int) -> bool:
+    """Whether words ``i..j`` (no function words) can be modifiers of the word after them, by the lexicon: not an
+    "-ing" verb after "are" or a preposition, no plural noun before the run's end ("certain [circumstances]
+    involving change"), and not a noun that is the subject of a verb in "-s" ("Now [history] calls us")."""
+    from .lexicon import Lexicon, available  # noqa: PLC0415
+
+    lowered = [w.text.lower() for w in words[i : j + 1]]
+    before = words[i - 1].text.lower() if i > 0 else ""
+    if lowered[0].endswith("ing") and before in BEFORE_A_VERB:
+        return False
+    if not available() or j + 1 >= len(words):
+        return True
+    lexicon = Lexicon.load()
+
+    def readings(word: str) -> set[tuple[str, str]]:
+        return {(a.pos, a.form) for a in lexicon.analyses(word) if a.base in lexicon.index}
+
+    for word in lowered[:-1]:
+        forms = readings(word)
+        if ("n", "pl") in forms and not any(pos == "a" for pos, _ in forms):
+            return False
+    return not (("v", "s") in readings(words[j + 1].text.lower()) and before not in DETERMINERS)
+
+
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
     that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
@@ -235,14 +272,16 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
         # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
         # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
         # Palestinian [police] do not", "a criminal [offence].")
-        return joined and bool(follows) and follows not in function_words and _modifiable(words[j + 1].text)
+        return (joined and bool(follows) and follows not in function_words and _modifiable(words[j + 1].text)
+                and _modifiers(words, i, j))
     left = text[: words[i].start].rstrip()[-1:]
     right = text[words[j].end : words[j].end + 1]
     ends_phrase = right in PHRASE_PUNCT + ".!?" or not follows or follows in function_words
     if lowered[0] in CLAUSE_WORDS and right not in PHRASE_PUNCT + ".!?":
         return False
     if lowered[0] in PHRASE_STARTERS and ends_phrase:
-        return True
+        # "opened [near a town's new train station] or the new off-ramp": the phrase's object goes on after "or"
+        return right in PHRASE_PUNCT + ".!?" or follows not in ("and", "or")
     # a clause or aside between punctuation marks: led by a clause word or preposition, a participle ("including",
     # "led by") or an article (an appositive, ", a former teacher,"); never the main verb's clause (", would create
     # the largest bank.")
