@@ -33,6 +33,14 @@ def test_report_last_moves_the_reporting_clause_to_the_end(sentence, expected):
     assert report_last(sentence) == [expected]
 
 
+def test_a_pronoun_and_its_name_trade_places_rather_than_the_pronoun_coming_first():
+    # "It still needs the approval, Suffield said" would put the pronoun before what it stands for
+    assert report_last("Suffield said it still needs the approval of the superintendent.") == [
+        "Suffield still needs the approval of the superintendent, it said."]
+    assert report_last("Traders said they were reluctant to take out new positions.") == [
+        "Traders were reluctant to take out new positions, they said."]
+
+
 def test_report_last_offers_both_cases_when_the_first_word_may_be_a_name():
     out = report_last("Esselte said the unit manufactures scales and label printers.")
     assert out == ["The unit manufactures scales and label printers, esselte said.",
@@ -45,7 +53,8 @@ def test_report_last_offers_both_cases_when_the_first_word_may_be_a_name():
 
 
 @pytest.mark.parametrize("sentence", [
-    "Suffield said it still needs the approval of the superintendent.",  # "It ..., Suffield said": a pronoun first
+    "The company said it will sell it soon to a buyer.",  # a second "it": which one is the company?
+    "Esselte said its unit makes scales and printers.",  # not a subject pronoun
     "He said \"we will win this fight\" to the crowd.",  # quoted speech
     "Analysts said the firm said it would sell its stake soon.",  # two reporting verbs
     "Officials said to wait for the results of the vote.",  # not a clause
