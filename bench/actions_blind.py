@@ -253,6 +253,16 @@ def _finish(t: dict) -> dict:
     return t
 
 
+def unseen_key(key: dict, earlier: list[dict]) -> dict:
+    """``key`` with only the cases whose sentence is in none of the ``earlier`` keys' originals (the sentences of
+    earlier reads, looked at while the code was changed): outputs and originals of the others left out."""
+    seen = {case["text"] for other in earlier for case in other["originals"]}
+    keep = {case["case"] for case in key["originals"] if case["text"] not in seen}
+    outputs = [dict(out, genre="_seen") if out["case"] not in keep else out for out in key["outputs"]]
+    return {**key, "originals": [c for c in key["originals"] if c["case"] in keep],
+            "outputs": outputs, "skip_genre": "_seen"}
+
+
 def score(key: dict, judgements_a: dict, judgements_b: dict) -> dict:
     """Tallies ``{"actions": {label: tally}, "genres": {(label, genre): tally}, "originals": {genre|"all":
     {...}}}`` of both reads (see the module's doc for what counts)."""
@@ -271,6 +281,8 @@ def score(key: dict, judgements_a: dict, judgements_b: dict) -> dict:
     actions: dict[str, dict] = {}
     genres: dict[tuple[str, str], dict] = {}
     for k, out in enumerate(key["outputs"]):
+        if out["genre"] == key.get("skip_genre"):
+            continue  # unseen_key: a sentence of an earlier read
         for t in (actions.setdefault(out["label"], _new_tally()),
                   genres.setdefault((out["label"], out["genre"]), _new_tally())):
             t["n"] += 1
@@ -380,8 +392,13 @@ EXPLAIN = ("Accepted % (read A: would a careful writer keep the sentence as writ
            "all-MiniLM-L6-v2 cosine, from bench/actions.py.")
 
 
-def score_main(key_path: Path, a_path: Path, b_path: Path, write: bool = True) -> str:
+def score_main(key_path: Path, a_path: Path, b_path: Path, write: bool = True, unseen_after: list[Path] = ()) -> str:
     key = json.loads(key_path.read_text())
+    if unseen_after:  # only the sentences no earlier read had: printed, not written
+        key = unseen_key(key, [json.loads(p.read_text()) for p in unseen_after])
+        write = False
+        print(f"(only the {len(key['originals'])} sentences that none of {', '.join(p.name for p in unseen_after)} "
+              "had)")
     if key.get("version") != 2:
         raise SystemExit("error: not a two-read key (for issue 14's one-read key: python bench/writer_eval.py --score)")
     try:
@@ -442,11 +459,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--score", nargs=3, type=Path, metavar=("KEY", "JUDGEMENTS_A", "JUDGEMENTS_B"),
                    help="score both reads, print, write bench/RESULTS.md, exit")
     p.add_argument("--no-write", action="store_true", help="--score: print only")
+    p.add_argument("--unseen-after", nargs="+", type=Path, default=(), metavar="EARLIER_KEY",
+                   help="--score: only the sentences none of these earlier keys had (print only)")
     p.add_argument("--single", action="store_true", help="issue 14's one-read packet (acceptable or not)")
     p.add_argument("--prefix", default="actions_blind", help="--single: file prefix")
     args = p.parse_args(argv)
     if args.score:
-        score_main(*args.score, write=not args.no_write)
+        score_main(*args.score, write=not args.no_write, unseen_after=args.unseen_after)
     elif args.single:
         single_read(args.cases or RESULTS / "actions_cases.json", 14 if args.seed is None else args.seed, args.prefix)
     else:
