@@ -63,7 +63,10 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
      False),  # a plural noun inside the run: not modifiers
     ("Businesses opened near a new train station or the new off-ramp.", "near a new train station", False),
     ("Now history calls us to press on.", "history", False),  # the subject of "calls"
-    ("It supplies enhancement products and disc drive subsystems.", "enhancement", True),
+    ("It will include crop insurance reform and more.", "insurance", False),  # a noun modifier: another thing
+    ("Reserves rose to 1.11 billion cubic metres last year.", "cubic", False),  # part of the unit
+    ("He named its chief executive officer on Monday.", "executive", False),  # a title
+    ("It supplies new products and disc drive subsystems.", "new", True),
     ("The rapidly growing supplier sells disks.", "rapidly growing", True),
 ])
 

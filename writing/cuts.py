@@ -30,6 +30,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
+from .facts import UNIT_WORDS
 from .scoring import judged_totals, word_window
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
@@ -60,7 +61,13 @@ CLAUSE_WORDS = frozenset("""which who whom whose when where while because althou
 if since""".split())
 # pairs that say one thing: neither word goes alone ("once [again]" is "formerly")
 NEVER_SPLIT = frozenset({("once", "again"), ("at", "least"), ("at", "all"), ("as", "well"), ("so", "far"),
-                         ("even", "so"), ("of", "course"), ("at", "last"), ("at", "once"), ("all", "but")})
+                         ("even", "so"), ("of", "course"), ("at", "last"), ("at", "once"), ("all", "but"),
+                         # titles: "chief [executive] officer" is another post
+                         ("chief", "executive"), ("executive", "officer"), ("operating", "officer"),
+                         ("financial", "officer"), ("vice", "president"), ("managing", "director"),
+                         ("executive", "director"), ("general", "manager"), ("prime", "minister"),
+                         ("attorney", "general"), ("secretary", "general"), ("executive", "vice"),
+                         ("senior", "vice")})
 # a cut that makes the words after it read this much worse (nats, by the judge) breaks the sentence: judged on
 # cuts read by hand, bad ones ("have [control] around", "the Angolan [regime] decided") cost 5-13, good ones 0-2
 MAX_BREAK = 3.0
@@ -222,8 +229,9 @@ DETERMINERS = frozenset("a an the this that these those its his her their our my
 
 def _modifiers(words, i: int, j: int) -> bool:
     """Whether words ``i..j`` (no function words) can be modifiers of the word after them, by the lexicon: not an
-    "-ing" verb after "are" or a preposition, no plural noun before the run's end ("certain [circumstances]
-    involving change"), and not a noun that is the subject of a verb in "-s" ("Now [history] calls us")."""
+    "-ing" verb after "are" or a preposition; every word an adjective or adverb (not only a noun: "certain
+    [circumstances] involving change", "crop [insurance] reform"); not part of a unit ("[cubic] metres"); and not a
+    noun that is the subject of a verb in "-s" ("Now [history] calls us")."""
     from .lexicon import Lexicon, available  # noqa: PLC0415
 
     lowered = [w.text.lower() for w in words[i : j + 1]]
@@ -237,11 +245,14 @@ def _modifiers(words, i: int, j: int) -> bool:
     def readings(word: str) -> set[tuple[str, str]]:
         return {(a.pos, a.form) for a in lexicon.analyses(word) if a.base in lexicon.index}
 
-    for word in lowered[:-1]:
+    for word in lowered:
         forms = readings(word)
-        if ("n", "pl") in forms and not any(pos == "a" for pos, _ in forms):
-            return False
-    return not (("v", "s") in readings(words[j + 1].text.lower()) and before not in DETERMINERS)
+        if forms and not any(pos in "ar" for pos, _ in forms):
+            return False  # a noun modifier names another thing: "crop [insurance] reform", "IC Gas [loan] stock"
+    follows = words[j + 1].text.lower()
+    if follows in UNIT_WORDS:
+        return False  # part of the unit: "1.11 billion [cubic] metres"
+    return not (("v", "s") in readings(follows) and before not in DETERMINERS)
 
 
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
