@@ -246,3 +246,21 @@ def test_a_tone_offers_its_rule_edits_alone_first_and_swaps_after(bpe_editor):  
                                   rules=register.more_formal, action="tone")
     assert result.alternatives[0].text == expected and result.alternatives[0].markup == "rules"
     assert all(a.markup == "swap" and a.text != expected for a in result.alternatives[1:])
+
+
+def test_openers_intensifiers_and_a_that_after_saying_may_go():
+    from writing.cuts import _fillers, may_cut
+
+    def options(text):
+        words = words_of(text)
+        return {text[:a] + rep + text[b:] for a, b, rep, _ in _fillers(text, words, [may_cut(w) for w in words])}
+
+    assert options("And I know this Chamber agrees. After all, they're building our economy.") == {
+        "I know this Chamber agrees. After all, they're building our economy.",
+        "And I know this Chamber agrees. They're building our economy."}
+    assert options("It said that the plan is very good and really works.") == {
+        "It said the plan is very good and really works.", "It said that the plan is good and really works.",
+        "It said that the plan is very good and works."}
+    assert options("And of all our accomplishments, none is better.") == set()  # would start with "Of"
+    assert options("Very large firms said that.") == set()  # a sentence's first word keeps its capital's place
+

@@ -154,7 +154,7 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
                 continue
             for lo, hi, rep in _cut_texts(draft_text, words, i, j):
                 options.append((lo, hi, rep, tuple(range(i, j + 1))))
-    return options + _compressions(draft_text, words, may)
+    return options + _compressions(draft_text, words, may) + _fillers(draft_text, words, may)
 
 
 # wordy phrases and the shorter ones that say the same; none adds a fact word (writing.facts), so the fact check
@@ -173,6 +173,45 @@ COMPRESSIONS = {
 }
 _COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRESSIONS, key=len, reverse=True))
                           + r")\b", re.IGNORECASE)
+
+
+# words that say nothing a sentence needs: an opener at a sentence's start ("[And] I know ...", "[After all,] they're
+# ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
+# [that] the plan")
+OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well")
+INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally".split())
+SAYING = frozenset("said says say added noted stated announced reported believes believe believed think thinks "
+                   "thought know knows knew".split())
+_OPENER = re.compile(r"(?:^|(?<=[.!?]\s))(" + "|".join(re.escape(o) for o in OPENERS) + r")\b,?\s+(?=\w)",
+                     re.IGNORECASE)
+
+
+def _fillers(text: str, words, may: list[bool]) -> list:
+    """Options that drop an opener, an intensifier or a "that" after a verb of saying (see :data:`OPENERS`), as
+    (start, end, replacement, indices of the words that go)."""
+    out = []
+    starts = {w.start: n for n, w in enumerate(words)}
+    for m in _OPENER.finditer(text):
+        i = starts.get(m.start(1))
+        n_old = len(m.group(1).split())
+        if i is None or i + n_old >= len(words) or not all(may[i : i + n_old]):
+            continue
+        nxt = words[i + n_old]
+        if nxt.text.lower() in FUNCTION_WORDS_AFTER_CUT:
+            continue  # "And of all our accomplishments" would start with "Of"
+        first = text[nxt.start].upper() if m.group(1)[0].isupper() else text[nxt.start]
+        out.append((m.start(1), nxt.start + 1, first, tuple(range(i, i + n_old))))
+    for n, w in enumerate(words):
+        lower = w.text.lower()
+        prev = words[n - 1].text.lower() if n else ""
+        nxt = words[n + 1] if n + 1 < len(words) else None
+        if nxt is None or not may[n] or text[w.end : nxt.start] != " ":
+            continue
+        if lower in INTENSIFIERS and n and text[words[n - 1].end : w.start] == " ":
+            out.append((words[n - 1].end, w.end, "", (n,)))
+        elif lower == "that" and prev in SAYING and text[words[n - 1].end : w.start] == " ":
+            out.append((words[n - 1].end, w.end, "", (n,)))
+    return out
 
 
 def _compressions(text: str, words, may: list[bool]) -> list:
@@ -352,6 +391,11 @@ class CutSearch:
         for (a, b, rep, cut), (base_i, cand_i, before, cut_text) in zip(options, rows):
             gone = value[before + cut_text] - value[before] if before else value[before + cut_text]
             reads = min(0.0, totals[cand_i] - (totals[base_i] - gone))
+            opener = _OPENER.match(text, a)
+            if opener and b == opener.end() + 1 and len(rep) == 1:  # the opener alone goes
+                # "[And] I know ...": the sentence reads the same without its opener by construction, and at the
+                # text's start the judge has no context to read the new first words from (a -6 nats artefact)
+                reads = 0.0
             if reads < -self.max_break:
                 costs.append(math.inf)  # it breaks the sentence: never taken, whatever the target
                 continue
