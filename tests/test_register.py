@@ -259,3 +259,27 @@ def test_tone_more_formal_with_the_tiny_model(tiny_editor):
     with pytest.raises(EditError, match="nothing to make more formal here: no contractions, informal phrases or "
                                         "sentence-initial And/But/So"):
         tone(tiny_editor, "The minister announced the results on Tuesday.", "formal")
+
+
+@pytest.mark.parametrize("text,formal", [
+    ("It paid about 21 mln dlrs for the unit.", "It paid approximately 21 mln dlrs for the unit."),
+    ("About 400 came, it said.", "Approximately 400 came, it said."),
+    ("It rose to about 44 pct.", "It rose to approximately 44 pct."),
+    ("We spoke about five topics.", "We spoke about five topics."),  # a topic, not an approximation
+    ("He said \"about 40 came\" to them.", "He said \"about 40 came\" to them."),  # someone's words
+])
+def test_about_a_number_is_approximately_in_formal_and_back(text, formal):
+    from writing import register, style
+    from writing.facts import check
+
+    assert style.apply(text, register.more_formal(text)) == formal
+    assert check(text, formal).ok
+    assert style.apply(formal, register.more_casual(formal)) == text
+
+
+def test_the_fact_check_counts_about_and_approximately_before_a_number_as_one():
+    from writing.facts import check
+
+    assert check("It paid about 400 dlrs.", "It paid roughly 400 dlrs.").ok
+    assert not check("It paid about 400 dlrs.", "It paid over 400 dlrs.").ok
+    assert not check("It paid about 400 dlrs.", "It paid 400 dlrs.").ok

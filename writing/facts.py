@@ -87,6 +87,7 @@ possibly probably likely unlikely often usually sometimes rarely seldom always o
 mainly partly fiscal net gross pretax provisional preliminary estimated projected proposed planned expected""".split())
 
 QUANTITY_BEFORE_NUMBERS = frozenset("about around over under just".split())  # quantities only before a number
+APPROXIMATE = frozenset("about approximately roughly around".split())  # before a number: one approximation
 _WORD = re.compile(r"\$?\d[\d,.]*%?|[^\W\d_](?:[\w'’.-]*[^\W_])?")
 _SENTENCE_END = re.compile(r"[.!?:;\"“]\s*$")
 
@@ -185,9 +186,12 @@ def fact_words(text: str) -> dict[str, Counter]:
         before = text[: m.start()]
         start = not before.strip() or bool(_SENTENCE_END.search(before))
         kind = fact_kind(w, start)
-        if kind == "quantity" and w.lower() in QUANTITY_BEFORE_NUMBERS:  # "about 400", not "talked about it"
+        before_number = False
+        if kind == "quantity":
             nxt = _WORD.match(text, m.end() + len(text[m.end():]) - len(text[m.end():].lstrip()))
-            kind = "quantity" if nxt and fact_kind(nxt.group()) == "number" else None
+            before_number = bool(nxt) and fact_kind(nxt.group()) == "number"
+        if kind == "quantity" and w.lower() in QUANTITY_BEFORE_NUMBERS and not before_number:
+            kind = None  # "talked about it", not "about 400"
         if kind is None:
             continue
         if kind == "number":
@@ -196,6 +200,8 @@ def fact_words(text: str) -> dict[str, Counter]:
             key = "not" if w.lower().endswith(("n't", "n’t")) or w.lower() == "cannot" else w.lower()
         elif kind == "direction":
             key = w.lower()
+        elif kind == "quantity" and before_number and w.lower() in APPROXIMATE:
+            key = "about"  # "about 400" = "approximately 400" = "roughly 400"
         elif kind == "name":
             key = w
         else:

@@ -21,7 +21,8 @@ contractions follow :mod:`writing.style` as before.
 No pair trades a fact word (:mod:`writing.facts`) for one of another kind or sense: phrases with "up" or "down"
 become a word of the same direction ("prices went up" -> "prices rose") or are left out ("put up with", "come up
 with"), and words of quantity, time or degree are never exchanged ("whole"/"entire", "enough"/"sufficient",
-"approximately"/"about", "right now"/"currently", "a lot of" stay as they are; "point(s) out" stays, "point" being
+"right now"/"currently", "a lot of" stay as they are ("about" -> "approximately" only before a number, which the fact
+check counts as the same approximation); "point(s) out" stays, "point" being
 a unit there: only "pointed/pointing out that" -> "noted/noting that"). Left out as unsafe in some common context:
 "set up" (a tent), "carry out" (orders), "think about" ("what do you think about it?"), "turn down" (the volume),
 "come up with" (the money), "fix" (a date), "get" (anything), "big" -> "large" before anything but amounts, groups
@@ -485,10 +486,34 @@ def _casual_starts(text: str) -> list[Edit]:
 
 
 # ------------------------------------------------------------------------------------------------------ the two rules
+# "about 400" and "approximately 400" say the same (writing.facts counts them as one approximation)
+_APPROX_NUMBER = r"(?=\s+(?:\$|US\$)?(?:\d|(?:{})\b))".format("|".join(sorted(NUMBER_WORDS)))
+
+
+_BEFORE_APPROX = frozenset("""for of to at by from with in on and or is are was were be been being cost costs paid pays
+pay worth totaling totalling totaled totalled reached reach rose fell employs employed has have had""".split())
+
+
+def _approximations(text: str, formal: bool) -> list[Edit]:
+    """"about 400" -> "approximately 400" (formal) and back (casual), only before a number; case kept, quotes
+    left alone."""
+    old, new = ("about", "approximately") if formal else ("approximately", "about")
+    edits = []
+    for m in re.finditer(rf"\b{old}\b" + _APPROX_NUMBER, text, re.IGNORECASE):
+        if text[: m.start()].count('"') % 2:
+            continue  # inside quotation marks: someone's words
+        before = re.search(r"([A-Za-z]+)\W*$", text[: m.start()])
+        if before and before.group(1).lower() not in _BEFORE_APPROX and not text[: m.start()].rstrip().endswith(","):
+            continue  # "talked about five things": a topic, not an approximation
+        edits.append((m.start(), m.end(), new.capitalize() if m.group()[0].isupper() else new))
+    return edits
+
+
 def more_formal(text: str) -> list[Edit]:
     """Contractions expanded, informal phrases made formal, sentence-initial And/But/So mended: disjoint edits."""
     starts, recase = _formal_starts(text)
-    edits = disjoint(expand_contractions(text) + _phrase_edits(text, formal=True) + starts)
+    edits = disjoint(expand_contractions(text) + _phrase_edits(text, formal=True) + starts
+                     + _approximations(text, formal=True))
     kept = set(edits)
     for drop, at in recase.items():
         if drop not in kept:
@@ -503,4 +528,5 @@ def more_formal(text: str) -> list[Edit]:
 
 def more_casual(text: str) -> list[Edit]:
     """Contractions made, formal words made plain, sentence-initial However/Therefore -> But/So: disjoint edits."""
-    return disjoint(make_contractions(text) + _phrase_edits(text, formal=False) + _casual_starts(text))
+    return disjoint(make_contractions(text) + _phrase_edits(text, formal=False) + _casual_starts(text)
+                    + _approximations(text, formal=False))
