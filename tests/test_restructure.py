@@ -127,3 +127,17 @@ def test_rephrase_offers_a_reordering_first_when_it_reads_well(bpe_editor, monke
         assert "another order" in str(exc)
     else:
         assert all(a.markup != "restated" for a in result.alternatives)
+
+
+def test_according_to_moves_both_ways_and_about_a_number_is_a_set_phrase():
+    from writing.restructure import according_first, according_last, phrase_variants
+    from writing.words import words_of
+
+    text = "The commission approved the rule change in February, according to a CFTC spokeswoman."
+    front = "According to a CFTC spokeswoman, the commission approved the rule change in February."
+    assert according_first(text) == [front] and according_last(front) == [text]
+    assert according_first("Prices rose, traders said, according to a report.") == []  # two commas
+    text = "It paid about 21 mln dlrs for the unit."
+    assert phrase_variants(text, words_of(text), 0, len(text), contractions=False) == [
+        "It paid approximately 21 mln dlrs for the unit."]
+    assert check(text, "It paid approximately 21 mln dlrs for the unit.").ok

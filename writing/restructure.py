@@ -8,14 +8,16 @@ here takes one sentence and returns the sentences it can become (possibly none):
 - :func:`report_last` / :func:`report_first`, the reporting clause of news prose: "Traders said OPEC is producing
   above its ceiling." <-> "OPEC is producing above its ceiling, traders said.";
 - :func:`clause_last` / :func:`clause_first`, a fronted subordinate clause: "Because the rules changed, the firm
-  sold its stake." <-> "The firm sold its stake because the rules changed."
+  sold its stake." <-> "The firm sold its stake because the rules changed.";
+- :func:`according_first` / :func:`according_last`: "X, according to a spokeswoman." <-> "According to a
+  spokeswoman, X."
 
 Where the case of a moved first word is not certain ("Traders" is a common word, "Esselte" a name, "Swedish" both
 a common word and capitalised), both forms are returned and the reading check of :func:`writing.rephrase`
 chooses. :func:`variants` applies them to every whole sentence of a selection.
 
 :func:`phrase_variants` says a set phrase in other words that mean the same ("due to" <-> "because of", "in order
-to" -> "to"); Rewrite and Rephrase both use it.
+to" -> "to", "about 400" <-> "approximately 400"); Rewrite and Rephrase both use it.
 """
 
 from __future__ import annotations
@@ -153,7 +155,25 @@ def clause_first(sentence: str) -> list[str]:
     return [f"{sub} {m.group('clause')}, {main}{m.group('end')}" for main in _lower_forms(m.group("main"))]
 
 
-RULES = (report_last, report_first, clause_last, clause_first)
+def according_first(sentence: str) -> list[str]:
+    """"The CFTC approved the change, according to a spokeswoman." -> "According to a spokeswoman, the CFTC approved
+    the change." (one comma: the one before "according to")."""
+    m = re.match(r"^(?P<what>[^,;:\"“”]{12,}), according to (?P<who>[^,;:\"“”()]{2,60}?)(?P<end>[.!?])$", sentence)
+    if not m or not _starts_clause(m.group("what")):
+        return []
+    return [f"According to {m.group('who')}, {form}{m.group('end')}" for form in _lower_forms(m.group("what"))]
+
+
+def according_last(sentence: str) -> list[str]:
+    """"According to a spokeswoman, the CFTC approved the change." -> "The CFTC approved the change, according to a
+    spokeswoman." """
+    m = re.match(r"^According to (?P<who>[^,;:\"“”()]{2,60}?), (?P<what>[^,;:\"“”]{12,})(?P<end>[.!?])$", sentence)
+    if not m or not _starts_clause(m.group("what")):
+        return []
+    return [f"{_upper_first(m.group('what'))}, according to {m.group('who')}{m.group('end')}"]
+
+
+RULES = (report_last, report_first, clause_last, clause_first, according_first, according_last)
 _BOUNDARY = re.compile(r"[.!?]+[\"”’)]*\s+(?=[\"“A-Z0-9])")
 # words before a full stop that is not a sentence end ("Mr. Smith", "U.S. Treasury", "Inc. said")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st jr sr inc co corp ltd bros gen gov sen rep vs no jan feb mar apr jun "
@@ -215,7 +235,13 @@ def phrase_variants(text: str, words, start: int, end: int, contractions: bool =
         new = EQUIVALENTS[m.group().lower()]
         new = new[:1].upper() + new[1:] if m.group()[:1].isupper() else new
         out.append(text[: m.start()] + new + text[m.end() :])
+    from .register import _approximations  # noqa: PLC0415
+
     selected = text[start:end]
+    for formal in (True, False):  # "about 400" <-> "approximately 400"
+        edits = [(a + start, b + start, new) for a, b, new in _approximations(selected, formal)]
+        if edits:
+            out.append(style.apply(text, edits))
     for rule in (style.expand_contractions, style.make_contractions) if contractions else ():
         edits = [(a + start, b + start, new) for a, b, new in rule(selected)]
         if edits:
