@@ -494,7 +494,7 @@ _BEFORE_APPROX = frozenset("""for of to at by from with in on and or is are was 
 pay worth totaling totalling totaled totalled reached reach rose fell employs employed has have had""".split())
 
 
-def _approximations(text: str, formal: bool) -> list[Edit]:
+def approximations(text: str, formal: bool) -> list[Edit]:
     """"about 400" -> "approximately 400" (formal) and back (casual), only before a number; case kept, quotes
     left alone."""
     old, new = ("about", "approximately") if formal else ("approximately", "about")
@@ -513,7 +513,7 @@ def more_formal(text: str) -> list[Edit]:
     """Contractions expanded, informal phrases made formal, sentence-initial And/But/So mended: disjoint edits."""
     starts, recase = _formal_starts(text)
     edits = disjoint(expand_contractions(text) + _phrase_edits(text, formal=True) + starts
-                     + _approximations(text, formal=True))
+                     + approximations(text, formal=True))
     kept = set(edits)
     for drop, at in recase.items():
         if drop not in kept:
@@ -529,4 +529,4 @@ def more_formal(text: str) -> list[Edit]:
 def more_casual(text: str) -> list[Edit]:
     """Contractions made, formal words made plain, sentence-initial However/Therefore -> But/So: disjoint edits."""
     return disjoint(make_contractions(text) + _phrase_edits(text, formal=False) + _casual_starts(text)
-                    + _approximations(text, formal=False))
+                    + approximations(text, formal=False))

@@ -235,11 +235,11 @@ def phrase_variants(text: str, words, start: int, end: int, contractions: bool =
         new = EQUIVALENTS[m.group().lower()]
         new = new[:1].upper() + new[1:] if m.group()[:1].isupper() else new
         out.append(text[: m.start()] + new + text[m.end() :])
-    from .register import _approximations  # noqa: PLC0415
+    from .register import approximations  # noqa: PLC0415
 
     selected = text[start:end]
     for formal in (True, False):  # "about 400" <-> "approximately 400"
-        edits = [(a + start, b + start, new) for a, b, new in _approximations(selected, formal)]
+        edits = [(a + start, b + start, new) for a, b, new in approximations(selected, formal)]
         if edits:
             out.append(style.apply(text, edits))
     for rule in (style.expand_contractions, style.make_contractions) if contractions else ():
