@@ -264,3 +264,43 @@ def test_openers_intensifiers_and_a_that_after_saying_may_go():
     assert options("And of all our accomplishments, none is better.") == set()  # would start with "Of"
     assert options("Very large firms said that.") == set()  # a sentence's first word keeps its capital's place
 
+
+
+def test_reductions_drop_only_words_the_sentence_says_twice_or_needs_no_more():
+    from writing.cuts import _reductions, may_cut
+    from writing.facts import check
+
+    def options(text, keep=()):
+        words = words_of(text, keep=keep)
+        return {text[:a] + rep + text[b:] for a, b, rep, _ in _reductions(text, words, [may_cut(w) for w in words])}
+
+    text = "It is both our duty and our privilege to speak to our citizens and to our allies."
+    assert options(text) == {
+        "It is our duty and our privilege to speak to our citizens and to our allies.",
+        "It is both our duty and privilege to speak to our citizens and to our allies.",
+        "It is both our duty and our privilege to speak to our citizens and our allies."}
+    assert options("They sold all of the shares that are held by the bank, which is based in Ohio.") == {
+        "They sold all the shares that are held by the bank, which is based in Ohio.",
+        "They sold all of the shares held by the bank, which is based in Ohio.",
+        "They sold all of the shares that are held by the bank, based in Ohio."}
+    for short in options(text) | options("They sold all of the shares that are held by the bank."):
+        assert check(text if "duty" in short else "They sold all of the shares that are held by the bank.", short).ok
+    # not across a function word ("the price of oil and [the] price"), not "both of", not a participle read as an
+    # adjective ("measures [that are] determined, successful"), not "who are [going to]", not a kept word
+    assert options("The price of oil and the price of gas rose for both of them.") == set()
+    assert options("It took measures that are determined, successful and lasting.") == set()
+    assert options("People who are going to vote came.") == set()
+    assert options("It is both our duty and our privilege.", keep=("both",)) == {"It is both our duty and privilege."}
+
+
+def test_a_cut_reports_the_words_that_went_and_a_fronted_source_may_go():
+    from writing.cuts import _fronted_source, _what_went
+
+    assert _what_went("And I know.", 0, 5, "I") == "And "
+    assert _what_went("in order to go", 0, 11, "to") == "in order "
+    assert _what_went("due to the fact that", 0, 20, "because") == "due to the fact that -> because"
+    text = "In a filing with the SEC, the group said it bought shares. On some issues, we differ."
+    assert _fronted_source(text, 0, text.index("the group") + 1)
+    assert not _fronted_source(text, text.index("On"), text.index("we differ") + 1)  # limits the claim
+    inside = "Industrial Equity (Pacific) Ltd, a Hong Kong firm, said it."
+    assert not _fronted_source(inside, inside.index("Pacific"), inside.index("said") + 1)  # not a sentence start

@@ -140,3 +140,11 @@ def test_i_with_a_contraction_is_not_a_name():
     # "I'll" / "I'm" inside a sentence is the pronoun, as "I" is: writing it out changes no fact
     assert check("But I'll act now, and I'm sure of it.", "But I will act now, and I am sure of it.").ok
     assert not check("But Ian will act now.", "But I will act now.").ok
+
+
+def test_both_before_x_and_y_is_no_quantity_but_both_alone_is():
+    from writing.facts import check
+
+    assert check("It is both our duty and our privilege.", "It is our duty and our privilege.").ok
+    assert not check("They both left.", "They left.").ok  # "both" here says two people
+    assert not check("Both of them and us left.", "Them and us left.").ok

@@ -35,6 +35,7 @@ from .scoring import judged_totals, word_window
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
 PHRASE_PUNCT = ",;:()—–"  # punctuation where a phrase may start or end
+FRONTED = frozenset("in at on".split())  # prepositions of a place or a source phrase that may lead a sentence
 # words that need a content word after them: a cut right after one must end before such a word
 NEEDS_A_WORD = frozenset("""a an the its his her their our my your this that these those is am are was were be been
 being has have had will would can could may might must shall should do does did to very""".split())
@@ -144,7 +145,11 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
     may_aside = may if may_aside is None else may_aside
     for i in range(len(words)):
         # a clause or an aside after punctuation (", which many residents had described as unfair") may be longer
-        after_punct = i > 0 and draft_text[: words[i].start].rstrip()[-1:] in PHRASE_PUNCT
+        before = draft_text[: words[i].start].rstrip()
+        after_punct = (i > 0 and before[-1:] in PHRASE_PUNCT
+                       # or a place or attribution phrase that leads a sentence ("[In a filing with the SEC,] the
+                       # group said"); never a clause ("When ...", "If ...": the rest would claim it unconditionally)
+                       or (not before or before[-1] in ".!?") and words[i].text.lower() in FRONTED)
         for j in range(i, min(len(words), i + (MAX_CLAUSE if after_punct else max_span))):
             if not (may_aside if after_punct else may)[j] or j - i + 1 > budget:
                 break
@@ -154,7 +159,7 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
                 continue
             for lo, hi, rep in _cut_texts(draft_text, words, i, j):
                 options.append((lo, hi, rep, tuple(range(i, j + 1))))
-    return options + _compressions(draft_text, words, may) + _fillers(draft_text, words, may)
+    return options + _rewordings(draft_text, words, may)
 
 
 # wordy phrases and the shorter ones that say the same; none adds a fact word (writing.facts), so the fact check
@@ -179,7 +184,8 @@ _COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRES
 # ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
 # [that] the plan")
 OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well")
-INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally".split())
+INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally exactly"
+                         .split())
 SAYING = frozenset("said says say added noted stated announced reported believes believe believed think thinks "
                    "thought know knows knew".split())
 _OPENER = re.compile(r"(?:^|(?<=[.!?]\s))(" + "|".join(re.escape(o) for o in OPENERS) + r")\b,?\s+(?=\w)",
@@ -212,6 +218,72 @@ def _fillers(text: str, words, may: list[bool]) -> list:
         elif lower == "that" and prev in SAYING and text[words[n - 1].end : w.start] == " ":
             out.append((words[n - 1].end, w.end, "", (n,)))
     return out
+
+
+# words a coordination may say once for both sides: "our duty and [our] privilege", "to our citizens and [to] our
+# country", "in March and [in] April"
+SHARED_BEFORE_AND = frozenset("the our their his her its my your these those to for in on at by with from".split())
+# a relative pronoun with its "be" before a participle or a place phrase says nothing the participle does not
+# ("the shares [that are] held by", "the company[, which is] based in")
+_RELATIVE_BE = re.compile(r"\b(?:that|which|who)\s+(?:is|are|was|were)\s+(?=\w)", re.IGNORECASE)
+PLACE_WORDS = frozenset("in on at from near".split())
+AFTER_RELATIVE_BE = frozenset("""held made paid sold built bought brought given taken known seen set led left kept found
+told sent spent""".split())
+
+
+def _reductions(text: str, words, may: list[bool]) -> list:
+    """Options that drop a word the sentence does not need to say, keeping every other word: "both" before "X and
+    Y"; a word an "and" repeats ("our duty and [our] privilege", after one to three words that are not function
+    words but for determiners: not "the price of oil and [the] price"); the "of" of "all
+    [of] the"; a relative pronoun and its "be" before a place phrase or a participle with its phrase ("shares [that are] held
+    by"). As
+    (start, end, replacement, indices of the words that go)."""
+    from dllm_core.function_words import FUNCTION_WORDS  # noqa: PLC0415
+
+    lower = [w.text.lower() for w in words]
+
+    def tight(n: int) -> bool:  # words n and n + 1 are in one phrase: only a space between them
+        return 0 <= n and n + 1 < len(words) and text[words[n].end : words[n + 1].start] == " "
+
+    out = []
+    for n, word in enumerate(lower):
+        if not may[n] or not tight(n) or not tight(n - 1):
+            continue
+        if word == "both" and lower[n + 1] != "of":
+            for m in range(n + 2, min(len(words), n + 8)):
+                if not tight(m - 1):
+                    break
+                if lower[m] == "and":
+                    out.append((words[n - 1].end, words[n].end, "", (n,)))
+                    break
+        elif word in SHARED_BEFORE_AND and n >= 3 and lower[n - 1] in ("and", "or"):
+            for m in range(n - 3, max(-1, n - 6), -1):
+                between = lower[m + 1 : n - 1]
+                if not all(tight(x) for x in range(m, n - 1)) or any(b in FUNCTION_WORDS and b not in DETERMINERS for b in between):
+                    break
+                if lower[m] == word:
+                    out.append((words[n - 1].end, words[n].end, "", (n,)))
+                    break
+        elif word == "of" and lower[n - 1] in ("all", "both") and lower[n + 1] in DETERMINERS - {"a", "an", "no"}:
+            out.append((words[n - 1].end, words[n].end, "", (n,)))
+    starts = {w.start: n for n, w in enumerate(words)}
+    for m in _RELATIVE_BE.finditer(text):
+        i = starts.get(m.start())
+        if i is None or i == 0 or i + 2 >= len(words) or not (may[i] and may[i + 1]):
+            continue
+        before, after = words[i - 1].text, lower[i + 2]
+        if not before[:1].islower() or before.lower() in FUNCTION_WORDS or after == "going":
+            continue  # "what [that is]", "who are [going to]"
+        participle = after in AFTER_RELATIVE_BE or (len(after) > 4 and after.endswith(("ed", "en", "ing")))
+        if after in PLACE_WORDS or (participle and i + 3 < len(words) and lower[i + 3] in PHRASE_STARTERS):
+            # a participle only with its phrase: "measures [that are] determined, successful" reads as another claim
+            out.append((m.start(), m.end(), "", (i, i + 1)))
+    return out
+
+
+def _rewordings(text: str, words, may: list[bool]) -> list:
+    """The options that lose no meaning by construction: wordy phrases said short, fillers, reductions."""
+    return _compressions(text, words, may) + _fillers(text, words, may) + _reductions(text, words, may)
 
 
 def _compressions(text: str, words, may: list[bool]) -> list:
@@ -340,6 +412,26 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     return led and left in PHRASE_PUNCT and right in PHRASE_PUNCT + ".!?"
 
 
+def _fronted_source(text: str, a: int, b: int) -> bool:
+    """Whether ``text[a:b]`` is a phrase that leads a sentence, up to its comma, led by a preposition of
+    :data:`FRONTED` and naming a place or a source (a capitalised word: "In a filing with the SEC,"; not "On some
+    issues,", which limits the claim)."""
+    cut = text[a:b].split()
+    starts = not text[:a].strip() or text[:a].rstrip()[-1] in ".!?"
+    return (starts and len(cut) > 2 and cut[0].lower() in FRONTED and bool(re.search(r",\s+\S$", text[a:b]))
+            and any(w[:1].isupper() for w in cut[1:-1]))
+
+
+def _what_went(text: str, a: int, b: int, rep: str) -> str:
+    """The words a cut (``text[a:b]`` -> ``rep``) takes away, for reports: "And" of "[And I] -> I", not "And I"."""
+    gone = text[a:b]
+    if not rep:
+        return gone
+    if gone[len(gone) - len(rep) :].lower() == rep.lower():
+        return gone[: len(gone) - len(rep)]
+    return f"{gone} -> {rep}"
+
+
 class CutSearch:
     """Choose cuts. ``words`` are the selection's words in the original text (``content`` marks the ones to keep),
     ``info`` the denoiser's log-probability of each (masked alone), ``goal`` the target word count.
@@ -365,10 +457,12 @@ class CutSearch:
         self.rng = random.Random(seed)
 
     # ------------------------------------------------------------------------------------------- reading
-    def _costs(self, text: str, options) -> list[float]:
+    def _costs(self, text: str, options, info: list[float], lossless: frozenset = frozenset()) -> list[float]:
         """Cost of each cut on its own: how much harder the text after it reads (never a gain: taking away a
         surprising word makes the rest easier to predict too, "a good loser" -> "a loser"), plus what the cut
-        words carried (their denoiser log-probability, weighted)."""
+        words carried (``info``: each word of ``text``'s denoiser log-probability in the original, weighted;
+        nothing for the ``lossless`` options, (start, end, replacement) of the rewordings that say the same by
+        construction: they come first)."""
         texts, index = [], {}
         rows = []
         for a, b, rep, _ in options:
@@ -392,14 +486,16 @@ class CutSearch:
             gone = value[before + cut_text] - value[before] if before else value[before + cut_text]
             reads = min(0.0, totals[cand_i] - (totals[base_i] - gone))
             opener = _OPENER.match(text, a)
-            if opener and b == opener.end() + 1 and len(rep) == 1:  # the opener alone goes
-                # "[And] I know ...": the sentence reads the same without its opener by construction, and at the
-                # text's start the judge has no context to read the new first words from (a -6 nats artefact)
+            if len(rep) == 1 and (opener and b == opener.end() + 1 or _fronted_source(text, a, b)):
+                # the opener alone goes, or a place or source phrase that led the sentence up to its comma ("[And] I
+                # know ...", "[In a filing with the SEC,] the group said"): what is left is the sentence's own main
+                # clause, and at the text's start the judge has no context to read its new first words from (a -6
+                # nats artefact)
                 reads = 0.0
             if reads < -self.max_break:
                 costs.append(math.inf)  # it breaks the sentence: never taken, whatever the target
                 continue
-            lost = sum(self.info[c] for c in cut)
+            lost = 0.0 if (a, b, rep) in lossless else sum(info[c] for c in cut)
             costs.append(-(self.reads_weight * reads + self.info_weight * lost))
         return costs
 
@@ -441,7 +537,8 @@ class CutSearch:
                            [self.may_aside[k] for k in draft.kept])
         if not options:
             return []
-        costs = self._costs(draft.text, options)
+        lossless = frozenset(o[:3] for o in _rewordings(draft.text, words, may))
+        costs = self._costs(draft.text, options, [self.info[k] for k in draft.kept], lossless)
         options, costs = [o for o, c in zip(options, costs) if c < math.inf], [c for c in costs if c < math.inf]
         if not options:
             return []
@@ -476,6 +573,6 @@ class CutSearch:
                 a, b, rep, _ = options[n]
                 text = text[:a] + rep + text[b:]
             kept = tuple(k for m, k in enumerate(draft.kept) if m not in used)
-            cuts = tuple(draft.text[options[n][0] : options[n][1]] for n in sorted(taken, key=lambda n: options[n][0]))
+            cuts = tuple(_what_went(draft.text, *options[n][:3]) for n in sorted(taken, key=lambda n: options[n][0]))
             out.append(Draft(text, kept, draft.cost + sum(costs[n] for n in taken), draft.cuts + cuts))
         return out

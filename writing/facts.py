@@ -176,6 +176,9 @@ def _common_start(lower: str) -> bool:
     return any(a.base in lexicon.index for a in lexicon.analyses(lower))
 
 
+_CORRELATIVE_BOTH = re.compile(r"(?: (?!of\b)[\w'’-]+){1,6} and\b")  # "both X and Y": up to six words, no punctuation
+
+
 def fact_words(text: str) -> dict[str, Counter]:
     """Per kind, the multiset of fact words in ``text`` (numbers normalised). A capitalised word at a sentence start
     counts as a name unless it is a function word; :func:`check` forgives one that is the other text's own word
@@ -192,6 +195,8 @@ def fact_words(text: str) -> dict[str, Counter]:
             before_number = bool(nxt) and fact_kind(nxt.group()) == "number"
         if kind == "quantity" and w.lower() in QUANTITY_BEFORE_NUMBERS and not before_number:
             kind = None  # "talked about it", not "about 400"
+        if kind == "quantity" and w.lower() == "both" and _CORRELATIVE_BOTH.match(text, m.end()):
+            kind = None  # "both our duty and our privilege" says "and", no quantity
         if kind is None:
             continue
         if kind == "number":
