@@ -129,6 +129,7 @@ def test_rewrite_and_fill_on_the_command_line(capsys):
     ("We can't stop now, she said.", "We can't stop now", "We cannot stop now, she said."),
     ("They do not agree with it.", "They do not agree", "They don't agree with it."),
     ("In spite of the rain, we went.", "In spite of the rain", "Despite the rain, we went."),
+    ("It is our duty and our privilege to serve.", "our duty and our privilege", "It is our duty and privilege to serve."),
 ])
 def test_rewrite_says_phrases_and_contractions_the_other_way(bpe_editor, text, words, expected):  # noqa: F811
     result = rewrite(bpe_editor, text, selection=selection_of(text, words), k=8, max_drop=math.inf)
@@ -142,3 +143,15 @@ def test_a_phrase_only_partly_selected_is_left_alone(bpe_editor):  # noqa: F811
     text = "Trading stopped due to the storm."
     start, end = selection_of(text, "stopped due")
     assert _phrase_texts(text, words_of(text, start, end), start, end) == []
+
+
+def test_a_reduction_is_offered_only_inside_the_selection_and_only_to_rewrite():
+    from writing.actions import words_of
+    from writing.restructure import phrase_variants
+
+    text = "It is our duty and our privilege to serve all of the people."
+    start, end = selection_of(text, "our duty and our privilege")
+    words = words_of(text, start, end)
+    assert phrase_variants(text, words, start, end, reductions=True) == [
+        "It is our duty and privilege to serve all of the people."]  # "all [of] the" is outside the selection
+    assert phrase_variants(text, words, start, end) == []  # Rephrase's call: no reductions
