@@ -7,4 +7,4 @@ him them us me who whom whose which what when where why how there here then than
 as at by for from in into of off on onto out over to under up with without about after before during since until
 while although though also just only even still some any many much most more few all both each every no not one
 other such very can could may might must shall should will would do does did done be is am are was were been being
-have has had having say says said today yesterday now once however meanwhile""".split())
+have has had having say says said today yesterday now once however meanwhile plus minus versus""".split())

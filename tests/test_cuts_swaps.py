@@ -32,6 +32,14 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
 
 @pytest.mark.parametrize("text,span,ok", [
     ("A man who is a good loser plays.", "good", True),  # a modifier before its noun
+    ("Every parent worries about the impact of violence in the media on children.", "of violence in the media",
+     False),  # an "of" phrase completes its noun
+    ("We welcomed home some of our last troops.", "last", False),  # a time word never goes alone
+    ("And we're helping families save money.", "we're", False),  # a pronoun and its verb
+    ("We will outspend all others, in which case, we win by far.", "in which case we win", False),
+    ("It will pay the rest, with the balance plus interest to be paid later.", "with the balance", False),
+    ("It will pay the rest in cash, with the balance to be paid later.", "in cash", True),
+    ("They must care for the children they bring into this world.", "into this world", False),
     ("We must not ignore the rest of the world today.", "of the world", False),  # completes "the rest"
     ("It still needs the approval of the superintendent of the department.", "of the superintendent", True),
     ("It may buy shares under certain circumstances, it said.", "under certain circumstances", False),  # restricts

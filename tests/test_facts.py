@@ -100,6 +100,24 @@ def test_fact_words_have_no_synonyms_at_all(lexicon, word):
     assert lexicon.synonyms(word) == []
 
 
+@pytest.mark.parametrize("word", ["outstanding", "obligations", "grades", "securities", "shares", "interest"])
+def test_terms_of_business_are_never_swapped_nor_swapped_in(lexicon, word):
+    from writing.lexicon import TERMS
+
+    assert lexicon.synonyms(word) == []
+    for other in ("duties", "prominent", "rates", "kids", "bought", "quickly"):
+        assert not {s.lemma for s in lexicon.synonyms(other)} & TERMS
+
+
+def test_a_negative_or_positive_qualifier_is_a_kept_fact():
+    from writing.facts import fact_kind
+    from writing.words import words_of
+
+    assert fact_kind("negative") == fact_kind("former") == "qualifier"
+    assert [w.content for w in words_of("It has significant negative implications.")] == [
+        False, False, False, True, False]
+
+
 def test_synonyms_are_common_members_of_the_word_s_own_senses_inflected_like_it(lexicon):
     children = _swaps(lexicon, "children")
     assert "kids" in children and not children & {"nippers", "tykes", "fry"}  # untagged senses' members left out

@@ -30,7 +30,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from .facts import UNIT_WORDS
+from .facts import UNIT_WORDS, fact_kind
 from .scoring import judged_totals, word_window
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
@@ -48,10 +48,11 @@ since until through across against among between within toward towards upon like
 beyond along which who whom whose when where while because although though whereas unless as whether""".split())
 # phrases that complete or restrict what comes before them: cutting one changes the claim, not just its detail
 # (read blind: "the rest [of the world]", "the value [of its offer] for the shares", "has the right to buy ...
-# [under certain circumstances involving change of control]")
-RESTRICTING_STARTERS = frozenset("of if unless except provided providing than under".split())
-# nouns that say little without their "of" phrase ("the rest of the world", "the value of its offer"); after other
-# nouns an "of" phrase may go ("the approval [of the superintendent] of Maine's banking department")
+# [under certain circumstances involving change of control]"); a destination completes its verb ("the children they bring [into this world]")
+RESTRICTING_STARTERS = frozenset("of if unless except provided providing than under into onto".split())
+# nouns that say little without their "of" phrase ("the rest of the world", "the value of its offer"): after them
+# not even an "of" phrase that another one follows may go (after other nouns it may: "the approval [of the
+# superintendent] of Maine's banking department")
 NEEDS_ITS_OF = frozenset("""rest part parts most some all none one each many few number value kind sort type lack
 majority minority half lot lots top end beginning middle side edge center centre use cost price share amount
 percent pct form state view sense matter case terms because instead ahead regardless out behalf spite front
@@ -93,8 +94,6 @@ def may_cut(word) -> bool:
 def may_go_in_aside(word) -> bool:
     """A name may go with the whole aside or clause it is in (less detail, not another fact); a number, date,
     unit, negation or a word the writer asked to keep never."""
-    from .facts import fact_kind  # noqa: PLC0415
-
     return not getattr(word, "keep", False) and fact_kind(word.text) in (None, "name") and word.text[:1].isupper()
 
 
@@ -366,6 +365,13 @@ def _modifiers(words, i: int, j: int) -> bool:
     return not (("v", "s") in readings(follows) and before not in DETERMINERS)
 
 
+# a pronoun and its verb in one word: never a modifier that may go alone
+_CONTRACTION = re.compile(r"^(?:\w+['’](?:re|ve|ll|m|d)|(?:it|that|there|he|she|what|here|who|where|how|let)['’]s)$")
+# fact kinds whose words change the claim when they go alone (a whole phrase or clause holding one may still go);
+# a direction word in a run of modifiers describes ("a [rapidly growing] supplier") and may go with it
+CLAIM_WORDS = frozenset({"time", "quantity", "comparison"})
+
+
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
     that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
@@ -379,8 +385,14 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
             or j + 1 < len(words) and (lowered[-1], words[j + 1].text.lower()) in NEVER_SPLIT):
         return False
     before_word = words[i - 1].text.lower() if i > 0 else ""
-    if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF):
-        return False  # "the rest [of the world]", "[under certain circumstances]": the claim would change
+    next_word = words[j + 1].text.lower() if j + 1 < len(words) else ""
+    if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF
+                                               or next_word != "of"):
+        # "the rest [of the world]", "[under certain circumstances]": the claim would change; an "of" phrase
+        # completes its noun ("the impact [of violence in the media] on their children", read blind as losing the
+        # point) unless another "of" phrase follows to complete it ("the approval [of the superintendent] of the
+        # department")
+        return False
     before = words[i - 1].text.lower() if i > 0 and not text[words[i - 1].end : words[i].start].strip() else ""
     follows = words[j + 1].text.lower() if j + 1 < len(words) else ""
     joined = not text[words[j].end : words[j + 1].start].strip() if follows else False
@@ -391,6 +403,8 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     if before in NEEDS_A_WORD and not (joined and follows not in function_words):
         return False  # "its [military mission] from", "160 [years later,] the", "was [under preparation,] the"
     if all(w not in function_words and w not in PHRASE_STARTERS for w in lowered):
+        if any(_CONTRACTION.match(w) or fact_kind(w) in CLAIM_WORDS for w in lowered):
+            return False  # "[we're] helping", "some of our [last] troops", "[more] stock": not a modifier's detail
         # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
         # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
         # Palestinian [police] do not", "a criminal [offence].")
@@ -403,7 +417,11 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
         return False
     if lowered[0] in PHRASE_STARTERS and ends_phrase:
         # "opened [near a town's new train station] or the new off-ramp": the phrase's object goes on after "or"
-        return right in PHRASE_PUNCT + ".!?" or follows not in ("and", "or")
+        # (and "with [the balance plus interest] to be paid": its noun's infinitive after "to");
+        # a phrase with a comma inside ends at a punctuation mark: ", [in which case, we will outspend all
+        # others] by far." would leave "by far" hanging
+        inside = any(c in PHRASE_PUNCT for c in text[words[i].end : words[j].start])
+        return right in PHRASE_PUNCT + ".!?" or (follows not in ("and", "or", "plus", "to") and not inside)
     # a clause or aside between punctuation marks: led by a clause word or preposition, a participle ("including",
     # "led by") or an article (an appositive, ", a former teacher,"); never the main verb's clause (", would create
     # the largest bank.")

@@ -11,7 +11,8 @@ lexicographers' judgement), never by a hypernym, a sibling or an antonym, so "mo
   commonest one ("buy" -> "purchase", but not "prices" -> "costs" or "chairman" -> "president", whose commonest
   senses are other meanings: a blind reader judged those swaps as changing what was said);
 - words that carry facts (:mod:`writing.facts`: numbers, units, dates, directions, comparisons, time words,
-  quantifiers, negations) and function words are never swapped, nor swapped in.
+  quantifiers, negations), function words and terms of business and finance (:data:`TERMS`: "outstanding stock",
+  "agency obligations") are never swapped, nor swapped in.
 
 Which of the remaining senses the sentence means is for the caller to decide (:mod:`writing.substitute` asks the
 denoiser which sense's words fit the place). The data is built once by ``scripts/build_lexicon.py`` from Debian's
@@ -38,6 +39,16 @@ VOWELS = "aeiou"
 # swapped in or out breaks the construction ("allow them do it"), so they are never swapped, nor swapped in
 LIGHT_VERBS = frozenset("""be have do make let get go take give put set keep come see say tell ask seem become
 bring turn run hold""".split())
+
+# terms of business and finance: in newswire they carry a technical sense that WordNet's commonest sense is not
+# ("outstanding stock" is issued stock, not "prominent"; "agency obligations" are debts, not "duties"; "grades of
+# crude" are not "rates"), so they are never swapped, nor swapped in
+TERMS = frozenset("""outstanding obligation obligations grade grades security securities interest interests share
+shares stock stocks issue issues bond bonds yield yields return returns balance balances position positions stake
+stakes principal note notes bill bills capital charge charges account accounts future futures option options offer
+offers bid bids tender tenders record records ceiling ceilings output crude margin margins premium premiums dividend
+dividends equity equities asset assets liability liabilities holding holdings facility facilities instrument
+instruments quotation quotations posted""".split())
 
 # WordNet's detachment rules (morphy): an inflected form's ending -> the base's ending, and the form it was
 NOUN_RULES = (("ies", "y", "pl"), ("ses", "s", "pl"), ("xes", "x", "pl"), ("zes", "z", "pl"), ("ches", "ch", "pl"),
@@ -144,7 +155,7 @@ class Lexicon:
         """Swaps for ``word`` (as written, lower case): members of its common senses, seen in that sense, inflected
         like it; never the word itself, another form of it, an antonym, a function word or a fact word."""
         lower = word.lower()
-        if lower in FUNCTION_WORDS or is_fact_word(lower) or not lower.isalpha():
+        if lower in FUNCTION_WORDS or lower in TERMS or is_fact_word(lower) or not lower.isalpha():
             return []
         out: dict[str, Synonym] = {}
         for a in self.analyses(lower):
@@ -154,7 +165,7 @@ class Lexicon:
             for rank, (sid, sense_count) in enumerate(self.common_senses(a.base, a.pos)):
                 for lemma, count in self.synsets.get(sid, []):
                     if (count <= 0 or lemma in banned or lemma[:4] == a.base[:4] or lemma in FUNCTION_WORDS
-                            or (a.pos == "v" and lemma in LIGHT_VERBS)):
+                            or lemma in TERMS or (a.pos == "v" and lemma in LIGHT_VERBS)):
                         continue
                     if self.sense_rank(lemma, a.pos, sid) != 0:  # "prices" -> "costs": not cost's own first sense
                         continue
