@@ -40,6 +40,11 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("It will pay the rest, with the balance plus interest to be paid later.", "with the balance", False),
     ("It will pay the rest in cash, with the balance to be paid later.", "in cash", True),
     ("They must care for the children they bring into this world.", "into this world", False),
+    ("As for higher taxes, the American people have rejected that advice.", "the American people have rejected that advice", False),  # the main clause
+    ("We need a strategy that grows, a strategy that's cleaner and cheaper.", "a strategy that's cleaner and cheaper", True),
+    ("Diamond is the latest in a line of oil companies to cut prices.", "in a line", False),  # its noun's "of"
+    ("Offer proposals and come up with a solution to save these programs.", "with a solution to save", False),
+    ("The company said in a statement that profits rose.", "in a statement", True),
     ("We must not ignore the rest of the world today.", "of the world", False),  # completes "the rest"
     ("It still needs the approval of the superintendent of the department.", "of the superintendent", True),
     ("It may buy shares under certain circumstances, it said.", "under certain circumstances", False),  # restricts

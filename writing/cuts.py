@@ -372,6 +372,24 @@ _CONTRACTION = re.compile(r"^(?:\w+['’](?:re|ve|ll|m|d)|(?:it|that|there|he|sh
 CLAIM_WORDS = frozenset({"time", "quantity", "comparison"})
 
 
+# a word after which a phrase that ends there has not ended: its object or complement goes on
+ENDS_NO_PHRASE = frozenset("and or plus to of".split())
+AUXILIARIES = frozenset("""is are was were has have had will would can could shall should may might must do does
+did""".split())
+RELATIVES = frozenset("that which who whom whose".split())
+
+
+def _has_own_verb(lowered: list[str]) -> bool:
+    """Whether a run of words led by an article holds a verb of its own (an auxiliary before any relative pronoun):
+    then it is a clause ("the American people have rejected it"), not an appositive ("a strategy that's cleaner")."""
+    for w in lowered:
+        if w in RELATIVES:
+            return False
+        if w in AUXILIARIES:
+            return True
+    return False
+
+
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
     that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
@@ -417,16 +435,22 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
         return False
     if lowered[0] in PHRASE_STARTERS and ends_phrase:
         # "opened [near a town's new train station] or the new off-ramp": the phrase's object goes on after "or"
-        # (and "with [the balance plus interest] to be paid": its noun's infinitive after "to");
+        # (and "with [the balance plus interest] to be paid": its noun's infinitive after "to"; "the latest [in a
+        # line] of oil companies": its noun's "of" phrase; "come up [with a solution to save] these programs": a
+        # determiner starts the object of a verb inside it);
         # a phrase with a comma inside ends at a punctuation mark: ", [in which case, we will outspend all
         # others] by far." would leave "by far" hanging
         inside = any(c in PHRASE_PUNCT for c in text[words[i].end : words[j].start])
-        return right in PHRASE_PUNCT + ".!?" or (follows not in ("and", "or", "plus", "to") and not inside)
+        open_end = follows in ENDS_NO_PHRASE and not (follows == "of" == lowered[0])  # "[of X] of Y": see above
+        return right in PHRASE_PUNCT + ".!?" or (not open_end and not inside
+                                                  and (follows not in DETERMINERS or follows == "that"))
     # a clause or aside between punctuation marks: led by a clause word or preposition, a participle ("including",
     # "led by") or an article (an appositive, ", a former teacher,"); never the main verb's clause (", would create
     # the largest bank.")
     led = (lowered[0] in PHRASE_STARTERS or lowered[0] in ("a", "an", "the", "including", "especially", "mostly")
            or (lowered[0].endswith(("ing", "ed")) and len(lowered[0]) > 4) or left in "(—–")
+    if lowered[0] in ("a", "an", "the") and _has_own_verb(lowered):
+        return False  # ", [the American people have rejected that advice]." is the main clause, not an appositive
     return led and left in PHRASE_PUNCT and right in PHRASE_PUNCT + ".!?"
 
 

@@ -85,7 +85,8 @@ entire entirely whole partly partially mostly largely majority minority plenty l
 QUALIFIER_WORDS = frozenset("""former ex acting interim deputy vice alleged allegedly reportedly apparently
 possibly probably likely unlikely often usually sometimes rarely seldom always occasionally frequently generally
 mainly partly fiscal net gross pretax provisional preliminary estimated projected proposed planned expected
-negative positive adverse favorable favourable unfavorable unfavourable""".split())
+negative positive adverse favorable favourable unfavorable unfavourable main chief primary principal sole
+key""".split())
 
 QUANTITY_BEFORE_NUMBERS = frozenset("about around over under just".split())  # quantities only before a number
 APPROXIMATE = frozenset("about approximately roughly around".split())  # before a number: one approximation
