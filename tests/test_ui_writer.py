@@ -468,3 +468,19 @@ def test_rewrite_on_a_model_that_cannot_read_causally_says_to_use_fill(studio):
     out = act(studio, "fill", FOUR, start=start, end=end, k=2)  # the real Fill: new words in the selection only
     assert not is_error(out["message"]), out["message"]
     assert out["result"].startswith("The council met") and out["result"].endswith("the new harbour wall.")
+
+
+@pytest.mark.parametrize("can_score, said", [(False, True), (True, False)])
+def test_unscored_alternatives_are_called_unranked_only_where_the_model_cannot_rank(studio, monkeypatch, can_score,
+                                                                                  said):
+    """Rephrase's new sentence order comes first unscored by design; on a model with a causal reading that is no
+    'cannot rank them'."""
+    from dllm_core.adapter import ModelAdapter
+
+    alts = [Alternative(FOUR.replace("four", n), 12, None) for n in ("4", "four (4)")]
+    monkeypatch.setattr(core_actions, "run_action", FakeActions(ActionResult("rephrase", alts[0].text, alts,
+                                                                             (0, len(FOUR)), 12)))
+    monkeypatch.setattr(ModelAdapter, "can_score", property(lambda self: can_score))
+    out = act(studio, "rephrase", FOUR)
+    assert not is_error(out["message"]) and "2 alternatives" in out["message"]
+    assert ("cannot rank them" in out["message"]) is said

@@ -223,8 +223,10 @@ class Writer:
         words_after = alternatives[0]["words"]
         size = (f"{out.words_before} → {words_after} words (target {out.target_words})"
                 if out.target_words is not None else f"{out.words_before} → {words_after} words")
+        # (Rephrase's new sentence order comes first by design and carries no score: unranked only where the
+        # model has no causal reading to rank with)
         ranked = ("" if len(alternatives) == 1 else " (best first)" if out.alternatives[0].score is not None else
-                  " (unranked: this model cannot rank them)")
+                  "" if editor.adapter.can_score else " (unranked: this model cannot rank them)")
         names = list(dict.fromkeys(out.kept))
         kept = f" · kept: {', '.join(names[:8])}{', …' if len(names) > 8 else ''}" if names else ""
         shown = f" · {held}" if held and "not shown" not in out.note else ""  # (the action's note may say it)
