@@ -225,12 +225,13 @@ def test_writer_tones_without_a_classifier_use_their_rules(bpe_editor):  # noqa:
 
 
 def test_wordy_phrases_shorten_to_what_says_the_same():
-    from writing.cuts import _compressions, may_cut
+    from writing.cuts import may_cut
+    from writing.rewordings import compressions
     from writing.facts import check
 
     text = "It should be noted that we met in order to talk, due to the fact that prices were able to rise."
     words = words_of(text)
-    options = _compressions(text, words, [may_cut(w) for w in words])
+    options = compressions(text, words, [may_cut(w) for w in words])
     results = {text[:lo] + rep + text[hi:]: len(cut) for lo, hi, rep, cut in options}
     assert results == {
         "We met in order to talk, due to the fact that prices were able to rise.": 5,
@@ -242,7 +243,7 @@ def test_wordy_phrases_shorten_to_what_says_the_same():
         assert count_words(text) - count_words(short) == gone and check(text, short).ok
     # a kept word inside the phrase rules it out
     kept = words_of(text, keep=("order",))
-    assert len(_compressions(text, kept, [may_cut(w) for w in kept])) == 3
+    assert len(compressions(text, kept, [may_cut(w) for w in kept])) == 3
 
 
 def test_a_tone_offers_its_rule_edits_alone_first_and_swaps_after(bpe_editor):  # noqa: F811
@@ -262,11 +263,12 @@ def test_a_tone_offers_its_rule_edits_alone_first_and_swaps_after(bpe_editor):  
 
 
 def test_openers_intensifiers_and_a_that_after_saying_may_go():
-    from writing.cuts import _fillers, may_cut
+    from writing.cuts import may_cut
+    from writing.rewordings import fillers
 
     def options(text):
         words = words_of(text)
-        return {text[:a] + rep + text[b:] for a, b, rep, _ in _fillers(text, words, [may_cut(w) for w in words])}
+        return {text[:a] + rep + text[b:] for a, b, rep, _ in fillers(text, words, [may_cut(w) for w in words])}
 
     assert options("And I know this Chamber agrees. After all, they're building our economy.") == {
         "I know this Chamber agrees. After all, they're building our economy.",
@@ -280,12 +282,13 @@ def test_openers_intensifiers_and_a_that_after_saying_may_go():
 
 
 def test_reductions_drop_only_words_the_sentence_says_twice_or_needs_no_more():
-    from writing.cuts import _reductions, may_cut
+    from writing.cuts import may_cut
+    from writing.rewordings import reductions
     from writing.facts import check
 
     def options(text, keep=()):
         words = words_of(text, keep=keep)
-        return {text[:a] + rep + text[b:] for a, b, rep, _ in _reductions(text, words, [may_cut(w) for w in words])}
+        return {text[:a] + rep + text[b:] for a, b, rep, _ in reductions(text, words, [may_cut(w) for w in words])}
 
     text = "It is both our duty and our privilege to speak to our citizens and to our allies."
     assert options(text) == {

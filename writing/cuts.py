@@ -158,153 +158,9 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
                 continue
             for lo, hi, rep in _cut_texts(draft_text, words, i, j):
                 options.append((lo, hi, rep, tuple(range(i, j + 1))))
-    return options + _rewordings(draft_text, words, may)
+    from .rewordings import rewordings  # noqa: PLC0415  (it builds on this module's word lists)
 
-
-# wordy phrases and the shorter ones that say the same; none adds a fact word (writing.facts), so the fact check
-# passes them ("a large number of" -> "many" would add a quantity, and is not here)
-COMPRESSIONS = {
-    "in order to": "to", "in order for": "for", "so as to": "to", "in an effort to": "to", "in an attempt to": "to",
-    "due to the fact that": "because", "owing to the fact that": "because", "in light of the fact that": "because",
-    "for the reason that": "because", "despite the fact that": "although", "in spite of the fact that": "although",
-    "in the event that": "if", "with regard to": "about", "with respect to": "about", "in regard to": "about",
-    "prior to": "before", "subsequent to": "after", "in the course of": "during", "during the course of": "during",
-    "until such time as": "until", "whether or not": "whether", "with the exception of": "except",
-    "is able to": "can", "are able to": "can", "was able to": "could", "were able to": "could",
-    "in addition to": "besides", "for the purpose of": "for", "take into consideration": "consider",
-    "in close proximity to": "near", "each and every": "every", "first and foremost": "first",
-    "it is important to note that": "", "it should be noted that": "",
-}
-_COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRESSIONS, key=len, reverse=True))
-                          + r")\b", re.IGNORECASE)
-
-
-# words that say nothing a sentence needs: an opener at a sentence's start ("[And] I know ...", "[After all,] they're
-# ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
-# [that] the plan")
-OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well")
-INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally exactly"
-                         .split())
-SAYING = frozenset("said says say added noted stated announced reported believes believe believed think thinks "
-                   "thought know knows knew".split())
-_OPENER = re.compile(r"(?:^|(?<=[.!?]\s))(" + "|".join(re.escape(o) for o in OPENERS) + r")\b,?\s+(?=\w)",
-                     re.IGNORECASE)
-
-
-def _fillers(text: str, words, may: list[bool]) -> list:
-    """Options that drop an opener, an intensifier or a "that" after a verb of saying (see :data:`OPENERS`), as
-    (start, end, replacement, indices of the words that go)."""
-    out = []
-    starts = {w.start: n for n, w in enumerate(words)}
-    for m in _OPENER.finditer(text):
-        i = starts.get(m.start(1))
-        n_old = len(m.group(1).split())
-        if i is None or i + n_old >= len(words) or not all(may[i : i + n_old]):
-            continue
-        nxt = words[i + n_old]
-        if nxt.text.lower() in FUNCTION_WORDS_AFTER_CUT:
-            continue  # "And of all our accomplishments" would start with "Of"
-        first = text[nxt.start].upper() if m.group(1)[0].isupper() else text[nxt.start]
-        out.append((m.start(1), nxt.start + 1, first, tuple(range(i, i + n_old))))
-    for n, w in enumerate(words):
-        lower = w.text.lower()
-        prev = words[n - 1].text.lower() if n else ""
-        nxt = words[n + 1] if n + 1 < len(words) else None
-        if nxt is None or not may[n] or text[w.end : nxt.start] != " ":
-            continue
-        if lower in INTENSIFIERS and n and text[words[n - 1].end : w.start] == " ":
-            out.append((words[n - 1].end, w.end, "", (n,)))
-        elif lower == "that" and prev in SAYING and text[words[n - 1].end : w.start] == " ":
-            out.append((words[n - 1].end, w.end, "", (n,)))
-    return out
-
-
-# words a coordination may say once for both sides: "our duty and [our] privilege", "to our citizens and [to] our
-# country", "in March and [in] April"
-SHARED_BEFORE_AND = frozenset("the our their his her its my your these those to for in on at by with from".split())
-# a relative pronoun with its "be" before a participle or a place phrase says nothing the participle does not
-# ("the shares [that are] held by", "the company[, which is] based in")
-_RELATIVE_BE = re.compile(r"\b(?:that|which|who)\s+(?:is|are|was|were)\s+(?=\w)", re.IGNORECASE)
-PLACE_WORDS = frozenset("in on at from near".split())
-AFTER_RELATIVE_BE = frozenset("""held made paid sold built bought brought given taken known seen set led left kept found
-told sent spent""".split())
-
-
-def _reductions(text: str, words, may: list[bool]) -> list:
-    """Options that drop a word the sentence does not need to say, keeping every other word: "both" before "X and
-    Y"; a word an "and" repeats ("our duty and [our] privilege", after one to three words that are not function
-    words but for determiners: not "the price of oil and [the] price"); the "of" of "all
-    [of] the"; a relative pronoun and its "be" before a place phrase or a participle with its phrase ("shares [that are] held
-    by"). As
-    (start, end, replacement, indices of the words that go)."""
-    from dllm_core.function_words import FUNCTION_WORDS  # noqa: PLC0415
-
-    lower = [w.text.lower() for w in words]
-
-    def tight(n: int) -> bool:  # words n and n + 1 are in one phrase: only a space between them
-        return 0 <= n and n + 1 < len(words) and text[words[n].end : words[n + 1].start] == " "
-
-    out = []
-    for n, word in enumerate(lower):
-        if not may[n] or not tight(n) or not tight(n - 1):
-            continue
-        if word == "both" and lower[n + 1] != "of":
-            for m in range(n + 2, min(len(words), n + 8)):
-                if not tight(m - 1):
-                    break
-                if lower[m] == "and":
-                    out.append((words[n - 1].end, words[n].end, "", (n,)))
-                    break
-        elif word in SHARED_BEFORE_AND and n >= 3 and lower[n - 1] in ("and", "or"):
-            for m in range(n - 3, max(-1, n - 6), -1):
-                between = lower[m + 1 : n - 1]
-                if not all(tight(x) for x in range(m, n - 1)) or any(b in FUNCTION_WORDS and b not in DETERMINERS for b in between):
-                    break
-                if lower[m] == word:
-                    out.append((words[n - 1].end, words[n].end, "", (n,)))
-                    break
-        elif word == "of" and lower[n - 1] in ("all", "both") and lower[n + 1] in DETERMINERS - {"a", "an", "no"}:
-            out.append((words[n - 1].end, words[n].end, "", (n,)))
-    starts = {w.start: n for n, w in enumerate(words)}
-    for m in _RELATIVE_BE.finditer(text):
-        i = starts.get(m.start())
-        if i is None or i == 0 or i + 2 >= len(words) or not (may[i] and may[i + 1]):
-            continue
-        before, after = words[i - 1].text, lower[i + 2]
-        if not before[:1].islower() or before.lower() in FUNCTION_WORDS or after == "going":
-            continue  # "what [that is]", "who are [going to]"
-        participle = after in AFTER_RELATIVE_BE or (len(after) > 4 and after.endswith(("ed", "en", "ing")))
-        if after in PLACE_WORDS or (participle and i + 3 < len(words) and lower[i + 3] in PHRASE_STARTERS):
-            # a participle only with its phrase: "measures [that are] determined, successful" reads as another claim
-            out.append((m.start(), m.end(), "", (i, i + 1)))
-    return out
-
-
-def _rewordings(text: str, words, may: list[bool]) -> list:
-    """The options that lose no meaning by construction: wordy phrases said short, fillers, reductions."""
-    return _compressions(text, words, may) + _fillers(text, words, may) + _reductions(text, words, may)
-
-
-def _compressions(text: str, words, may: list[bool]) -> list:
-    """Options that replace a wordy phrase with its short form (``COMPRESSIONS``), as (start, end, replacement,
-    the indices of the words that go: the phrase's first words, as many as it loses)."""
-    out = []
-    starts = {w.start: n for n, w in enumerate(words)}
-    for m in _COMPRESSION.finditer(text):
-        i = starts.get(m.start())
-        n_old = len(m.group().split())
-        short = COMPRESSIONS[m.group().lower()]
-        if i is None or i + n_old > len(words) or not all(may[i : i + n_old]):
-            continue
-        if m.group()[0].isupper():
-            short = short[:1].upper() + short[1:]
-        lo, hi = m.start(), m.end()
-        if not short:  # the phrase goes with the space after it; the next word takes its capital
-            hi = words[i + n_old].start if i + n_old < len(words) else hi
-            if m.group()[0].isupper() and i + n_old < len(words):
-                short, hi = text[hi].upper(), hi + 1
-        out.append((lo, hi, short, tuple(range(i, i + n_old - len(COMPRESSIONS[m.group().lower()].split())))))
-    return out
+    return options + rewordings(draft_text, words, may)
 
 
 def _whole_aside(text: str, words, j: int) -> bool:
@@ -500,6 +356,7 @@ class CutSearch:
 
     # ------------------------------------------------------------------------------------------- reading
     def _costs(self, text: str, options, info: list[float], lossless: frozenset = frozenset()) -> list[float]:
+        from .rewordings import OPENER_AT  # noqa: PLC0415
         """Cost of each cut on its own: how much harder the text after it reads (never a gain: taking away a
         surprising word makes the rest easier to predict too, "a good loser" -> "a loser"), plus what the cut
         words carried (``info``: each word of ``text``'s denoiser log-probability in the original, weighted;
@@ -527,7 +384,7 @@ class CutSearch:
         for (a, b, rep, cut), (base_i, cand_i, before, cut_text) in zip(options, rows):
             gone = value[before + cut_text] - value[before] if before else value[before + cut_text]
             reads = min(0.0, totals[cand_i] - (totals[base_i] - gone))
-            opener = _OPENER.match(text, a)
+            opener = OPENER_AT.match(text, a)
             if len(rep) == 1 and (opener and b == opener.end() + 1 or _fronted_source(text, a, b)):
                 # the opener alone goes, or a place or source phrase that led the sentence up to its comma ("[And] I
                 # know ...", "[In a filing with the SEC,] the group said"): what is left is the sentence's own main
@@ -567,6 +424,7 @@ class CutSearch:
         return reached + others
 
     def _sets(self, draft: Draft) -> list[Draft]:
+        from .rewordings import rewordings  # noqa: PLC0415
         sel_end = self.selection[1] - (len(self.text) - len(draft.text))
         words = self.words_of(draft.text, self.selection[0], sel_end)
         if len(words) != len(draft.kept):  # a cut changed how words split: stop this draft here
@@ -579,7 +437,7 @@ class CutSearch:
                            [self.may_aside[k] for k in draft.kept])
         if not options:
             return []
-        lossless = frozenset(o[:3] for o in _rewordings(draft.text, words, may))
+        lossless = frozenset(o[:3] for o in rewordings(draft.text, words, may))
         costs = self._costs(draft.text, options, [self.info[k] for k in draft.kept], lossless)
         options, costs = [o for o, c in zip(options, costs) if c < math.inf], [c for c in costs if c < math.inf]
         if not options:

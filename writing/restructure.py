@@ -225,15 +225,17 @@ _EQUIVALENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(EQUIV
 def phrase_variants(text: str, words, start: int, end: int, contractions: bool = True,
                     reductions: bool = False) -> list[str]:
     """Whole-text candidates with one phrase of the selection said otherwise: a wordy phrase said shortly
-    (:data:`writing.cuts.COMPRESSIONS`: "in order to" -> "to"), a phrase said in its equivalent
+    (:data:`writing.rewordings.COMPRESSIONS`: "in order to" -> "to"), a phrase said in its equivalent
     (:data:`EQUIVALENTS`), or (``contractions``) its contractions written out / made, each alone; with
     ``reductions``, also a word the phrase says twice said once (Shorten's lossless reductions: "our duty and [our]
     privilege", "all [of] the", "shares [that are] held by")."""
     from . import style  # noqa: PLC0415
-    from .cuts import _compressions, _reductions, may_cut  # noqa: PLC0415
+    from .cuts import may_cut  # noqa: PLC0415
+    from . import rewordings  # noqa: PLC0415
 
     may = [may_cut(w) or w.text.lower() in FUNCTION_WORDS for w in words]
-    options = _compressions(text, words, may) + (_reductions(text, words, may) if reductions else [])
+    options = rewordings.compressions(text, words, may) + (rewordings.reductions(text, words, may) if reductions
+                                                           else [])
     out = [text[:lo] + short + text[hi:] for lo, hi, short, _ in options]
     for m in _EQUIVALENT_RE.finditer(text, start, end):
         new = EQUIVALENTS[m.group().lower()]

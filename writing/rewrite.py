@@ -7,7 +7,7 @@ offering text that does not read well.
 
 1. *synonym swaps* of the selected words (:mod:`writing.substitute`: WordNet synonyms in the word's own sense,
    chosen by the denoiser, read by the judge), every swappable place at once first, then smaller sets;
-2. *wordy phrases* said shortly ("in order to" -> "to", :data:`writing.cuts.COMPRESSIONS`), a word the phrase
+2. *wordy phrases* said shortly ("in order to" -> "to", :data:`writing.rewordings.COMPRESSIONS`), a word the phrase
    says twice said once ("our duty and [our] privilege", "shares [that are] held by": Shorten's lossless
    reductions) and a few phrases that mean the same (:data:`writing.restructure.EQUIVALENTS`: "due to" -> "because
    of");
@@ -39,7 +39,7 @@ from dllm_core.gate import check_rewrite, new_repeat, reading_drops
 from dllm_core.ranking import rank
 
 from .alternatives import ActionResult, Alternative, check_k, check_selection, fact_checked
-from .cuts import COMPRESSIONS
+from .rewordings import COMPRESSIONS
 from .rephrase import may_change
 from .restructure import phrase_variants
 from .words import count_words, escape, words_of
