@@ -45,6 +45,10 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("Diamond is the latest in a line of oil companies to cut prices.", "in a line", False),  # its noun's "of"
     ("Offer proposals and come up with a solution to save these programs.", "with a solution to save", False),
     ("The company said in a statement that profits rose.", "in a statement", True),
+    ("It gives holders one-fifth of a share of Arsenal stock.", "of a share", False),  # a fraction's "of"
+    ("It acquired all the common stock of Supermac.", "common", False),  # it names the instrument
+    ("I will sign it right away.", "right", False),
+    ("It has more churches per capita than any country.", "per capita", False),
     ("We must not ignore the rest of the world today.", "of the world", False),  # completes "the rest"
     ("It still needs the approval of the superintendent of the department.", "of the superintendent", True),
     ("It may buy shares under certain circumstances, it said.", "under certain circumstances", False),  # restricts

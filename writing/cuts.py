@@ -49,7 +49,7 @@ beyond along which who whom whose when where while because although though where
 # phrases that complete or restrict what comes before them: cutting one changes the claim, not just its detail
 # (read blind: "the rest [of the world]", "the value [of its offer] for the shares", "has the right to buy ...
 # [under certain circumstances involving change of control]"); a destination completes its verb ("the children they bring [into this world]")
-RESTRICTING_STARTERS = frozenset("of if unless except provided providing than under into onto".split())
+RESTRICTING_STARTERS = frozenset("of if unless except provided providing than under into onto per".split())
 # nouns that say little without their "of" phrase ("the rest of the world", "the value of its offer"): after them
 # not even an "of" phrase that another one follows may go (after other nouns it may: "the approval [of the
 # superintendent] of Maine's banking department")
@@ -63,6 +63,7 @@ CLAUSE_WORDS = frozenset("""which who whom whose when where while because althou
 if since""".split())
 # pairs that say one thing: neither word goes alone ("once [again]" is "formerly")
 NEVER_SPLIT = frozenset({("once", "again"), ("at", "least"), ("at", "all"), ("as", "well"), ("so", "far"),
+                         ("right", "away"), ("right", "now"), ("per", "capita"),
                          ("even", "so"), ("of", "course"), ("at", "last"), ("at", "once"), ("all", "but"),
                          # titles: "chief [executive] officer" is another post
                          ("chief", "executive"), ("executive", "officer"), ("operating", "officer"),
@@ -218,6 +219,10 @@ def _modifiers(words, i: int, j: int) -> bool:
     follows = words[j + 1].text.lower()
     if follows in UNIT_WORDS:
         return False  # part of the unit: "1.11 billion [cubic] metres"
+    from .lexicon import TERMS  # noqa: PLC0415
+
+    if follows in TERMS:
+        return False  # it names the instrument: "[common] stock", "net [tangible] assets" (read blind as a changed fact)
     return not (("v", "s") in readings(follows) and before not in DETERMINERS)
 
 
@@ -260,7 +265,8 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
         return False
     before_word = words[i - 1].text.lower() if i > 0 else ""
     next_word = words[j + 1].text.lower() if j + 1 < len(words) else ""
-    if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF
+    fraction = any(fact_kind(part) == "number" for part in before_word.split("-"))  # "one-fifth [of a share] of"
+    if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF or fraction
                                                or next_word != "of"):
         # "the rest [of the world]", "[under certain circumstances]": the claim would change; an "of" phrase
         # completes its noun ("the impact [of violence in the media] on their children", read blind as losing the
