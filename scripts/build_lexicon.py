@@ -7,7 +7,7 @@ Space needs Debian's package at run time:
     python scripts/build_lexicon.py                      # apt-get download wordnet-base into a temp dir, unpack, build
     python scripts/build_lexicon.py --wordnet /usr/share/wordnet
 
-What is kept (single-word, lower-case lemmas only; names and phrases are never swap candidates):
+What is kept (lower-case lemmas; names are never swap candidates):
 
 - ``synsets``: synset id -> [[lemma, tag count of that lemma in that sense], ...], for synsets of two or more
   such lemmas (a synset of one word offers no synonym);
@@ -16,7 +16,10 @@ What is kept (single-word, lower-case lemmas only; names and phrases are never s
 - ``antonyms``: lemma -> its antonyms in any sense (a check: synset members are never antonyms, but a swap
   candidate that is one is refused all the same);
 - ``exceptions``: part of speech -> irregular form -> base forms (``verb.exc`` ...), for lemmatising and
-  inflecting.
+  inflecting;
+- ``phrases``: a verb phrase of two or three words ("take part", "carry out") -> the one-word verbs that say it
+  ("participate"), only where the phrase has a dominant tagged sense (at least ``PHRASE_SHARE`` of its tag counts)
+  and the verb is tagged in that sense and has it as its own commonest sense (as for single-word synonyms).
 
 The WordNet 3.0 licence asks that its notice travel with every copy: ``assets/lexicon/LICENSE-WordNet``.
 """
@@ -44,8 +47,16 @@ def fetch_wordnet() -> Path:
     return tmp / "x" / "usr" / "share" / "wordnet"
 
 
+PHRASE_SHARE = 0.45
+
+
 def single(lemma: str) -> bool:
     return lemma.isalpha() and lemma.islower() and len(lemma) > 1
+
+
+def verb_phrase(lemma: str) -> bool:
+    parts = lemma.split("_")
+    return 2 <= len(parts) <= 3 and all(single(p) or p in ("a", "i") for p in parts)
 
 
 def build(wordnet: Path) -> dict:
@@ -55,20 +66,23 @@ def build(wordnet: Path) -> dict:
         lemma, _, rest = key.partition("%")
         counts[(lemma, SS_TYPE[rest[0]], int(number))] = int(count)
     index: dict[str, dict[str, list]] = {}
+    phrase_senses: dict[str, list] = {}  # verb phrase -> its senses, as in index
     for name, pos in POS.items():
         for line in (wordnet / f"index.{name}").read_text().splitlines():
             if line.startswith(" "):
                 continue
             fields = line.split()
             lemma, n_synsets, n_ptrs = fields[0], int(fields[2]), int(fields[3])
-            if not single(lemma):
-                continue
             offsets = fields[4 + n_ptrs + 2 :][:n_synsets]
-            index.setdefault(lemma, {})[pos] = [[f"{pos}{o}", counts.get((lemma, pos, s + 1), 0)]
-                                                for s, o in enumerate(offsets)]
+            senses = [[f"{pos}{o}", counts.get((lemma, pos, s + 1), 0)] for s, o in enumerate(offsets)]
+            if single(lemma):
+                index.setdefault(lemma, {})[pos] = senses
+            elif pos == "v" and verb_phrase(lemma):
+                phrase_senses[lemma.replace("_", " ")] = senses
     sense_count = {(lemma, sid): c for lemma, by_pos in index.items() for senses in by_pos.values()
                    for sid, c in senses}
     synsets: dict[str, list] = {}
+    all_members: dict[str, list[str]] = {}  # every synset's words, phrases too
     antonyms: dict[str, set] = {}
     for name, pos in POS.items():
         lines = [x for x in (wordnet / f"data.{name}").read_text().splitlines() if not x.startswith(" ")]
@@ -85,6 +99,7 @@ def build(wordnet: Path) -> dict:
             parsed.append((offset, words, ptrs))
         for offset, words, ptrs in parsed:
             sid = f"{pos}{offset}"
+            all_members[sid] = [w.split("(")[0] for w in words]
             members = [w for w in dict.fromkeys(w.split("(")[0] for w in words) if single(w)]
             if len(members) >= 2:
                 synsets[sid] = [[w, sense_count.get((w, sid), 0)] for w in members]
@@ -100,6 +115,16 @@ def build(wordnet: Path) -> dict:
                 a, b = words[src - 1].split("(")[0].lower(), target_words[dst - 1].split("(")[0].lower()
                 antonyms.setdefault(a, set()).add(b)
                 antonyms.setdefault(b, set()).add(a)
+    phrases: dict[str, list[str]] = {}
+    for phrase, senses in phrase_senses.items():
+        total = sum(c for _, c in senses)
+        sid, top = max(senses, key=lambda s: s[1])
+        if top == 0 or top < PHRASE_SHARE * total:
+            continue  # untagged, or no sense dominates: which one a sentence means is not knowable here
+        verbs = [w for w in dict.fromkeys(all_members.get(sid, [])) if single(w)
+                 and sense_count.get((w, sid), 0) > 0 and index.get(w, {}).get("v", [[None]])[0][0] == sid]
+        if verbs:
+            phrases[phrase] = verbs
     members = {w for ms in synsets.values() for w, _ in ms}
     index = {lemma: by_pos for lemma, by_pos in index.items() if lemma in members}
     exceptions: dict[str, dict[str, list[str]]] = {}
@@ -110,7 +135,7 @@ def build(wordnet: Path) -> dict:
             if single(form) and all(single(b) for b in bases):
                 exc[form] = bases
         exceptions[pos] = exc
-    return {"source": "WordNet 3.0 (Debian wordnet-base)", "synsets": synsets, "index": index,
+    return {"source": "WordNet 3.0 (Debian wordnet-base)", "synsets": synsets, "index": index, "phrases": phrases,
             "antonyms": {k: sorted(v) for k, v in sorted(antonyms.items()) if single(k)}, "exceptions": exceptions}
 
 

@@ -166,3 +166,12 @@ def test_both_before_x_and_y_is_no_quantity_but_both_alone_is():
     assert check("It is both our duty and our privilege.", "It is our duty and our privilege.").ok
     assert not check("They both left.", "They left.").ok  # "both" here says two people
     assert not check("Both of them and us left.", "Them and us left.").ok
+
+
+def test_a_verb_phrase_with_one_dominant_sense_is_said_in_one_verb_inflected_like_it(lexicon):
+    assert lexicon.phrase_synonyms(["took", "part"]) == ["participated"]
+    assert lexicon.phrase_synonyms(["looking", "into"]) == ["investigating"]
+    assert set(lexicon.phrase_synonyms(["take", "place"])) == {"happen", "occur"}
+    assert lexicon.phrase_synonyms(["put", "off"]) == []  # present or past: not knowable from the words
+    assert lexicon.phrase_synonyms(["set", "up"]) == []  # fifteen senses, none dominant
+    assert lexicon.phrase_synonyms(["took", "over"]) == lexicon.phrase_synonyms(["red", "car"]) == []

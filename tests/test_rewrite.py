@@ -130,6 +130,7 @@ def test_rewrite_and_fill_on_the_command_line(capsys):
     ("They do not agree with it.", "They do not agree", "They don't agree with it."),
     ("In spite of the rain, we went.", "In spite of the rain", "Despite the rain, we went."),
     ("It is our duty and our privilege to serve.", "our duty and our privilege", "It is our duty and privilege to serve."),
+    ("Over 400 children took part in the program.", "took part in", "Over 400 children participated in the program."),
 ])
 def test_rewrite_says_phrases_and_contractions_the_other_way(bpe_editor, text, words, expected):  # noqa: F811
     result = rewrite(bpe_editor, text, selection=selection_of(text, words), k=8, max_drop=math.inf)

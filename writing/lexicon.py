@@ -14,6 +14,9 @@ lexicographers' judgement), never by a hypernym, a sibling or an antonym, so "mo
   quantifiers, negations), function words and terms of business and finance (:data:`TERMS`: "outstanding stock",
   "agency obligations") are never swapped, nor swapped in.
 
+Verb phrases of two or three words ("take part", "put off") map to the one-word verbs that say them
+(:meth:`Lexicon.phrase_synonyms`, used by Rewrite), where the phrase has one dominant sense.
+
 Which of the remaining senses the sentence means is for the caller to decide (:mod:`writing.substitute` asks the
 denoiser which sense's words fit the place). The data is built once by ``scripts/build_lexicon.py`` from Debian's
 ``wordnet-base`` and shipped in ``assets/lexicon/`` with WordNet's licence notice.
@@ -50,6 +53,10 @@ offers bid bids tender tenders record records ceiling ceilings output crude marg
 dividends equity equities asset assets liability liabilities holding holdings facility facilities instrument
 instruments quotation quotations posted""".split())
 
+# verbs whose past is spelled as their base: "put off" may be present or past, so a one-word verb cannot say it
+SAME_PAST = frozenset("""put set cut let hit cost shut quit spread hurt bet burst cast read split thrust upset
+broadcast forecast shed spit""".split())
+
 # WordNet's detachment rules (morphy): an inflected form's ending -> the base's ending, and the form it was
 NOUN_RULES = (("ies", "y", "pl"), ("ses", "s", "pl"), ("xes", "x", "pl"), ("zes", "z", "pl"), ("ches", "ch", "pl"),
               ("shes", "sh", "pl"), ("men", "man", "pl"), ("s", "", "pl"))
@@ -80,6 +87,7 @@ class Lexicon:
         self.index: dict[str, dict[str, list]] = data["index"]
         self.antonyms: dict[str, list[str]] = data["antonyms"]
         self.exceptions: dict[str, dict[str, list[str]]] = data["exceptions"]
+        self.phrases: dict[str, list[str]] = data.get("phrases", {})  # "take part" -> ["participate"]
         self._past: dict[str, list[str]] = {}  # verb base -> irregular past forms (not -ing, not -s)
         self._plural: dict[str, list[str]] = {}
         for form, bases in self.exceptions.get("v", {}).items():
@@ -150,6 +158,19 @@ class Lexicon:
         if top == 0:
             return [tuple(senses[0])]  # nothing tagged: the first listed sense only
         return [tuple(s) for s in senses if s[1] >= SENSE_SHARE * top][:MAX_SENSES]
+
+    def phrase_synonyms(self, words: list[str]) -> list[str]:
+        """One-word verbs that say a verb phrase as written, inflected like its verb ("took part" ->
+        "participated", "carries out" -> "accomplishes"); none when the phrase has no dominant sense or is not one."""
+        head, rest = words[0].lower(), tuple(w.lower() for w in words[1:])
+        readings = [a for a in self.analyses(head) if a.pos == "v" and " ".join((a.base, *rest)) in self.phrases]
+        if len({a.form for a in readings}) != 1:
+            return []  # not a phrase, or its tense is not knowable
+        a = readings[0]
+        if a.form == "base" and a.base in SAME_PAST:
+            return []  # "they put off the meeting": present or past
+        return [new for v in self.phrases[" ".join((a.base, *rest))] if v not in LIGHT_VERBS
+                for new in self.inflect(v, "v", a.form)]
 
     def synonyms(self, word: str) -> list[Synonym]:
         """Swaps for ``word`` (as written, lower case): members of its common senses, seen in that sense, inflected

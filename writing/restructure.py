@@ -222,13 +222,35 @@ _EQUIVALENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(EQUIV
                             + r")\b", re.IGNORECASE)
 
 
+def _one_verb(text: str, words) -> list[str]:
+    """Texts with one verb phrase of ``words`` said in a single verb, the longest phrase first at each place."""
+    from .lexicon import Lexicon, available  # noqa: PLC0415
+
+    if not available():
+        return []
+    lexicon, out = Lexicon.load(), []
+    for i, first in enumerate(words):
+        if not first.text.islower():
+            continue
+        for n in (3, 2):
+            run = words[i : i + n]
+            if len(run) < n or any(text[a.end : b.start] != " " for a, b in zip(run, run[1:])):
+                continue
+            verbs = lexicon.phrase_synonyms([w.text for w in run])
+            out += [text[: first.start] + v + text[run[-1].end :] for v in verbs]
+            if verbs:
+                break
+    return out
+
+
 def phrase_variants(text: str, words, start: int, end: int, contractions: bool = True,
-                    reductions: bool = False) -> list[str]:
+                    reductions: bool = False, phrasal: bool = False) -> list[str]:
     """Whole-text candidates with one phrase of the selection said otherwise: a wordy phrase said shortly
     (:data:`writing.rewordings.COMPRESSIONS`: "in order to" -> "to"), a phrase said in its equivalent
     (:data:`EQUIVALENTS`), or (``contractions``) its contractions written out / made, each alone; with
     ``reductions``, also a word the phrase says twice said once (Shorten's lossless reductions: "our duty and [our]
-    privilege", "all [of] the", "shares [that are] held by")."""
+    privilege", "all [of] the", "shares [that are] held by"); with ``phrasal``, a verb phrase said in one verb
+    ("took part in" -> "participated in", :meth:`writing.lexicon.Lexicon.phrase_synonyms`)."""
     from . import style  # noqa: PLC0415
     from .cuts import may_cut  # noqa: PLC0415
     from . import rewordings  # noqa: PLC0415
@@ -237,6 +259,8 @@ def phrase_variants(text: str, words, start: int, end: int, contractions: bool =
     options = rewordings.compressions(text, words, may) + (rewordings.reductions(text, words, may) if reductions
                                                            else [])
     out = [text[:lo] + short + text[hi:] for lo, hi, short, _ in options]
+    if phrasal:
+        out += _one_verb(text, words)
     for m in _EQUIVALENT_RE.finditer(text, start, end):
         new = EQUIVALENTS[m.group().lower()]
         new = new[:1].upper() + new[1:] if m.group()[:1].isupper() else new

@@ -9,8 +9,9 @@ offering text that does not read well.
    chosen by the denoiser, read by the judge), every swappable place at once first, then smaller sets;
 2. *wordy phrases* said shortly ("in order to" -> "to", :data:`writing.rewordings.COMPRESSIONS`), a word the phrase
    says twice said once ("our duty and [our] privilege", "shares [that are] held by": Shorten's lossless
-   reductions) and a few phrases that mean the same (:data:`writing.restructure.EQUIVALENTS`: "due to" -> "because
-   of");
+   reductions), a verb phrase said in one verb ("took part in" -> "participated in", WordNet's phrases with one
+   dominant sense) and a few phrases that mean the same (:data:`writing.restructure.EQUIVALENTS`: "due to" ->
+   "because of");
 3. *contractions* written out or made (:mod:`writing.style`: "can't" -> "cannot", "do not" -> "don't").
 
 Every candidate then passes the fact check against the draft (:mod:`writing.facts`; all fact kinds, nothing may
@@ -75,7 +76,8 @@ def rewrite(editor: Editor, text: str, *, selection: tuple[int, int] | None = No
         raise EditError(f"Rewrite checks each candidate with a causal reading, which {editor.adapter.name} does not "
                         "have; use Fill, or the SmolLM2 model")
     swapped = _swap_texts(editor, text, words, k, seed)
-    compressed = [t for t in phrase_variants(text, words, start, end, reductions=True) if t not in swapped]
+    compressed = [t for t in phrase_variants(text, words, start, end, reductions=True, phrasal=True)
+                  if t not in swapped]
     unrepeated = [t for t in swapped + compressed if not new_repeat(text, t)]
     drops = reading_drops(editor.adapter, text, unrepeated)
     passing = [t for t, drop in zip(unrepeated, drops) if drop <= max_drop]
