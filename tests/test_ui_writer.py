@@ -249,7 +249,21 @@ def test_tracked_changes_ignore_white_space_and_punctuation_glued_to_words_is_a_
     out = diff_html("One two\nthree four five.", "One two three five.")
     assert "<ins>" not in out and re.findall(r"<del>(.*?)</del>", out) == ["four"]
     out = diff_html("We met on Monday, then left.", "We met on Tuesday, then left.")
-    assert re.findall(r"<del>(.*?)</del>", out) == ["Monday,"] and re.findall(r"<ins>(.*?)</ins>", out) == ["Tuesday,"]
+    assert re.findall(r"<del>(.*?)</del>", out) == ["Monday"] and re.findall(r"<ins>(.*?)</ins>", out) == ["Tuesday"]
+    out = diff_html("We met on Monday, then left.", "We met on Monday; then left.")
+    assert re.findall(r"<del>(.*?)</del>", out) == [","] and re.findall(r"<ins>(.*?)</ins>", out) == [";"]
+
+
+def test_a_cut_at_a_sentence_end_strikes_only_the_words_that_went():
+    """Shorten cut "because demand has grown steadily" before the full stop; the list once struck "spring because
+    demand has grown steadily." and inserted "spring." again."""
+    before = "They plan to add two sites next spring because demand has grown steadily. Costs fell 3.6 pct."
+    after = "They plan to add two sites next spring. Costs fell 3.6 pct."
+    out = diff_html(before, after)
+    assert "<ins>" not in out
+    assert re.findall(r"<del>(.*?)</del>", out) == ["because demand has grown steadily"]
+    assert html.unescape(re.sub(r"<del>.*?</del>", "", out).replace('<div class="diff">', "").replace("</div>", "")
+                         ).replace(" .", ".").split() == after.split()
 
 
 def lcs_length(a: list[str], b: list[str]) -> int:

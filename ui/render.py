@@ -116,8 +116,18 @@ def canvas_html(frame: dict | None, surface: list[str | None]) -> str:
 LCS_CELLS = 250_000  # word pairs the exact alignment may compare; a longer changed middle falls back to difflib
 
 
-def _words(text: str) -> list[str]:  # each word keeps the white space after it
-    return re.findall(r"\s+|\S+\s*", text)
+_TRAILING = re.compile(r"^(.*?[^\W_])([.,;:!?]+)(\s*)$", re.DOTALL)
+
+
+def _words(text: str) -> list[str]:
+    """Words, each keeping the white space after it; punctuation at a word's end is a word of its own, so a cut
+    that ends a sentence strikes only the words that went ("spring [because demand grew]." not "spring." for
+    "spring because demand grew."), and "Monday," -> "Tuesday," changes one word."""
+    out = []
+    for token in re.findall(r"\s+|\S+\s*", text):
+        m = _TRAILING.match(token)
+        out += [m.group(1), m.group(2) + m.group(3)] if m else [token]
+    return out
 
 
 def _lcs_opcodes(a: Sequence[str], b: Sequence[str]) -> list[tuple[str, int, int, int, int]]:
