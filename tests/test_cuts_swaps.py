@@ -324,3 +324,17 @@ def test_a_cut_reports_the_words_that_went_and_a_fronted_source_may_go():
     assert not _fronted_source(text, text.index("On"), text.index("we differ") + 1)  # limits the claim
     inside = "Industrial Equity (Pacific) Ltd, a Hong Kong firm, said it."
     assert not _fronted_source(inside, inside.index("Pacific"), inside.index("said") + 1)  # not a sentence start
+
+
+def test_a_phrase_before_a_comma_goes_without_the_comma_unless_it_sits_between_punctuation():
+    from writing.cuts import _cut_texts
+
+    text = "We read with our kids, help them with their homework, pass along the values."
+    words = words_of(text)
+    i = [w.text for w in words].index("with", 4)
+    cuts = {text[:a] + rep + text[b:] for a, b, rep in _cut_texts(text, words, i, i + 2)}
+    assert cuts == {"We read with our kids, help them, pass along the values."}
+    text = "The unit, based in LaPorte, makes scales."
+    words = words_of(text)
+    cuts = {text[:a] + rep + text[b:] for a, b, rep in _cut_texts(text, words, 2, 4)}
+    assert cuts == {"The unit makes scales."}

@@ -121,7 +121,10 @@ def _cut_texts(text: str, words, i: int, j: int) -> list[tuple[int, int, str]]:
         out.append((lo, nxt.start + 1, first))
         return out
     out.append((gap_lo, hi, ""))
-    if after_punct:
+    if after_punct and before_punct:
+        # the comma after the words goes with them only when they sit between punctuation: after a plain phrase it
+        # marks the sentence's own structure ("help them [with their homework], pass along the values": dropping it
+        # joined "them pass along", read blind as a changed fact)
         out.append((gap_lo, hi + 1, ""))
     if before_punct:
         out.append((gap_lo - 1, hi, ""))
