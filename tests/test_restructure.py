@@ -141,3 +141,12 @@ def test_according_to_moves_both_ways_and_about_a_number_is_a_set_phrase():
     assert phrase_variants(text, words_of(text), 0, len(text), contractions=False) == [
         "It paid approximately 21 mln dlrs for the unit."]
     assert check(text, "It paid approximately 21 mln dlrs for the unit.").ok
+
+
+def test_rephrase_says_a_verb_phrase_in_one_verb(bpe_editor, monkeypatch):  # noqa: F811
+    text = "More than four hundred children took part in the reading program."
+    monkeypatch.setattr(restructure, "MAX_DROP", math.inf)
+    result = rephrase(bpe_editor, text, 0.5, k=3, method="swap")
+    assert "More than four hundred children participated in the reading program." in [
+        a.text for a in result.alternatives]
+    assert all(a.facts["ok"] for a in result.alternatives)

@@ -89,7 +89,7 @@ def rephrase(editor: Editor, text: str, strength: float = 0.5, *, selection: tup
 def restated(editor: Editor, text: str, words: list[Word], start: int, end: int) -> list[str]:
     """The selection said otherwise with every fact kept by construction (:mod:`writing.restructure`): a whole
     sentence put in another order, or a set phrase said in its equivalent ("due to" -> "because of", "in order to"
-    -> "to"); those that read about as well as the writer's (``restructure.MAX_DROP``) and repeat nothing new, best
+    -> "to", "took part in" -> "participated in"); those that read about as well as the writer's (``restructure.MAX_DROP``) and repeat nothing new, best
     read first; of two that differ only in a capital letter ("..., Esselte said" / "..., esselte said"), the better
     read."""
     from dllm_core.gate import new_repeat, reading_drops  # noqa: PLC0415
@@ -97,7 +97,8 @@ def restated(editor: Editor, text: str, words: list[Word], start: int, end: int)
     from . import restructure  # noqa: PLC0415
 
     candidates = restructure.variants(text, start, end) + restructure.phrase_variants(text, words, start, end,
-                                                                                       contractions=False)
+                                                                                       contractions=False,
+                                                                                       phrasal=True)
     candidates = [t for t in dict.fromkeys(candidates) if not new_repeat(text, t)]
     if not candidates:
         return []
