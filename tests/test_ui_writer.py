@@ -262,6 +262,7 @@ def test_a_cut_at_a_sentence_end_strikes_only_the_words_that_went():
     out = diff_html(before, after)
     assert "<ins>" not in out
     assert re.findall(r"<del>(.*?)</del>", out) == ["because demand has grown steadily"]
+    assert "next spring <del>because" in out and "steadily</del>. Costs" in out  # spaced as the draft was
     assert html.unescape(re.sub(r"<del>.*?</del>", "", out).replace('<div class="diff">', "").replace("</div>", "")
                          ).replace(" .", ".").split() == after.split()
 

@@ -221,6 +221,8 @@ def diff_html(original: str, result: str, keep: frozenset[str] | set[str] = froz
                 out.append(html.escape(added))
             continue
         if removed:
+            if out and not out[-1][-1:].isspace() and removed[:1].isalnum():
+                out.append(" ")  # the kept word before lost its space to the punctuation after the cut: "spring [...]."
             out.append(f"<del>{html.escape(removed.rstrip())}</del>{' ' if added else removed[len(removed.rstrip()):]}")
         if added:
             out.append(f"<ins>{html.escape(added.rstrip())}</ins>{html.escape(added[len(added.rstrip()):])}")
