@@ -162,9 +162,7 @@ def _options(draft_text: str, words, may: list[bool], budget: int, max_span: int
                 continue
             for lo, hi, rep in _cut_texts(draft_text, words, i, j):
                 options.append((lo, hi, rep, tuple(range(i, j + 1))))
-    from .rewordings import rewordings  # noqa: PLC0415  (it builds on this module's word lists)
-
-    return options + rewordings(draft_text, words, may)
+    return options
 
 
 def _whole_aside(text: str, words, j: int) -> bool:
@@ -202,7 +200,7 @@ def _modifiers(words, i: int, j: int) -> bool:
     "-ing" verb after "are" or a preposition; every word an adjective or adverb (not only a noun: "certain
     [circumstances] involving change", "crop [insurance] reform"); not part of a unit ("[cubic] metres"); and not a
     noun that is the subject of a verb in "-s" ("Now [history] calls us")."""
-    from .lexicon import Lexicon, available  # noqa: PLC0415
+    from .lexicon import TERMS, Lexicon, available  # noqa: PLC0415
 
     lowered = [w.text.lower() for w in words[i : j + 1]]
     before = words[i - 1].text.lower() if i > 0 else ""
@@ -222,8 +220,6 @@ def _modifiers(words, i: int, j: int) -> bool:
     follows = words[j + 1].text.lower()
     if follows in UNIT_WORDS:
         return False  # part of the unit: "1.11 billion [cubic] metres"
-    from .lexicon import TERMS  # noqa: PLC0415
-
     if follows in TERMS:
         return False  # it names the instrument: "[common] stock", "net [tangible] assets" (read blind as a changed fact)
     return not (("v", "s") in readings(follows) and before not in DETERMINERS)
@@ -254,6 +250,11 @@ def _has_own_verb(lowered: list[str]) -> bool:
     return False
 
 
+def _is_fraction(word: str) -> bool:
+    """"one-fifth", "two-thirds": a number that needs its "of" phrase ("one-fifth [of a share] of Arsenal stock")."""
+    return any(fact_kind(part) == "number" for part in word.split("-"))
+
+
 def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     """Whether words ``i..j`` can go as a unit and leave a sentence: never a lone function word and never a span
     that ends in one ("promises of", "the"); a single other word (an adjective, an adverb: "officially"); a run of
@@ -267,17 +268,15 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
             or j + 1 < len(words) and (lowered[-1], words[j + 1].text.lower()) in NEVER_SPLIT):
         return False
     before_word = words[i - 1].text.lower() if i > 0 else ""
-    next_word = words[j + 1].text.lower() if j + 1 < len(words) else ""
-    fraction = any(fact_kind(part) == "number" for part in before_word.split("-"))  # "one-fifth [of a share] of"
-    if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF or fraction
-                                               or next_word != "of"):
+    follows = words[j + 1].text.lower() if j + 1 < len(words) else ""
+    if lowered[0] in RESTRICTING_STARTERS and (lowered[0] != "of" or before_word in NEEDS_ITS_OF or follows != "of"
+                                               or _is_fraction(before_word)):
         # "the rest [of the world]", "[under certain circumstances]": the claim would change; an "of" phrase
         # completes its noun ("the impact [of violence in the media] on their children", read blind as losing the
         # point) unless another "of" phrase follows to complete it ("the approval [of the superintendent] of the
         # department")
         return False
     before = words[i - 1].text.lower() if i > 0 and not text[words[i - 1].end : words[i].start].strip() else ""
-    follows = words[j + 1].text.lower() if j + 1 < len(words) else ""
     joined = not text[words[j].end : words[j + 1].start].strip() if follows else False
     if before[:1].isdigit():
         return False  # "160 [years] later"
@@ -365,12 +364,13 @@ class CutSearch:
 
     # ------------------------------------------------------------------------------------------- reading
     def _costs(self, text: str, options, info: list[float], lossless: frozenset = frozenset()) -> list[float]:
-        from .rewordings import OPENER_AT  # noqa: PLC0415
         """Cost of each cut on its own: how much harder the text after it reads (never a gain: taking away a
         surprising word makes the rest easier to predict too, "a good loser" -> "a loser"), plus what the cut
         words carried (``info``: each word of ``text``'s denoiser log-probability in the original, weighted;
         nothing for the ``lossless`` options, (start, end, replacement) of the rewordings that say the same by
         construction: they come first)."""
+        from .rewordings import OPENER_AT  # noqa: PLC0415  (rewordings builds on this module's word lists)
+
         texts, index = [], {}
         rows = []
         for a, b, rep, _ in options:
@@ -433,7 +433,8 @@ class CutSearch:
         return reached + others
 
     def _sets(self, draft: Draft) -> list[Draft]:
-        from .rewordings import rewordings  # noqa: PLC0415
+        from .rewordings import rewordings  # noqa: PLC0415  (rewordings builds on this module's word lists)
+
         sel_end = self.selection[1] - (len(self.text) - len(draft.text))
         words = self.words_of(draft.text, self.selection[0], sel_end)
         if len(words) != len(draft.kept):  # a cut changed how words split: stop this draft here
@@ -442,11 +443,12 @@ class CutSearch:
         # a cut may overshoot the goal by a little (a whole clause is one cut: better a clause too many than none)
         budget = need + max(self.tolerance, 2, need // 2)
         may = [self.may[k] for k in draft.kept]
+        reworded = rewordings(draft.text, words, may)
         options = _options(draft.text, words, may, budget, self.max_span, self.function_words,
-                           [self.may_aside[k] for k in draft.kept])
+                           [self.may_aside[k] for k in draft.kept]) + reworded
         if not options:
             return []
-        lossless = frozenset(o[:3] for o in rewordings(draft.text, words, may))
+        lossless = frozenset(o[:3] for o in reworded)
         costs = self._costs(draft.text, options, [self.info[k] for k in draft.kept], lossless)
         options, costs = [o for o, c in zip(options, costs) if c < math.inf], [c for c in costs if c < math.inf]
         if not options:

@@ -15,7 +15,7 @@ lexicographers' judgement), never by a hypernym, a sibling or an antonym, so "mo
   "agency obligations") are never swapped, nor swapped in.
 
 Verb phrases of two or three words ("take part", "put off") map to the one-word verbs that say them
-(:meth:`Lexicon.phrase_synonyms`, used by Rewrite), where the phrase has one dominant sense.
+(:meth:`Lexicon.phrase_synonyms`, used by Rewrite and Rephrase), where the phrase has one dominant sense.
 
 Which of the remaining senses the sentence means is for the caller to decide (:mod:`writing.substitute` asks the
 denoiser which sense's words fit the place). The data is built once by ``scripts/build_lexicon.py`` from Debian's
@@ -162,14 +162,14 @@ class Lexicon:
     def phrase_synonyms(self, words: list[str]) -> list[str]:
         """One-word verbs that say a verb phrase as written, inflected like its verb ("took part" ->
         "participated", "carries out" -> "accomplishes"); none when the phrase has no dominant sense or is not one."""
-        head, rest = words[0].lower(), tuple(w.lower() for w in words[1:])
-        readings = [a for a in self.analyses(head) if a.pos == "v" and " ".join((a.base, *rest)) in self.phrases]
+        rest = " ".join(w.lower() for w in words[1:])
+        readings = [a for a in self.analyses(words[0].lower()) if a.pos == "v" and f"{a.base} {rest}" in self.phrases]
         if len({a.form for a in readings}) != 1:
             return []  # not a phrase, or its tense is not knowable
         a = readings[0]
         if a.form == "base" and a.base in SAME_PAST:
             return []  # "they put off the meeting": present or past
-        return [new for v in self.phrases[" ".join((a.base, *rest))] if v not in LIGHT_VERBS
+        return [new for v in self.phrases[f"{a.base} {rest}"] if v not in LIGHT_VERBS
                 for new in self.inflect(v, "v", a.form)]
 
     def synonyms(self, word: str) -> list[Synonym]:

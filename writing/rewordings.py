@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from dllm_core.function_words import FUNCTION_WORDS
+
 from .cuts import DETERMINERS, FUNCTION_WORDS_AFTER_CUT, PHRASE_STARTERS
 
 # wordy phrases and the shorter ones that say the same; none adds a fact word (writing.facts), so the fact check
@@ -92,8 +94,6 @@ def reductions(text: str, words, may: list[bool]) -> list:
     [of] the"; a relative pronoun and its "be" before a place phrase or a participle with its phrase ("shares [that are] held
     by"). As
     (start, end, replacement, indices of the words that go)."""
-    from dllm_core.function_words import FUNCTION_WORDS  # noqa: PLC0415
-
     lower = [w.text.lower() for w in words]
 
     def tight(n: int) -> bool:  # words n and n + 1 are in one phrase: only a space between them
