@@ -393,12 +393,13 @@ def packet_markdown(items: list[dict]) -> str:
 # A model may carry a preset after "+": "smollm2-dlm+best6" samples 6 candidates (temperature 0.8, top-p 0.9) and
 # keeps the one the model's causal reading ranks first (dllm_core.ranking); no suffix: greedy, one candidate.
 # "+b4best6": the same in semi-autoregressive blocks of 4 tokens, left to right. "+fluent": the writer preset
-# (dllm_core.presets.FLUENT: left to right with fluency guidance, 4 beams, span lengths +-2, ranked by the reading).
+# (dllm_core.presets.FLUENT: left to right with fluency guidance, 4 beams, span lengths +-2, ranked by the reading);
+# "+fast": dllm_core.presets.FAST (one beam per length, draft and verify).
 # "+auto": what ``python -m dllm_core edit`` does by default (``--writing auto``, dllm_core.presets.writing_settings):
 # the FLUENT preset on a model with a causal reading, the sampler's defaults (greedy) otherwise.
 PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, top_p=0.9)),
            "best4": (4, dict(temperature=0.8, top_p=0.9)),
-           "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT"),
+           "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT"), "fast": (1, "FAST"),
            "auto": (1, "AUTO"), "rewrite": (1, "REWRITE"), "fill": (1, "FILL")}
 # "+rewrite" / "+fill": the writing actions of writing.rewrite on the span as the writer's selection (Rewrite: say
 # it differently, keeping the meaning; Fill: new words, the default writing path), first alternative kept; a span
@@ -428,10 +429,10 @@ def split_variant(name: str) -> tuple[str, int, dict | str]:
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r} (known: {', '.join(p for p in PRESETS if p)})")
     n, settings = PRESETS[preset]
-    if settings == "FLUENT":
-        from dllm_core.presets import FLUENT  # noqa: PLC0415
+    if settings in ("FLUENT", "FAST"):
+        from dllm_core.presets import PRESETS as SAMPLER_PRESETS  # noqa: PLC0415
 
-        settings = dict(FLUENT)
+        settings = dict(SAMPLER_PRESETS[settings.lower()])
     return model, n, settings
 
 

@@ -56,6 +56,11 @@ class SamplerConfig:
     # the Editor also tries rewrite spans ([[words]] without a length) this many tokens shorter and longer, and the
     # causal reading picks among them (models without one: off)
     length_slack: Annotated[int, Field(ge=0, le=MAX_LENGTH_SLACK)] = 0
+    # with fluency and one beam: draft and verify. The denoiser's pass drafts the rest of the span, the causal
+    # reading checks the draft in one pass, and every drafted token the mixture agrees with is committed in the same
+    # step (dllm_core.hooks.CausalFluency); fewer steps than one per token. Greedy only: ignored with beams > 1 or
+    # temperature > 0
+    speculate: bool = False
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range (NaN, infinities, booleans and

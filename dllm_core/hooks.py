@@ -162,11 +162,16 @@ class CausalFluency(SamplerHook):
     The training-free idea follows guided decoding with an autoregressive judge; the beam-free look-ahead at the
     seam is ours. Measured in bench/RESULTS.md ("Writer eval")."""
 
+    #: the look-ahead reads its shared left context once (a KV cache); False: every time (bench/look_ahead.py)
+    cached: bool = True
+
     def __init__(self, adapter: ModelAdapter, weight: float, context: int = 96, look_ahead: int = 8,
-                 right: int = 16, cached: bool = True):
+                 right: int = 16, speculate: bool = False):
         self.adapter, self.weight = adapter, float(weight)
         self.context, self.look_ahead, self.right = context, look_ahead, right
-        self.cached = cached  # the look-ahead reads its shared left context once (a KV cache); False: every time
+        self.speculate = speculate
+        # canvas -> (position, token) verified this step: the scheduler's position first, then those to commit after it
+        self.verified: dict[int, list[tuple[int, int]]] = {}
 
     def _frontier(self, state: SamplerState) -> list[int]:
         """Logits rows whose position is masked, has written text on its left and is not locked by a hook."""
@@ -183,27 +188,70 @@ class CausalFluency(SamplerHook):
         stop = ((ahead < 0) | (state.states[b, p + 1 : p + 1 + self.right] == TokenState.MASKED)).nonzero()
         return ahead[: int(stop[0]) if len(stop) else len(ahead)]
 
+    def _draft(self, state: SamplerState, logits: torch.Tensor, k: int) -> list[tuple[int, int]]:
+        """(logits row, drafted token) for the frontier row ``k`` and the masked positions right after it: the
+        denoiser's own choice at each, all from this step's one pass (the canvas's first masked position only, the
+        one the scheduler commits now; else just ``k`` with its mask)."""
+        b, p = int(state.query_rows[k]), int(state.query_pos[k])
+        first = (state.states[b] == TokenState.MASKED).nonzero()
+        if not self.speculate or int(first[0]) != p:
+            return [(k, int(state.tokens[b, p]))]
+        row_of = {int(q): r for r, q in zip((state.query_rows == b).nonzero().flatten().tolist(),
+                                            state.query_pos[state.query_rows == b].tolist())}
+        run, j = [], p
+        while j in row_of and state.states[b, j] == TokenState.MASKED and j not in state.locked[b]:
+            run.append((row_of[j], int(logits[row_of[j]].argmax())))
+            j += 1
+        return run
+
     def adjust_logits(self, state: SamplerState, logits: torch.Tensor) -> torch.Tensor:
+        self.verified = {}
         front = self._frontier(state)
         if not front:
             return logits
         rows, pos = state.query_rows, state.query_pos
-        lefts = [state.tokens[int(rows[k]), max(0, int(pos[k]) - self.context) : int(pos[k]) + 1] for k in front]
-        ids, attention, offset = self.adapter.frame(lefts)
-        causal = self.adapter.causal_logits_at(ids, attention, torch.arange(len(lefts)),
-                                               torch.tensor([len(s) - 1 for s in lefts]) + offset).cpu()
+        drafts = [self._draft(state, logits, k) for k in front]
+        starts = [max(0, int(pos[k]) - self.context) for k in front]
+        seqs = [torch.cat([state.tokens[int(rows[k]), s : int(pos[k])], torch.tensor([t for _, t in d])])
+                for k, s, d in zip(front, starts, drafts)]
+        ids, attention, offset = self.adapter.frame(seqs)
+        which = torch.tensor([r for r, d in enumerate(drafts) for _ in d])
+        cols = torch.tensor([int(pos[k]) - s + i + offset for k, s, d in zip(front, starts, drafts)
+                             for i in range(len(d))])
+        causal = self.adapter.causal_logits_at(ids, attention, which, cols).cpu()
         causal[:, self.adapter.banned_ids] = float("-inf")
-        for k, guide, left in zip(front, causal, lefts):
-            own = logits[k]
-            if not torch.isfinite(own).any() or not torch.isfinite(guide).any():
-                continue
-            mixed = torch.log_softmax(own.float(), -1) + self.weight * torch.log_softmax(guide, -1)
+        at = 0
+        for k, seq, draft in zip(front, seqs, drafts):
+            guides, at = causal[at : at + len(draft)], at + len(draft)
             b, p = int(rows[k]), int(pos[k])
-            right = self._right_text(state, b, p)
-            if len(right) and self.look_ahead > 0:
-                mixed = self._look_ahead(mixed, own.float(), left[:-1], right)
-            logits[k] = mixed.to(logits.dtype)
+            context = len(seq) - len(draft)
+            for i, ((row, drafted), guide) in enumerate(zip(draft, guides)):
+                own = logits[row]
+                if not torch.isfinite(own).any() or not torch.isfinite(guide).any():
+                    break
+                mixed = torch.log_softmax(own.float(), -1) + self.weight * torch.log_softmax(guide, -1)
+                if i and state.config.writing_rules:  # the rule NoAdjacentRepeat applied with this draft written
+                    mixed[draft[i - 1][1]] = float("-inf")
+                right = self._right_text(state, b, p + i)
+                if len(right) and self.look_ahead > 0:
+                    mixed = self._look_ahead(mixed, own.float(), seq[: context + i], right)
+                logits[row] = mixed.to(logits.dtype)
+                choice = int(mixed.argmax())
+                self.verified.setdefault(b, []).append((p + i, choice))
+                if choice != drafted or len(draft) == 1:
+                    break
         return logits
+
+    def adjust_tokens(self, state: SamplerState) -> None:
+        """Commits the verified drafts after the position the scheduler committed (when it took the verified
+        token there)."""
+        for b, ((p, token), *verified) in self.verified.items():
+            if state.states[b, p] != TokenState.GENERATED or int(state.tokens[b, p]) != token:
+                continue
+            for j, token in verified:
+                if state.states[b, j] != TokenState.MASKED:
+                    break
+                state.tokens[b, j], state.states[b, j] = token, TokenState.GENERATED
 
     def _look_ahead(self, mixed: torch.Tensor, own: torch.Tensor, left: torch.Tensor, right: torch.Tensor
                     ) -> torch.Tensor:
@@ -309,7 +357,8 @@ def default_hooks(adapter: ModelAdapter, config: SamplerConfig) -> tuple[list[Sa
     after.append(NoClosingAfterSpace(adapter))
     fluent = config.fluency > 0 and adapter.can_score
     if fluent:  # last: it picks among what every other hook still allows
-        after.append(CausalFluency(adapter, config.fluency, context=config.context))
+        after.append(CausalFluency(adapter, config.fluency, context=config.context,
+                                   speculate=config.speculate and config.beams == 1 and config.temperature == 0))
     if config.beams > 1:
         after.append(BeamSearch(log_probabilities=fluent))
     return before, after

@@ -109,10 +109,12 @@ class Sampler:
                 for hook in self.hooks:
                     logits = hook.adjust_logits(state, logits)
                 out = self.scheduler.step(state, logits)  # decides; the loop applies (as diffusers' loops do)
+                masked = state.states == TokenState.MASKED
                 out.apply(state, self.scheduler.mask_id)
                 state.probs, state.candidates = out.probs, out.candidates
                 for hook in self.hooks:
                     hook.adjust_tokens(state)
+                self._count_hook_commits(state, out, masked)
                 self._show_confidence(state, out)
                 records = [self._record(state, b, out) for b in range(len(canvases))]
                 self.stats.steps += 1
@@ -149,6 +151,14 @@ class Sampler:
                                                                     session=session)
         state.extra_logits = dict(zip(owners, logits[1:]))
         return logits[0]
+
+    @staticmethod
+    def _count_hook_commits(state: SamplerState, out: SchedulerOutput, masked: torch.Tensor) -> None:
+        """Positions a hook committed after the scheduler (a verified draft) join the step's ``committed``."""
+        for b, p in (masked & (state.states != TokenState.MASKED)).nonzero().tolist():
+            if p not in out.committed[b]:
+                out.committed[b].append(p)
+                out.committed_tokens[b].append(int(state.tokens[b, p]))
 
     @staticmethod
     def _show_confidence(state: SamplerState, out: SchedulerOutput) -> None:

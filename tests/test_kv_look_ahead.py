@@ -43,8 +43,7 @@ def test_fluent_edits_are_the_same_with_the_cache(bpe_editor, monkeypatch):  # n
     markup = "The harbour was [[quiet and calm that]] morning, and the boats came in late."
     outputs = {}
     for cached in (True, False):
-        monkeypatch.setattr(CausalFluency.__init__, "__defaults__",
-                            CausalFluency.__init__.__defaults__[:-1] + (cached,))
+        monkeypatch.setattr(CausalFluency, "cached", cached)
         passes = bpe_editor.adapter.forward_passes
         result = bpe_editor.edit(markup, config)
         outputs[cached] = (result.text, result.candidates, bpe_editor.adapter.forward_passes - passes)
