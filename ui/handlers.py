@@ -279,6 +279,11 @@ class Studio(ModelChoice, Marking, Writer):
                 counted = True
             for item in stream:
                 if isinstance(item, EditResult):
+                    if item.trajectory:  # the steps of the canvas that won (a length variant may beat the first)
+                        view = view_positions(item.trajectory[0].states)
+                        everything = item.canvas.surface_texts()
+                        surface = [everything[i] for i in view]
+                        frames = [r.to_json(editor.tokenizer, positions=view) for r in item.trajectory]
                     yield self._finish(draft, item, frames, surface, session, editor, key)
                     return
                 if not frames:
