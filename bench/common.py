@@ -84,7 +84,8 @@ def _naive_loop(torch, adapter, ids, masked, tokens_per_step):
     remaining = mask_pos.clone()
     while len(remaining):
         t0 = time.perf_counter()
-        logits = adapter.model(input_ids=tokens, attention_mask=torch.ones_like(tokens)).logits[0].float()
+        out = adapter.model(input_ids=tokens, attention_mask=torch.ones_like(tokens))
+        logits = getattr(out, "logits", out)[0].float()  # a transformers output, or a shifted model's logits
         passes += 1
         logits[:, adapter.banned_ids] = float("-inf")
         probs = logits[remaining].softmax(-1)

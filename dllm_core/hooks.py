@@ -159,8 +159,17 @@ class CausalFluency(SamplerHook):
     the text after them. Decoding left to right (``block_length`` 1, one step per token) uses it at every step;
     in confidence order it sharpens whichever positions border written text.
 
+    With ``speculate`` (draft and verify, the preset FAST) the step does more at the canvas's first masked position:
+    the denoiser's own choices at the masked positions after it (all from this step's one pass) are a draft, the
+    causal reading reads the draft in the same single pass, and position by position the mixture is checked
+    against the draft; every drafted token it agrees with, and its own choice at the first disagreement, are
+    committed in this step (:meth:`adjust_tokens`). The denoiser's term there is read with the earlier drafted
+    slots still masked (the pass that drafted them), which is the approximation; where the first check fails the
+    step is exactly a step without a draft. Self-speculative decoding for diffusion LMs (SSD, arXiv 2510.04147)
+    verifies with the same model's causal reading; here the verifier is the product of experts itself.
+
     The training-free idea follows guided decoding with an autoregressive judge; the beam-free look-ahead at the
-    seam is ours. Measured in bench/RESULTS.md ("Writer eval")."""
+    seam is ours. Measured in bench/RESULTS.md ("Writer eval", "Fluent path at parallel speed")."""
 
     #: the look-ahead reads its shared left context once (a KV cache); False: every time (bench/look_ahead.py)
     cached: bool = True

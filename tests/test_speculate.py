@@ -97,3 +97,5 @@ def test_the_page_s_last_canvas_is_the_result(bpe_editor, slack):  # noqa: F811
     frame = final["session"]["frames"][-1]
     shown = "".join(t for t in frame["tokens"]).replace("Ġ", " ")
     assert "".join(shown.split()) == "".join(final["result"].split())
+    # the status line says the writing mode set the steps, not "(of 1024 asked)"
+    assert "several tokens a step" in final["status"] and "asked" not in final["status"]

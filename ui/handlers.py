@@ -356,8 +356,13 @@ class Studio(ModelChoice, Marking, Writer):
         original = plain_text(result.canvas.segments)
         stats = result.stats
         seconds = max(stats.seconds, 1e-9)
-        capped = (f" (of {result.config.steps} asked: at most one step per token to write, fewer when the confidence "
-                  f"threshold commits several at once)" if stats.steps < result.config.steps else "")
+        if result.config.fluency > 0 and result.config.block_length == 1:  # the writing mode set the steps
+            capped = (" (fluent writing sets its own steps: left to right" + (
+                ", several tokens a step where the model's reading agrees with its draft)" if result.config.speculate
+                and result.config.beams == 1 else ", one token a step)"))
+        else:
+            capped = (f" (of {result.config.steps} asked: at most one step per token to write, fewer when the "
+                      f"confidence threshold commits several at once)" if stats.steps < result.config.steps else "")
         status = (f"Model: {editor.adapter.describe()} · last run: {plural(stats.steps, 'step')}{capped}, "
                   f"{plural(stats.generated_tokens, 'token')} in "
                   f"{stats.seconds:.2f} s · {stats.steps / seconds:.1f} steps/s · "
