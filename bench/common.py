@@ -87,7 +87,8 @@ def _naive_loop(torch, adapter, ids, masked, tokens_per_step):
         out = adapter.model(input_ids=tokens, attention_mask=torch.ones_like(tokens))
         logits = getattr(out, "logits", out)[0].float()  # a transformers output, or a shifted model's logits
         passes += 1
-        logits[:, adapter.banned_ids] = float("-inf")
+        banned = adapter.banned_ids
+        logits[:, banned[banned < logits.shape[-1]]] = float("-inf")  # a shifted model has no row for its mask
         probs = logits[remaining].softmax(-1)
         conf, cand = probs.max(-1)
         take = conf.argsort(descending=True)[:tokens_per_step]

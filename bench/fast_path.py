@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{len(cases)} six-word span edits of the unseen genres (seed {args.seed}), smollm2-dlm with int8 weights, "
         f"{torch.get_num_threads()} threads; the presets take turns on each case after a warm-up.",
         "",
-        "| preset | s per edit, median | mean | slowest | forward passes, median | tokens written per step |",
+        "| preset | s per edit, median | mean | slowest | forward passes, median | tokens per step (the chosen candidate's tokens / the run's steps) |",
         "|---|---:|---:|---:|---:|---:|",
         summary("fluent"), summary("fast"),
         "",

@@ -31,10 +31,9 @@ import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
-from common import ROOT, machine, median, percentile, write_section
+from common import ROOT, median, percentile, write_section
 
 SMALL = [
     "The old harbour was [[16]] when the ferry came in.",
@@ -55,7 +54,7 @@ RUN_ARGS = dict(steps=STEPS, schedule="cosine", order="confidence", temperature=
 
 
 # ------------------------------------------------------------------------------------------------ server (child)
-def serve(batching: bool, concurrency: int, quantize: str) -> None:
+def serve(batching: bool, concurrency: int, quantize: str, model: str = "embedded") -> None:
     """The app on a free loopback port; prints the URL, serves until stdin closes, then prints its peak RSS."""
     sys.path.insert(0, str(ROOT / "tests"))
     import app as web
@@ -64,7 +63,7 @@ def serve(batching: bool, concurrency: int, quantize: str) -> None:
     from dllm_core import Editor
     from dllm_core.batching import serving_concurrency
 
-    editor = Editor.load("embedded", device="cpu", quantize=quantize, batching=batching)
+    editor = Editor.load(model, device="cpu", quantize=quantize, batching=batching)
     studio = web.Studio(editor)
     concurrency = concurrency or serving_concurrency(editor.adapter)
     demo = web.build_ui(studio, concurrency=concurrency)
@@ -102,9 +101,9 @@ def peak_rss_mb(pid: str = "self") -> float:
 
 # ------------------------------------------------------------------------------------------------ clients
 class Server:
-    def __init__(self, batching: bool, concurrency: int, quantize: str):
+    def __init__(self, batching: bool, concurrency: int, quantize: str, model: str = "embedded"):
         cmd = [sys.executable, __file__, "--serve", "on" if batching else "off", "--concurrency", str(concurrency),
-               "--quantize", quantize]
+               "--quantize", quantize, "--model", model]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
                                      env={**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"})
         line = self.proc.stdout.readline()
@@ -195,7 +194,7 @@ class LongRunner:
 
 # ------------------------------------------------------------------------------------------------ driver
 def mode_run(batching: bool, args, references: dict[str, str], deadline: float) -> dict:
-    server = Server(batching, args.concurrency, args.quantize)
+    server = Server(batching, args.concurrency, args.quantize, args.model)
     report: dict = {"mode": "on" if batching else "off", "levels": {}, "long": {}, "skipped": []}
     try:
         pool = clients(server.url, max(args.levels) + 1)
@@ -248,23 +247,27 @@ def in_thread(fn, *args):
     return box[0]
 
 
-def solo_references(editor) -> dict[str, str]:
-    """Each small draft's greedy result from a solo run of the same model (no server)."""
+def small_edit_config(editor, draft: str):
+    """The settings of a small edit as the app runs it: RUN_ARGS's, through the default writing mode (``auto``:
+    parallel on MiniLM, the FAST preset on a model with a causal reading)."""
     from dllm_core import SamplerConfig
+    from dllm_core.presets import writing_settings
 
     config = SamplerConfig(steps=STEPS, threshold=None, seed=0)
-    return {d: in_thread(lambda d=d: editor.edit(d, config).text) for d in SMALL}
+    return writing_settings(config, "auto", can_score=editor.adapter.can_score,
+                            tokens_to_write=editor.canvas(draft, config).n_masked, guided=False)
+
+
+def solo_references(editor) -> dict[str, str]:
+    """Each small draft's greedy result from a solo run of the same model (no server)."""
+    return {d: in_thread(lambda d=d: editor.edit(d, small_edit_config(editor, d)).text) for d in SMALL}
 
 
 def engine_run(editor, levels: list[int], references: dict[str, str], repeats: int) -> list[dict]:
     """The engine alone, no web server: each session a thread streaming Editor.stream, batching off then on."""
-    from dllm_core import SamplerConfig
-
-    config = SamplerConfig(steps=STEPS, threshold=None, seed=0)
-
     def one(draft: str) -> tuple[float, str]:
         started = time.perf_counter()
-        *_, result = editor.stream(draft, config)
+        *_, result = editor.stream(draft, small_edit_config(editor, draft))
         return time.perf_counter() - started, result.text
 
     reports = []
@@ -377,6 +380,7 @@ def main() -> None:
     ap.add_argument("--concurrency", type=int, default=0,
                     help="requests the page runs at once (0: dllm_core.batching.serving_concurrency)")
     ap.add_argument("--quantize", choices=["auto", "none", "int8"], default="auto")
+    ap.add_argument("--model", default="embedded", help="the model served (smollm2-dlm: the default writing path, FAST)")
     ap.add_argument("--timeout", type=float, default=180.0, help="seconds per request")
     ap.add_argument("--max-seconds", type=float, default=600.0, help="the whole benchmark")
     ap.add_argument("--no-write", dest="write", action="store_false")
@@ -385,7 +389,7 @@ def main() -> None:
     ap.add_argument("--serve", choices=["on", "off"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve:
-        serve(args.serve == "on", args.concurrency, args.quantize)
+        serve(args.serve == "on", args.concurrency, args.quantize, args.model)
         return
     if args.bound:
         print("\n".join(pass_bound([n for n in args.levels if n > 1], args.quantize, args.repeats)))
@@ -394,18 +398,24 @@ def main() -> None:
     deadline = started + args.max_seconds
     from dllm_core import Editor
 
-    editor = Editor.load("embedded", device="cpu", quantize=args.quantize)
+    load_before = os.getloadavg()[0]
+    editor = Editor.load(args.model, device="cpu", quantize=args.quantize)
     references = solo_references(editor)
+    settings = small_edit_config(editor, SMALL[0])
+    how = ("the FAST preset of the default writing mode: left to right, several tokens a step where the causal "
+           "reading agrees with the draft" if settings.speculate else f"{STEPS} steps, threshold off, greedy")
     engine = engine_run(editor, args.levels, references, args.repeats) if args.engine else []
     del editor
     reports = [mode_run(mode == "on", args, references, deadline) for mode in args.modes]
     total = time.monotonic() - started
-    body = [f"Web app served on 127.0.0.1 by a child process (embedded model, {args.quantize} → "
+    busy = max(load_before, os.getloadavg()[0]) > 0.5 * (os.cpu_count() or 1)
+    body = [f"Web app served on 127.0.0.1 by a child process ({args.model} model, {args.quantize} → "
             f"{'int8' if args.quantize != 'none' else 'fp32'}), driven by gradio_client sessions from this process; "
-            f"each request a small edit of {STEPS} steps (`[[16]]` in a sentence, threshold off, greedy). "
+            f"each request a small edit (`[[16]]` in a sentence; {how}). "
             f"Ratios are to the solo latency measured on the same server at the start of its run. "
-            f"**The 2 cores were shared with other CPU work (a training run, other test runs) during this run**: absolute times are "
-            f"noisy, the ratios less so. Total {total:.0f} s."]
+            + (f"**The cores were busy with other work (1-minute load {load_before:.1f} at the start)**: absolute "
+               f"times are noisy, the ratios less so. " if busy else "")
+            + f"Total {total:.0f} s."]
     for r in reports:
         body.append(f"- batching {r['mode']}: {r['batch_stats']}; solo {r.get('solo', float('nan')):.2f} s; server "
                     f"peak RSS {r['peak_rss']:.0f} MiB"
@@ -423,7 +433,8 @@ def main() -> None:
     print(text)
     if args.write:
         argv = " ".join(sys.argv[1:])
-        write_section("Serving load", f"python bench/load.py{' ' + argv if argv else ''}", text)
+        name = "Serving load" if args.model == "embedded" else f"Serving load ({args.model})"
+        write_section(name, f"python bench/load.py{' ' + argv if argv else ''}", text)
 
 
 if __name__ == "__main__":

@@ -383,6 +383,37 @@ PACKET_INSTRUCTIONS = (
     "the same sentence may appear in several versions. Write the verdicts as a JSON object {id: true/false}.")
 
 
+def merge_runs(stems: list[Path], seed: int) -> Path:
+    """One blind packet of the rewrites of several runs on the same cases (e.g. a variant run later), so that one
+    reader judges them all: ``{first stem}_merged_{packet,key,judgements_template}``. Returns the merged stem."""
+    keys = [json.loads(Path(f"{stem}_key.json").read_text()) for stem in stems]
+    if any(k["cases"] != keys[0]["cases"] for k in keys[1:]):
+        raise SystemExit("--merge: the runs are not on the same cases")
+    rewrites: dict[str, list[str | None]] = {}
+    gates: dict[str, list[bool | None]] = {}
+    for stem, key in zip(stems, keys):
+        text_of = {i["id"]: i["text"] for i in json.loads(Path(f"{stem}_packet.json").read_text())["items"]}
+        for model in key["models"]:
+            rewrites.setdefault(model, [None] * len(key["cases"]))
+            gates.setdefault(model, [None] * len(key["cases"]))
+        for item_id, roles in key["items"].items():
+            for role in roles:
+                if role["kind"] == "rewrite":
+                    rewrites[role["model"]][role["case"]] = text_of[item_id]
+                    gates[role["model"]][role["case"]] = role.get("gate")
+    items, key = build_packet([c["sentence"] for c in keys[0]["cases"]], rewrites, seed, gates)
+    out = Path(f"{stems[0]}_merged")
+    Path(f"{out}_packet.json").write_text(json.dumps({"instructions": PACKET_INSTRUCTIONS, "items": items}, indent=1,
+                                                     ensure_ascii=False) + "\n")
+    Path(f"{out}_packet.md").write_text(packet_markdown(items))
+    Path(f"{out}_judgements_template.json").write_text(json.dumps({i["id"]: None for i in items}, indent=1) + "\n")
+    Path(f"{out}_key.json").write_text(json.dumps({**keys[0], "seed": seed, "models": list(rewrites), "items": key,
+                                                   "merged": [str(s) for s in stems]}, indent=1,
+                                                  ensure_ascii=False) + "\n")
+    print(f"merged packet: {out}_packet.md ({len(items)} texts), key {out}_key.json")
+    return out
+
+
 def packet_markdown(items: list[dict]) -> str:
     lines = ["# Blind read", "", PACKET_INSTRUCTIONS, ""]
     lines += [f"- **{item['id']}** {item['text']}" for item in items]
@@ -394,12 +425,13 @@ def packet_markdown(items: list[dict]) -> str:
 # keeps the one the model's causal reading ranks first (dllm_core.ranking); no suffix: greedy, one candidate.
 # "+b4best6": the same in semi-autoregressive blocks of 4 tokens, left to right. "+fluent": the writer preset
 # (dllm_core.presets.FLUENT: left to right with fluency guidance, 4 beams, span lengths +-2, ranked by the reading);
-# "+fast": dllm_core.presets.FAST (one beam per length, draft and verify).
+# "+fast": dllm_core.presets.FAST (one beam per length, draft and verify); "+fluent1": FLUENT with one beam per length.
 # "+auto": what ``python -m dllm_core edit`` does by default (``--writing auto``, dllm_core.presets.writing_settings):
 # the FLUENT preset on a model with a causal reading, the sampler's defaults (greedy) otherwise.
 PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, top_p=0.9)),
            "best4": (4, dict(temperature=0.8, top_p=0.9)),
            "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT"), "fast": (1, "FAST"),
+           "fluent1": (1, "FLUENT1"),
            "auto": (1, "AUTO"), "rewrite": (1, "REWRITE"), "fill": (1, "FILL")}
 # "+rewrite" / "+fill": the writing actions of writing.rewrite on the span as the writer's selection (Rewrite: say
 # it differently, keeping the meaning; Fill: new words, the default writing path), first alternative kept; a span
@@ -429,10 +461,10 @@ def split_variant(name: str) -> tuple[str, int, dict | str]:
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r} (known: {', '.join(p for p in PRESETS if p)})")
     n, settings = PRESETS[preset]
-    if settings in ("FLUENT", "FAST"):
+    if settings in ("FLUENT", "FAST", "FLUENT1"):
         from dllm_core.presets import PRESETS as SAMPLER_PRESETS  # noqa: PLC0415
 
-        settings = dict(SAMPLER_PRESETS[settings.lower()])
+        settings = dict(SAMPLER_PRESETS[settings.lower().rstrip("1")], **({"beams": 1} if settings == "FLUENT1" else {}))
     return model, n, settings
 
 
@@ -830,9 +862,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--calibration-sets", nargs="+", default=list(CALIBRATION_SETS), metavar="STEM",
                    help="blind reads for --calibrate-gate: STEM_key.json, STEM_packet.json and STEM_judgements.json "
                         "under bench/results/")
+    p.add_argument("--merge", nargs="+", type=Path, metavar="STEM",
+                   help="one blind packet of several runs on the same cases (each STEM_key.json and STEM_packet.json), "
+                        "written as STEM_merged_* of the first; with --seed: the shuffle")
     args = p.parse_args(argv)
     if args.score:
         score_main(*args.score)
+        return
+    if args.merge:
+        merge_runs(args.merge, args.seed)
         return
     if args.quick:
         args.n_infill, args.n_spans, args.repeats = min(args.n_infill, 20), min(args.n_spans, 5), min(args.repeats, 2)

@@ -9,6 +9,7 @@ import json
 import sys
 
 from dllm_core.config import SamplerConfig
+from dllm_core.presets import WRITING_MODES
 from writing.actions import ACTIONS, MAX_ALTERNATIVES, TONES, sampling_temperature
 
 
@@ -38,9 +39,10 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
                         "(delete words, re-write the seams); rephrase: swap (single words for ones that mean the "
                         "same) or renoise (re-write a share of the words); auto: cut / swap on models with a causal "
                         "reading (smollm2-dlm), repair / renoise otherwise")
-    p.add_argument("--writing", choices=("auto", "fluent", "parallel"), default="auto",
-                   help="fluent: left to right with the model's causal reading and 2 beams per draft (auto: on "
-                        "models with one, i.e. smollm2-dlm); parallel: --steps and --temperature apply")
+    p.add_argument("--writing", choices=WRITING_MODES, default="auto",
+                   help="fast: left to right with the model's causal reading, several tokens a step where it agrees "
+                        "with the denoiser's draft (auto: on models with one, i.e. smollm2-dlm); fluent: the same "
+                        "one token a step with 2 beams per draft; parallel: --steps and --temperature apply")
     p.add_argument("--steps", type=int, default=16, help="parallel writing only")
     p.add_argument("--temperature", type=float, default=None,
                    help=f"parallel writing only; default: 0 for one, {sampling_temperature(2):g} for alternatives")

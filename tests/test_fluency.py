@@ -181,15 +181,18 @@ def test_writing_modes():
 
     base = SamplerConfig(seed=3)
     fluent = dict(can_score=True, tokens_to_write=8, guided=False)
-    assert writing_settings(base, "auto", **fluent).beams == 4
-    assert writing_settings(base, None, **fluent).fluency == 1.0
+    auto = writing_settings(base, "auto", **fluent)
+    assert (auto.beams, auto.speculate, auto.length_slack, auto.fluency) == (1, True, 2, 1.0)  # FAST
+    assert writing_settings(base, None, **fluent) == auto
+    assert writing_settings(base, "fast", **fluent) == auto
+    assert not writing_settings(base, "fluent", **fluent).speculate
     assert writing_settings(base, "parallel", **fluent) == base
     for change in (dict(can_score=False), dict(guided=True), dict(tokens_to_write=FLUENT_AUTO_MAX_TOKENS + 1),
                    dict(tokens_to_write=0)):
         assert writing_settings(base, "auto", **{**fluent, **change}) == base, change
     assert writing_settings(base, "fluent", **{**fluent, "guided": True}).beams == 4  # asked for: given
     assert writing_settings(SamplerConfig(strength=0.5), "auto", **fluent).beams == 1
-    with pytest.raises(ValueError, match="writing: must be one of auto, fluent, parallel"):
+    with pytest.raises(ValueError, match="writing: must be one of auto, fast, fluent, parallel"):
         writing_settings(base, "poetic", **fluent)
 
 
@@ -202,7 +205,8 @@ def test_app_writes_fluently_on_a_model_with_a_causal_reading(bpe_editor):  # no
     plain = SamplerConfig(steps=8)
     args = ("", "", guided.NO_ATTRIBUTE, 0.0, 0.0)
     draft = "The harbour [[was quiet]] today."
-    assert studio.writing_config(bpe_editor, draft, plain, "auto", *args).beams == 4
+    assert studio.writing_config(bpe_editor, draft, plain, "auto", *args).speculate
+    assert studio.writing_config(bpe_editor, draft, plain, "fluent", *args).beams == 4
     assert studio.writing_config(bpe_editor, draft, plain, "parallel", *args) == plain
     assert studio.writing_config(bpe_editor, draft, plain, "auto", "harbour", *args[1:]) == plain  # guided
     assert studio.writing_config(bpe_editor, "A [[100]] b.", plain, "auto", *args) == plain  # long: parallel
@@ -215,7 +219,11 @@ def test_actions_write_fluently_with_beams_per_draft(bpe_editor, tiny_editor):  
     from writing.actions import action_config, rephrase, shorten
 
     config = action_config(bpe_editor, k=2, seed=1)
-    assert (config.fluency, config.beams, config.length_slack, config.block_length) == (1.0, 2, 0, 1)
+    assert (config.fluency, config.beams, config.length_slack, config.block_length, config.speculate) == (
+        1.0, 1, 0, 1, True)
+    config = action_config(bpe_editor, k=2, seed=1, writing="fluent")
+    assert (config.fluency, config.beams, config.length_slack, config.block_length, config.speculate) == (
+        1.0, 2, 0, 1, False)
     assert action_config(tiny_editor, k=2).beams == 1  # no causal reading: parallel, sampled
     assert action_config(tiny_editor, k=2).temperature == 0.7
     assert action_config(bpe_editor, k=1, writing="parallel").fluency == 0.0
@@ -234,7 +242,7 @@ def test_actions_write_fluently_with_beams_per_draft(bpe_editor, tiny_editor):  
 
 def test_app_run_in_fluent_mode_streams_and_ends_with_the_best_beam(bpe_editor):  # noqa: F811
     import ui
-    from dllm_core.presets import FLUENT
+    from dllm_core.presets import FAST, FLUENT
     from ui import guided
 
     studio = ui.Studio(bpe_editor)
@@ -245,10 +253,13 @@ def test_app_run_in_fluent_mode_streams_and_ends_with_the_best_beam(bpe_editor):
     draft = "The harbour [[was very quiet]] today."
     updates = [studio.page.named(u) for u in studio.run(draft, **settings, writing="auto")]
     final = updates[-1]
-    want = bpe_editor.edit(draft, SamplerConfig(**{**FLUENT, "seed": 2}))
-    assert final["result"] == want.text  # auto on a model with a causal reading = the fluent preset
+    want = bpe_editor.edit(draft, SamplerConfig(**{**FAST, "seed": 2}))
+    assert final["result"] == want.text  # auto on a model with a causal reading = the fast preset
     assert final["result"].startswith("The harbour") and final["result"].endswith(" today.")
-    assert len(updates) >= 3  # streamed step by step: left to right, one token a step
+    assert len(updates) >= 2  # streamed step by step
+    updates = [studio.page.named(u) for u in studio.run(draft, **settings, writing="fluent")]
+    assert updates[-1]["result"] == bpe_editor.edit(draft, SamplerConfig(**{**FLUENT, "seed": 2})).text
+    assert len(updates) >= 3  # left to right, one token a step
     parallel = [studio.page.named(u) for u in studio.run(draft, **settings, writing="parallel")][-1]
     assert parallel["result"] == bpe_editor.edit(draft, SamplerConfig(steps=8, seed=2, threshold=None)).text
     studio.close()

@@ -182,7 +182,7 @@ def test_variant_names_carry_a_preset_and_a_causal_reader():
 
 def test_auto_config_is_the_command_lines_default_path(tiny_editor):
     from dllm_core import SamplerConfig
-    from dllm_core.presets import FLUENT
+    from dllm_core.presets import FAST
 
     markup = "The harbour was [[quiet in the grey morning]] when it came."
     assert we.edit_config(tiny_editor, markup, 3, "AUTO") == SamplerConfig(seed=3)  # no causal reading: defaults
@@ -194,7 +194,7 @@ def test_auto_config_is_the_command_lines_default_path(tiny_editor):
             return tiny_editor.canvas(markup, config)
 
     config = we.edit_config(Scoring(), markup, 3, "AUTO")
-    assert config.seed == 3 and all(getattr(config, k) == v for k, v in FLUENT.items())
+    assert config.seed == 3 and all(getattr(config, k) == v for k, v in FAST.items())
     assert we.edit_config(tiny_editor, markup, 5, {"temperature": 0.0}) == SamplerConfig(temperature=0.0, seed=5)
 
 

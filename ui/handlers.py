@@ -68,8 +68,8 @@ FRAME_INTERVAL_MAX_S = 1.0  # per other run streaming (capped here); alone, ever
 #                    result always go. Every frame costs the server and each client a message (canvas HTML,
 #                    Gradio's postprocessing and its SSE event), serial under the GIL: in a burst of 20 small edits
 #                    sending every step cost ~20 % of the p95 (bench/RESULTS.md, "Serving load")
-WRITING_CHOICES = [("Auto (fluent where the model reads left to right)", "auto"), ("Fluent", "fluent"),
-                   ("Parallel", "parallel")]
+WRITING_CHOICES = [("Auto (fast where the model reads left to right)", "auto"), ("Fast", "fast"),
+                   ("Fluent (4 beams)", "fluent"), ("Parallel", "parallel")]
 log = logging.getLogger("dllm_app")
 
 

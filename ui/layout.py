@@ -230,12 +230,13 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                             model_labels(choices), value=studio.model_name if studio.model_name in choices else None,
                             label="Model (loaded on first use)", elem_id="model")
                         writing = gr.Radio(WRITING_CHOICES, value="auto", label="Writing", elem_id="writing",
-                                           info="Fluent writes spans left to right with the model's own reading and "
-                                                "4 beams: the best wording, about 10 s a span on a small CPU. "
-                                                "Parallel fills every position at once: fast, and shows the "
-                                                "denoising. Fluent sets the steps, variety and threshold itself. "
-                                                "Auto: fluent for spans on the SmolLM2 model without guidance. The "
-                                                "writing actions use it too.")
+                                           info="Fast writes spans left to right with the model's own reading, "
+                                                "several words a step where it agrees with its draft: about 2 s a "
+                                                "span on a small CPU. Fluent adds 4 beams: a little better wording, "
+                                                "about 10 s. Parallel fills every position at once and shows the "
+                                                "denoising. Fast and Fluent set the steps, variety and threshold "
+                                                "themselves. Auto: Fast for spans on the SmolLM2 model without "
+                                                "guidance. The writing actions use it too.")
                         with gr.Row():
                             steps = gr.Slider(1, 256, value=default.steps, step=1, label="Steps", elem_id="steps")
                             seed = gr.Number(value=default.seed, precision=0, minimum=0, label="Seed",

@@ -121,15 +121,18 @@ def check_selection(text: str, selection: tuple[int, int] | None) -> tuple[int, 
 
 def action_config(editor: Editor, k: int = 1, seed: int = 0, writing: str | None = "auto") -> SamplerConfig:
     """The sampler settings an action runs with. Parallel: 16 steps, sampled when there are several alternatives,
-    greedy for one (:func:`sampling_temperature`). Fluent (``writing`` "fluent", or "auto" on a model with a causal reading):
-    the FLUENT preset with 2 beams per draft and no length slack (the action sets every span's length); its
-    alternatives differ by the drafts the action builds (other words dropped or re-noised), not by sampling."""
+    greedy for one (:func:`sampling_temperature`). Fast (``writing`` "fast", or "auto" on a model with a causal
+    reading): the FAST preset (draft and verify) without length slack (the action sets every span's length); fluent:
+    the FLUENT preset with 2 beams per draft. Their alternatives differ by the drafts the action builds (other words
+    dropped or re-noised), not by sampling."""
     parallel = SamplerConfig(steps=16, temperature=sampling_temperature(k), seed=seed)
     if writing == "parallel" or (writing in (None, "auto") and not editor.adapter.can_score):
         return parallel
-    if writing not in (None, "auto", "fluent"):
+    if writing not in WRITING_MODES:
         raise EditError(f"writing: must be one of {', '.join(WRITING_MODES)}, got {writing!r}")
-    return replace(apply_preset(parallel, "fluent"), beams=2, length_slack=0)
+    if writing == "fluent":
+        return replace(apply_preset(parallel, "fluent"), beams=2, length_slack=0)
+    return replace(apply_preset(parallel, "fast"), length_slack=0)
 
 
 def default_config(config: SamplerConfig | None, k: int, editor: Editor) -> SamplerConfig:
