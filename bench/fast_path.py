@@ -72,6 +72,25 @@ def main(argv: list[str] | None = None) -> None:
             insert["default path"].append(t1 - t0)
             insert["reference loop"].append(t2 - t1)
 
+    # the writing actions on the same sentences (the span as the selection for Rewrite and Fill), as the app runs them
+    from writing import actions as A  # noqa: PLC0415
+
+    calls = {"Shorten to 70 %": lambda c, sel: A.shorten(editor, c["sentence"], 0.7, k=3),
+             "Rephrase 0.5": lambda c, sel: A.rephrase(editor, c["sentence"], 0.5, k=3),
+             "Tone (more formal)": lambda c, sel: A.tone(editor, c["sentence"], "formal", k=3),
+             "Rewrite (the span)": lambda c, sel: A.rewrite(editor, c["sentence"], selection=sel, k=3),
+             "Fill (the span)": lambda c, sel: A.fill(editor, c["sentence"], selection=sel, k=3)}
+    acts: dict[str, list[float]] = {name: [] for name in calls}
+    for case in cases:
+        sel = (case["start"], case["end"])  # character offsets of the span
+        for name, call in calls.items():
+            t0 = time.perf_counter()
+            try:
+                call(case, sel)
+            except Exception as exc:  # noqa: BLE001 (a declined action is an EditError: timed all the same)
+                print(f"  {name}: {type(exc).__name__}: {exc}", flush=True)
+            acts[name].append(time.perf_counter() - t0)
+
     def summary(name: str) -> str:
         rows = runs[name]
         per_step = sum(r["written"] for r in rows) / max(1, sum(r["steps"] for r in rows))
@@ -95,6 +114,12 @@ def main(argv: list[str] | None = None) -> None:
         f"32-token insertion (`{INSERT}`), median of {args.repeats}: the default path (`--writing auto`: {preset}, "
         f"{steps} steps) {default:.2f} s; the reference loop (one token per pass over the whole canvas, same model "
         f"and weights) {naive:.2f} s: **{naive / default:.1f}x**.",
+        "",
+        "The writing actions on the same sentences (k = 3 alternatives; Rewrite and Fill on the span), s per call:",
+        "",
+        "| action | median | slowest |",
+        "|---|---:|---:|",
+        *[f"| {name} | {median(t):.2f} | {max(t):.2f} |" for name, t in acts.items()],
         "",
         f"1-minute load average at the end: {load:.1f}.",
     ])
