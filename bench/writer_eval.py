@@ -425,18 +425,22 @@ def packet_markdown(items: list[dict]) -> str:
 # keeps the one the model's causal reading ranks first (dllm_core.ranking); no suffix: greedy, one candidate.
 # "+b4best6": the same in semi-autoregressive blocks of 4 tokens, left to right. "+fluent": the writer preset
 # (dllm_core.presets.FLUENT: left to right with fluency guidance, 4 beams, span lengths +-2, ranked by the reading);
-# "+fast": dllm_core.presets.FAST (one beam per length, draft and verify); "+fluent1": FLUENT with one beam per length.
+# "+fast": dllm_core.presets.FAST (one beam per length, draft and verify); "+fluent1", "+fastedit": see below.
 # "+auto": what ``python -m dllm_core edit`` does by default (``--writing auto``, dllm_core.presets.writing_settings):
 # the FLUENT preset on a model with a causal reading, the sampler's defaults (greedy) otherwise.
 PRESETS = {"": (1, dict(temperature=0.0)), "best6": (6, dict(temperature=0.8, top_p=0.9)),
            "best4": (4, dict(temperature=0.8, top_p=0.9)),
            "b4best6": (6, dict(temperature=0.8, top_p=0.9, block_length=4)), "fluent": (1, "FLUENT"), "fast": (1, "FAST"),
-           "fluent1": (1, "FLUENT1"),
+           "fluent1": (1, "FLUENT1"), "fastedit": (1, "FASTEDIT"),
            "auto": (1, "AUTO"), "rewrite": (1, "REWRITE"), "fill": (1, "FILL")}
 # "+rewrite" / "+fill": the writing actions of writing.rewrite on the span as the writer's selection (Rewrite: say
 # it differently, keeping the meaning; Fill: new words, the default writing path), first alternative kept; a span
 # the action declines (nothing reads well, no meaning-safe change) counts as a failed edit (None), as a gate would
 ACTION_PRESETS = {"REWRITE": "rewrite", "FILL": "fill"}
+# the sampler presets (dllm_core.presets) and variants of them: "+fluent1" is FLUENT with one beam per length,
+# "+fastedit" FAST with token editing at 0.7 (issue 26: does editing repair broken joins?)
+VARIANTS_OF_PRESETS = {"FLUENT": ("fluent", {}), "FAST": ("fast", {}), "FLUENT1": ("fluent", {"beams": 1}),
+                       "FASTEDIT": ("fast", {"editing_threshold": 0.7})}
 
 
 def is_action(settings: dict | str) -> bool:
@@ -461,10 +465,11 @@ def split_variant(name: str) -> tuple[str, int, dict | str]:
     if preset not in PRESETS:
         raise SystemExit(f"unknown preset {preset!r} (known: {', '.join(p for p in PRESETS if p)})")
     n, settings = PRESETS[preset]
-    if settings in ("FLUENT", "FAST", "FLUENT1"):
+    if isinstance(settings, str) and settings in VARIANTS_OF_PRESETS:
         from dllm_core.presets import PRESETS as SAMPLER_PRESETS  # noqa: PLC0415
 
-        settings = dict(SAMPLER_PRESETS[settings.lower().rstrip("1")], **({"beams": 1} if settings == "FLUENT1" else {}))
+        preset, changes = VARIANTS_OF_PRESETS[settings]
+        settings = dict(SAMPLER_PRESETS[preset], **changes)
     return model, n, settings
 
 

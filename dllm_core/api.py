@@ -19,11 +19,11 @@ from .canvas import Canvas, TokenState
 from .config import SamplerConfig, device_setting, is_integer
 from .gate import gate_for
 from .hooks import SamplerHook
-from .limits import MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
+from .limits import EDIT_PASSES, MAX_CANDIDATES, MAX_CANVAS_TOKENS, MAX_DRAFT_CHARS
 from .markup import Segment, parse
 from .ranking import rank_order
 from .sampler import Sampler, SampleStats, StepEvent
-from .scheduler import clamped_steps
+from .scheduler import clamped_steps, edit_passes
 from .trajectory import StepRecord
 from .windows import plan_windows, window_budget
 
@@ -165,7 +165,7 @@ class Editor:
             reach = sorted(masked + canvas.positions(TokenState.FIXED)) if noised else masked
             read += sum(w.end - w.start for w in plan_windows(0, len(canvas), reach, body, config.context))
             most = max(most, len(masked) + noised)
-        steps = clamped_steps(config, most)
+        steps = clamped_steps(config, most) + edit_passes(config)
         return read * variants * steps, read * variants, steps
 
     def check_work(self, canvases: list[Canvas], config: SamplerConfig, hooks: Sequence[SamplerHook] = ()) -> None:
@@ -325,9 +325,11 @@ def share_key(config: SamplerConfig) -> tuple | None:
 
 
 def _until_written(trajectory: list[StepRecord]) -> list[StepRecord]:
-    """A canvas's records up to the step that wrote its last mask: a one-canvas run stops there, a shared run goes
-    on while other canvases still have masks (and, without remasking, changes nothing in this one)."""
+    """A canvas's records up to the step that wrote its last mask, or its last token edit after that (token
+    editing): a one-canvas run stops there, a shared run goes on while other canvases still have masks (and,
+    without remasking, changes nothing more in this one)."""
     for s, record in enumerate(trajectory):
         if TokenState.MASKED not in record.states:
-            return trajectory[: s + 1]
+            edits = [t for t in range(s + 1, min(len(trajectory), s + 1 + EDIT_PASSES)) if trajectory[t].edited]
+            return trajectory[: max([s, *edits]) + 1]
     return trajectory

@@ -61,6 +61,10 @@ class SamplerConfig:
     # step (dllm_core.hooks.CausalFluency); fewer steps than one per token. Greedy only: ignored with beams > 1 or
     # temperature > 0
     speculate: bool = False
+    # token editing (token-to-token, as LLaDA2.1): once a canvas has no masks left, up to limits.EDIT_PASSES more
+    # passes in which a generated token is replaced by the model's choice where that choice's probability exceeds
+    # this (never fixed or pinned text); None: off
+    editing_threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range (NaN, infinities, booleans and
@@ -104,9 +108,10 @@ def whole_number(value, name: str) -> int:
     raise ValueError(f"{name}: must be a whole number, got {value!r}")
 
 
-def threshold_setting(value: float | None) -> float | None:
-    """The confidence threshold as a user sets it (CLI flag, web slider): 0 or empty means off (None); NaN or text
-    is a ValueError, and anything else goes on to :meth:`SamplerConfig.validate` (which refuses a negative one)."""
+def threshold_setting(value: float | None, name: str = "threshold") -> float | None:
+    """A threshold as a user sets it (CLI flag, web slider; the confidence threshold, or ``editing_threshold``): 0
+    or empty means off (None); NaN or text is a ValueError naming ``name``, and anything else goes on to
+    :meth:`SamplerConfig.validate` (which refuses a negative one)."""
     if value is None or value == "":
         return None
     try:
@@ -114,7 +119,7 @@ def threshold_setting(value: float | None) -> float | None:
     except (TypeError, ValueError):
         threshold = math.nan
     if math.isnan(threshold) or isinstance(value, bool):
-        raise ValueError(f"threshold: must be a number in (0, 1], or 0 for off, got {value!r}")
+        raise ValueError(f"{name}: must be a number in (0, 1], or 0 for off, got {value!r}")
     return threshold if threshold != 0 else None
 
 

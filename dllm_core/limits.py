@@ -24,6 +24,9 @@ MAX_FLUENCY = 4.0  # weight of the causal reading in fluency guidance
 MAX_BEAMS = 8  # beams per span length
 MAX_LENGTH_SLACK = 3  # tokens shorter / longer tried for a rewrite span
 MAX_CONTEXT = 8192  # tokens of draft context each side of the edited positions
+# token editing (SamplerConfig.editing_threshold): passes after a canvas's last mask in which generated tokens may
+# still be replaced; the run stops earlier when a pass edits nothing
+EDIT_PASSES = 2
 
 # ------------------------------------------------------------------------------------------------ work per request
 # A request's work is counted in token-steps: the tokens the model reads per step (every window of every canvas of the

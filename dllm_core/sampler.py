@@ -21,7 +21,7 @@ from .adapter import ModelAdapter
 from .canvas import Canvas, TokenState
 from .config import SamplerConfig
 from .hooks import SamplerHook, default_hooks
-from .scheduler import SchedulerOutput, UnmaskingScheduler, add_noise, gather_rows
+from .scheduler import SchedulerOutput, UnmaskingScheduler, add_noise, edit_passes, gather_rows
 from .state import SamplerState
 from .trajectory import StepRecord
 from .windows import plan_windows, window_budget, windowed_logits
@@ -100,11 +100,15 @@ class Sampler:
         passes0 = self.adapter.forward_passes
         started = time.perf_counter()
         self.stats = SampleStats(generated_tokens=int(state.editable.sum()))
+        passes = edit_passes(self.config)  # token editing: passes after the last mask
+        polished, edited = 0, False
         with batching.joined(self.adapter) as session:
-            for step in range(state.steps):
+            for step in range(state.steps + passes):
                 state.step = step
                 if not (state.states == TokenState.MASKED).any():
-                    break
+                    if polished >= passes or (polished and not edited):  # the last pass edited nothing
+                        break
+                    polished += 1
                 logits = self._forward(state, session)
                 for hook in self.hooks:
                     logits = hook.adjust_logits(state, logits)
@@ -115,6 +119,7 @@ class Sampler:
                 for hook in self.hooks:
                     hook.adjust_tokens(state)
                 self._count_hook_commits(state, out, masked)
+                edited = any(out.edited)
                 self._show_confidence(state, out)
                 records = [self._record(state, b, out) for b in range(len(canvases))]
                 self.stats.steps += 1
@@ -179,6 +184,7 @@ class Sampler:
             committed=sorted(out.committed[b]),
             remasked=sorted(out.remasked[b]),
             signals=state.recorded_signals(b),
+            edited=sorted(out.edited[b]) if out.edited else [],
         )
 
     @staticmethod

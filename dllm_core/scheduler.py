@@ -12,7 +12,10 @@ re-noising of the draft). The loop in :mod:`dllm_core.sampler` owns the model an
   score by the unmasking ``order`` (confidence, margin, negative entropy, random);
 - the commit rule: the quota's best-scored masked positions of the current block, plus every one whose confidence
   exceeds ``threshold`` (Fast-dLLM); on the last step everything still masked;
-- remasking: ReMDM-style self-correction of the current block's least confident earlier tokens.
+- remasking: ReMDM-style self-correction of the current block's least confident earlier tokens;
+- token editing (``editing_threshold``, as LLaDA2.1's token-to-token editing and the ``editing_threshold`` of
+  diffusers' ``BlockRefinementScheduler``): once a canvas has no masks, a few more passes replace each generated
+  token whose proposal is another token above the threshold.
 
 Unlike diffusers' scheduler, the quota is per canvas (the canvases of a batch have scattered spans of different
 sizes), several unmasking orders and the cosine schedule are supported, and hooks get the proposal to work with.
@@ -22,12 +25,13 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from .canvas import Canvas, TokenState
 from .config import SamplerConfig
+from .limits import EDIT_PASSES
 from .state import SamplerState
 
 
@@ -101,6 +105,8 @@ class SchedulerOutput:
     probs: torch.Tensor  # (E, V) probabilities after hooks (where the logits were)
     candidates: torch.Tensor  # (E,) proposed token, on the host
     confidence: torch.Tensor  # (E,) probability of the proposed token, on the host
+    edited: list[list[int]] = field(default_factory=list)  # generated positions to give another token (editing)
+    edited_tokens: list[list[int]] = field(default_factory=list)
 
     def apply(self, state: SamplerState, mask_id: int) -> None:
         """Write the decision into ``state``: committed positions get their tokens (GENERATED), remasked ones the
@@ -114,6 +120,14 @@ class SchedulerOutput:
                 where = torch.tensor(back, dtype=torch.long)
                 state.tokens[b, where] = mask_id
                 state.states[b, where] = TokenState.MASKED
+        for b, (positions, tokens) in enumerate(zip(self.edited, self.edited_tokens)):
+            if positions:  # generated tokens replaced: they stay GENERATED
+                state.tokens[b, torch.tensor(positions, dtype=torch.long)] = torch.tensor(tokens, dtype=state.tokens.dtype)
+
+
+def edit_passes(config: SamplerConfig) -> int:
+    """The passes a run may add after its canvases' last mask for token editing (0 when editing is off)."""
+    return EDIT_PASSES if config.editing_threshold is not None else 0
 
 
 def clamped_steps(config: SamplerConfig, most: int) -> int:
@@ -138,6 +152,7 @@ class UnmaskingScheduler:
         cfg = self.config
         most = int(editable.sum(1).max())
         self.steps = clamped_steps(cfg, most)
+        self.polished = [0] * len(editable)  # per canvas: editing passes since its last mask
         self.blocks = [plan_blocks(row.nonzero().flatten().tolist(), self.steps, cfg.block_length)
                        for row in editable]
         return self.steps
@@ -199,12 +214,17 @@ class UnmaskingScheduler:
         committed: list[list[int]] = [[] for _ in range(n_canvases)]
         committed_tokens: list[list[int]] = [[] for _ in range(n_canvases)]
         remasked: list[list[int]] = [[] for _ in range(n_canvases)]
+        edited: list[list[int]] = [[] for _ in range(n_canvases)]
+        edited_tokens: list[list[int]] = [[] for _ in range(n_canvases)]
         for b in range(n_canvases):
             sel = (rows == b).nonzero().flatten()
             if len(sel) == 0:
                 continue
             index_of = {int(pos[i]): int(i) for i in sel}
             masked_now = {p for p, i in index_of.items() if is_masked[i]}
+            if not masked_now and cfg.editing_threshold is not None and self.polished[b] < EDIT_PASSES:
+                self.polished[b] += 1  # a canvas is edited in at most EDIT_PASSES passes, shared run or alone
+                edited[b], edited_tokens[b] = self.edits(state, sel, candidates, conf)
             block, eligible, k = self.quota(b, state.step, masked_now)
             if not eligible:
                 continue
@@ -218,7 +238,18 @@ class UnmaskingScheduler:
             committed_tokens[b] = candidates[chosen].tolist()
             if cfg.remask > 0 and state.step < self.steps - 1 and state.step < cfg.remask_until * self.steps:
                 remasked[b] = self.remask(state, b, sel, is_masked, current_conf, len(chosen), block)
-        return SchedulerOutput(committed, committed_tokens, remasked, probs, candidates, conf)
+        return SchedulerOutput(committed, committed_tokens, remasked, probs, candidates, conf, edited, edited_tokens)
+
+    def edits(self, state: SamplerState, sel: torch.Tensor, candidates: torch.Tensor, conf: torch.Tensor
+              ) -> tuple[list[int], list[int]]:
+        """Token editing on a canvas with no masks left (its logits rows ``sel``): the generated positions whose
+        proposal is another token with a probability above ``editing_threshold``, and those tokens. Fixed and
+        pinned text is never edited (only GENERATED positions are)."""
+        rows, pos = state.query_rows[sel], state.query_pos[sel]
+        current = state.tokens[rows, pos]
+        hit = ((state.states[rows, pos] == TokenState.GENERATED) & (candidates[sel] != current)
+               & (conf[sel] > self.config.editing_threshold)).nonzero().flatten()
+        return pos[hit].tolist(), candidates[sel][hit].tolist()
 
     def remask(self, state: SamplerState, b: int, sel, is_masked, current_conf, n_committed: int,
                block: Block) -> list[int]:

@@ -1,4 +1,4 @@
-"""What a run leaves behind: per step, the tokens, per-position confidence, what was committed or remasked."""
+"""What a run leaves behind: per step, the tokens, per-position confidence, what was committed, remasked or edited."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ class StepRecord:
     committed: list[int]  # positions committed at this step
     remasked: list[int]  # positions remasked at this step (self-correction)
     signals: dict = field(default_factory=dict)  # guidance values recorded by hooks
+    edited: list[int] = field(default_factory=list)  # generated positions given another token at this step (editing)
 
     @property
     def n_masked(self) -> int:
@@ -40,6 +41,7 @@ class StepRecord:
             "states": [STATE_NAMES[s] for s in states],
             "committed": [local[p] for p in self.committed if p in local],
             "remasked": [local[p] for p in self.remasked if p in local],
+            "edited": [local[p] for p in self.edited if p in local],
             "masked": self.n_masked,
             "mean_confidence": None if (m := self.mean_confidence()) is None else round(m, 4),
             "signals": self.signals,

@@ -19,6 +19,7 @@ import os
 import threading
 import time
 from collections import deque
+from dataclasses import replace
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -228,7 +229,7 @@ class Studio(ModelChoice, Marking, Writer):
 
     def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
             seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None,
-            writing=None, request: gr.Request | None = None) -> Iterator[dict]:
+            writing=None, editing=None, request: gr.Request | None = None) -> Iterator[dict]:
         """Stream the edit: the canvas, the charts (at most every CHART_INTERVAL_S), the progress message, then the
         result, its diff, the status line, the replay slider and the trajectory download. Alone a run sends every
         step; while other runs stream it sends a step at most every :meth:`frame_interval` (the first step and the
@@ -268,6 +269,12 @@ class Studio(ModelChoice, Marking, Writer):
                                       strength, seed)
             config = self.writing_config(editor, draft, config, writing, required, banned, attribute,
                                          attribute_strength, cfg_scale)
+            if editing not in (None, "", 0, 0.0):
+                try:
+                    config = replace(config, editing_threshold=threshold_setting(editing, "editing threshold"))
+                    config.validate()
+                except (TypeError, ValueError) as exc:
+                    raise EditError(f"settings: {exc}") from None
             stream = guided.edit_stream(editor, draft, config, required, banned, attribute, attribute_strength,
                                         cfg_scale, percent / 100)
             frames: list[dict] = []

@@ -92,6 +92,7 @@ class Page:
     top_p: gr.Slider
     remask: gr.Slider
     threshold: gr.Slider
+    editing: gr.Slider
     required: gr.Textbox
     banned: gr.Textbox
     attribute: gr.Dropdown
@@ -256,6 +257,11 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                                                   label="Confidence threshold (0 = off)")
                             remask = gr.Slider(0.0, 1.0, value=default.remask, step=0.05,
                                                label="Self-correction (remask share)")
+                        editing = gr.Slider(0.0, 1.0, value=0.0, step=0.05, elem_id="editing",
+                                            label="Token editing threshold (0 = off)",
+                                            info="Once the spans are written, up to two more passes replace a "
+                                                 "written token where the model is surer than this of another "
+                                                 "(outlined on the canvas). Never the text you keep or pin.")
                         attribute_strength = gr.Slider(0.0, 10.0, value=0.0, step=0.5,
                                                        label="Attribute strength γ (8 is a good start)",
                                                        interactive=on)
@@ -282,7 +288,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     run_btn=run_btn, status=status, canvas=canvas, replay=replay, heatmap=heatmap, progress=progress,
                     steps=steps, schedule=schedule, order=order, strength=strength, seed=seed,
                     block_length=block_length, temperature=temperature, top_p=top_p, remask=remask,
-                    threshold=threshold, required=required, banned=banned, attribute=attribute,
+                    threshold=threshold, editing=editing, required=required, banned=banned, attribute=attribute,
                     attribute_strength=attribute_strength, cfg_scale=cfg_scale, sel_start=sel_start,
                     sel_end=sel_end, shorten_to=shorten_to, change=change, tone_choice=tone_choice,
                     n_alternatives=n_alternatives,
@@ -333,7 +339,7 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
 
     run_inputs = [p.draft, p.steps, p.schedule, p.order, p.temperature, p.top_p, p.block_length, p.remask,
                   p.threshold, p.strength, p.seed, p.required, p.banned, p.attribute, p.attribute_strength,
-                  p.cfg_scale, p.percent, p.session, p.model_choice, p.writing]
+                  p.cfg_scale, p.percent, p.session, p.model_choice, p.writing, p.editing]
     run_outputs = [p.canvas, p.heatmap, p.progress, p.result, p.diff, p.status, p.message, p.replay, p.download,
                    p.session]
     # Run is not clickable while a run streams. The button is disabled *before* the run is queued (one chain),

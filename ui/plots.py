@@ -66,7 +66,8 @@ def confidence_heatmap(frames: Sequence[dict], current: int | None = None) -> go
         for frame in frames:
             confidence, tokens, states = frame["confidence"], frame["tokens"], frame["states"]
             z.append([confidence[p] for p in shown])
-            text.append([f"{tokens[p]} ({states[p]})" for p in shown])
+            edited = set(frame.get("edited", ()))
+            text.append([f"{tokens[p]} ({states[p]}{', edited' if p in edited else ''})" for p in shown])
         steps = [frame["step"] + 1 for frame in frames]
         index = frames[0].get("positions")  # a display frame holds a slice of the canvas: label real positions
         data.append(dict(
@@ -74,6 +75,12 @@ def confidence_heatmap(frames: Sequence[dict], current: int | None = None) -> go
             zmin=0.0, zmax=1.0, colorscale=_colorscale("Viridis"), colorbar=dict(title=dict(text="conf."), thickness=12),
             hovertemplate="step %{y}, position %{x}<br>%{text}<br>confidence %{z:.3f}<extra></extra>",
         ))
+        edits = [(str(index[p] if index else p), frame["step"] + 1) for frame in frames
+                 for p in frame.get("edited", ()) if p in shown]
+        if edits:  # token editing: the cells where a written token was replaced, marked as their own state
+            data.append(dict(type="scatter", mode="markers", x=[e[0] for e in edits], y=[e[1] for e in edits],
+                             name="edited", marker=dict(symbol="x", size=9, color="#b7791f"),
+                             hovertemplate="step %{y}, position %{x}: edited<extra></extra>"))
         if current is not None and 0 <= current < len(frames):
             y = frames[current]["step"] + 1
             shapes.append(dict(type="line", line=MARKER, x0=0, x1=1, xref="x domain", y0=y, y1=y, yref="y"))

@@ -77,6 +77,9 @@ def _token_html(frame: dict, surface: list[str | None], i: int) -> str:
     if i in frame["remasked"]:
         classes.append("remasked")
         title += " · remasked (self-correction)"
+    if i in frame.get("edited", ()):
+        classes.append("edited")
+        title += " · edited (token editing)"
     return f'{lead}<span class="{" ".join(classes)}"{style} title="{html.escape(title)}">{html.escape(word)}</span>'
 
 
