@@ -383,9 +383,10 @@ PACKET_INSTRUCTIONS = (
     "the same sentence may appear in several versions. Write the verdicts as a JSON object {id: true/false}.")
 
 
-def merge_runs(stems: list[Path], seed: int) -> Path:
+def merge_runs(stems: list[Path], seed: int, tag: str | None = None) -> Path:
     """One blind packet of the rewrites of several runs on the same cases (e.g. a variant run later), so that one
-    reader judges them all: ``{first stem}_merged_{packet,key,judgements_template}``. Returns the merged stem."""
+    reader judges them all: ``{first stem}_merged[_{tag}]_{packet,key,judgements_template}`` (never over an
+    existing key: a read may belong to it). Returns the merged stem."""
     keys = [json.loads(Path(f"{stem}_key.json").read_text()) for stem in stems]
     if any(k["cases"] != keys[0]["cases"] for k in keys[1:]):
         raise SystemExit("--merge: the runs are not on the same cases")
@@ -402,7 +403,9 @@ def merge_runs(stems: list[Path], seed: int) -> Path:
                     rewrites[role["model"]][role["case"]] = text_of[item_id]
                     gates[role["model"]][role["case"]] = role.get("gate")
     items, key = build_packet([c["sentence"] for c in keys[0]["cases"]], rewrites, seed, gates)
-    out = Path(f"{stems[0]}_merged")
+    out = Path(f"{stems[0]}_merged" + (f"_{tag}" if tag else ""))
+    if Path(f"{out}_key.json").exists():
+        raise SystemExit(f"--merge: {out}_key.json exists (a blind read may belong to it); give another --tag")
     Path(f"{out}_packet.json").write_text(json.dumps({"instructions": PACKET_INSTRUCTIONS, "items": items}, indent=1,
                                                      ensure_ascii=False) + "\n")
     Path(f"{out}_packet.md").write_text(packet_markdown(items))
@@ -869,13 +872,13 @@ def main(argv: list[str] | None = None) -> None:
                         "under bench/results/")
     p.add_argument("--merge", nargs="+", type=Path, metavar="STEM",
                    help="one blind packet of several runs on the same cases (each STEM_key.json and STEM_packet.json), "
-                        "written as STEM_merged_* of the first; with --seed: the shuffle")
+                        "written as STEM_merged[_TAG]_* of the first; --seed: the shuffle")
     args = p.parse_args(argv)
     if args.score:
         score_main(*args.score)
         return
     if args.merge:
-        merge_runs(args.merge, args.seed)
+        merge_runs(args.merge, args.seed, args.tag)
         return
     if args.quick:
         args.n_infill, args.n_spans, args.repeats = min(args.n_infill, 20), min(args.n_spans, 5), min(args.repeats, 2)

@@ -12,9 +12,9 @@ candidates. On held-out prose it raised the share of 6-word span rewrites a blin
 ``FAST`` is the default ("auto") on such models: FLUENT with one beam per span length, and draft and verify
 (``SamplerConfig.speculate``): each step the denoiser's pass drafts the rest of the span and the causal reading
 checks the draft in one pass, so several tokens commit per step. About 4-5x faster than FLUENT per 6-word edit
-(1.3-2 s on two CPU cores); in two blind reads of the same 120 spans it was accepted in 13 % of cases against
+(1-2 s on two CPU cores); in three blind reads of the same 120 spans it was accepted in 14 % of cases against
 FLUENT's 18 % (not significant; one beam without the draft read the same as FAST, so the beams are what the
-difference is; bench/RESULTS.md, "Fluent path at parallel speed").
+difference is; bench/RESULTS.md, "Fluent path at parallel speed: blind reads").
 """
 
 from __future__ import annotations

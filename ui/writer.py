@@ -48,8 +48,9 @@ SPAN_ACTIONS = ("rewrite", "fill")  # actions on the selected words only (writin
 # to shorten, 8-16 s to rephrase, 13 s for a tone; MiniLM a few seconds); a GPU is taken to be four times faster
 # (not measured yet). Then: the measured time of the last TIMINGS_KEPT actions of that kind on that model, per word
 FIRST_GUESS_S_PER_WORD = {"shorten": 0.2, "rephrase": 0.15, "tone": 0.2, "rewrite": 0.2, "fill": 0.3}  # no causal reading
-# with one (SmolLM2); Fill writes fluently, one token per step (about 15-25 s for 6 words on one busy core)
-FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 1.5, "rephrase": 0.4, "tone": 0.5, "rewrite": 0.3, "fill": 3.0}
+# with one (SmolLM2), on 2 CPU cores (2026-12-04: a 46-word draft took 2-4 s to shorten, 3.5 s to rephrase, 3 s for
+# tone; Fill on 6 words, written Fast, 1.9 s: bench/fast_path.py), with room for a busier server
+FIRST_GUESS_S_PER_WORD_JUDGED = {"shorten": 0.12, "rephrase": 0.12, "tone": 0.1, "rewrite": 0.1, "fill": 0.5}
 TIMINGS_KEPT = 8
 SHORTEN_TARGET = re.compile(r"\s*(\d+(?:\.\d+)?)\s*(%?)\s*")
 log = logging.getLogger("dllm_app")
