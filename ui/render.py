@@ -19,6 +19,7 @@ CANVAS_LEGEND = ('<div class="canvas-step">Canvas: <span class="tok masked">▒<
                  '<span class="tok generated" style="background:hsl(0, 75%, 82%)">unsure</span> → '
                  '<span class="tok generated" style="background:hsl(120, 75%, 82%)">sure</span> written by the model '
                  '(colour = confidence) · <span class="tok generated new">outlined</span> written this step · '
+                 '<span class="tok generated edited">gold</span> edited (token editing) · '
                  '<span class="tok pinned">pinned</span> kept exactly · plain: your text</div>')
 CANVAS_PLACEHOLDER = '<div class="canvas empty">The canvas appears here when you run an edit.</div>'
 DIFF_PLACEHOLDER = '<div class="diff muted">The changes to your draft appear here.</div>'
