@@ -38,6 +38,7 @@ from pathlib import Path
 
 import torch
 
+from .block_diffusion import prompt_canvas_logits
 from .spelling import ATTACHES_LEFT, Spelling
 
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
@@ -72,7 +73,9 @@ class ModelSpec:
     """What we must know about a hub model family that its config does not say."""
 
     hub_id: str
-    loader: str = "masked-lm"  # "masked-lm" (AutoModelForMaskedLM) or "auto" (AutoModel with an LM head)
+    # "masked-lm" (AutoModelForMaskedLM), "auto" (AutoModel with an LM head) or "block-diffusion" (transformers'
+    # DiffusionGemmaForBlockDiffusion: a prompt encoder and a canvas decoder, dllm_core.block_diffusion)
+    loader: str = "masked-lm"
     needs_remote_code: bool = False
     mask_id: int | None = None  # None: the tokenizer's mask token
     logit_shift: int = 0  # Dream predicts position i from output i-1
@@ -86,6 +89,8 @@ ALLOWED_MODELS: dict[str, ModelSpec] = {
         ModelSpec("GSAI-ML/LLaDA-8B-Base", "auto", True, 126336, 0, "LLaDA 8B base, ~16 GB bf16, GPU"),
         ModelSpec("Dream-org/Dream-v0-Instruct-7B", "auto", True, 151666, 1, "Dream 7B instruct, logits shifted"),
         ModelSpec("Dream-org/Dream-v0-Base-7B", "auto", True, 151666, 1, "Dream 7B base, logits shifted"),
+        ModelSpec("google/diffusiongemma-26B-A4B-it", "block-diffusion", False, None, 0,
+                  "DiffusionGemma 26B-A4B instruct (MoE, ~4B active), ~52 GB bf16, a large GPU"),
         ModelSpec("answerdotai/ModernBERT-base", "masked-lm", False, None, 0, "encoder MLM, 8k context"),
         ModelSpec("answerdotai/ModernBERT-large", "masked-lm", False, None, 0, "encoder MLM, 8k context"),
         ModelSpec("google-bert/bert-base-uncased", "masked-lm", False, None, 0, "BERT base MLM"),
@@ -108,7 +113,7 @@ class ModelAdapter:
 
     def __init__(self, model, tokenizer, name: str, *, mask_id: int | None = None, logit_shift: int = 0,
                  kind: str = "masked-lm", start_token: str | None = None):
-        if kind not in ("masked-lm", "shifted-causal"):
+        if kind not in ("masked-lm", "shifted-causal", "prompt-canvas"):
             raise ValueError(f"unknown model kind {kind!r}")
         self.kind = kind
         self.model = model.eval()
@@ -118,7 +123,7 @@ class ModelAdapter:
         self.logit_shift = logit_shift
         self.device = next(model.parameters()).device
         self.dtype = next(model.parameters()).dtype
-        config = model.config
+        config = getattr(model.config, "text_config", None) or model.config  # prompt-canvas: a multimodal config
         self.vocab_size = int(getattr(config, "vocab_size", len(tokenizer)))
         limit = getattr(config, "max_position_embeddings", None) or tokenizer.model_max_length or 512
         self.max_length = int(min(limit, 8192))
@@ -200,13 +205,18 @@ class ModelAdapter:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         try:
             tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-            auto = AutoModel if spec is not None and spec.loader == "auto" else AutoModelForMaskedLM
+            loader = spec.loader if spec is not None else "masked-lm"
+            if loader == "block-diffusion":
+                from transformers import DiffusionGemmaForBlockDiffusion as auto  # noqa: PLC0415, N813
+            else:
+                auto = AutoModel if loader == "auto" else AutoModelForMaskedLM
             model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
         except (OSError, ValueError) as exc:  # not cached and downloads not allowed, or a broken directory
             hint = "" if allow_download or spec is None else " (pass --allow-download to fetch it from the hub)"
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
         adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
-                      logit_shift=spec.logit_shift if spec else 0)
+                      logit_shift=spec.logit_shift if spec else 0,
+                      kind="prompt-canvas" if spec is not None and spec.loader == "block-diffusion" else "masked-lm")
         adapter.custom_code = remote
         return adapter.quantized_if(quantize)
 
@@ -275,6 +285,8 @@ class ModelAdapter:
             hidden = self.model.hidden(input_ids, attention_mask)
             logits = self.model.logits_at(hidden, rows, cols).float()
             return torch.nn.functional.pad(logits, (0, 1), value=float("-inf"))
+        if self.kind == "prompt-canvas":  # DiffusionGemma: prompt to the encoder, the rest of the window as canvas
+            return prompt_canvas_logits(self.model, input_ids, attention_mask, rows, cols)
         cols = (cols - self.logit_shift).clamp(min=0)
         head = getattr(self.model, "cls", None)
         body = getattr(self.model, "bert", None)
