@@ -23,14 +23,14 @@ def prompt_canvas_logits(model, input_ids: torch.Tensor, attention_mask: torch.T
     """Logits (float32) at ``(rows[k], cols[k])`` of framed windows (start token, window, end token, padding): per
     window one call of the model with the window split into prompt and canvas at the first column asked about; the
     end token and the padding are left out of the canvas."""
-    out = torch.empty((len(rows),), dtype=torch.float32)  # replaced once the vocabulary size is known
+    out = None  # (len(rows), vocabulary), made at the first window's logits
     for r in rows.unique().tolist():
         asked = (rows == r).nonzero().flatten()
         start = int(cols[asked].min())
         end = int(attention_mask[r].sum()) - 1  # the end token's column
         prompt, canvas = input_ids[r, :start][None], input_ids[r, start:end][None]
         logits = model(input_ids=prompt, decoder_input_ids=canvas).logits[0].float()
-        if out.dim() == 1:
-            out = torch.empty((len(rows), logits.shape[-1]), dtype=torch.float32, device=logits.device)
+        if out is None:
+            out = logits.new_empty((len(rows), logits.shape[-1]))
         out[asked.to(logits.device)] = logits[(cols[asked] - start).to(logits.device)]
     return out

@@ -205,8 +205,7 @@ class CausalFluency(SamplerHook):
         first = (state.states[b] == TokenState.MASKED).nonzero()
         if not self.speculate or int(first[0]) != p:
             return [(k, int(state.tokens[b, p]))]
-        row_of = {int(q): r for r, q in zip((state.query_rows == b).nonzero().flatten().tolist(),
-                                            state.query_pos[state.query_rows == b].tolist())}
+        row_of = {int(state.query_pos[r]): r for r in (state.query_rows == b).nonzero().flatten().tolist()}
         run, j = [], p
         while j in row_of and state.states[b, j] == TokenState.MASKED and j not in state.locked[b]:
             run.append((row_of[j], int(logits[row_of[j]].argmax())))
