@@ -212,7 +212,7 @@ def test_over_http_bad_input_stop_and_the_files_of_a_closed_tab(tiny_editor, tmp
                                        ("The [[cat]] sat.", {"steps": 2.7}, "steps: must be a whole number"),
                                        ("The [[cat]] sat.", {"steps": 100_000}, "steps: must be an integer in")]:
             values = [{**DEFAULTS, **settings}[k] for k in DEFAULTS if k != "session"]
-            event, data = call(url, "run", [draft, *values, None, "embedded", "auto"])
+            event, data = call(url, "run", [draft, *values, None, "embedded", "auto", 0])
             assert event == "complete" and words in html.unescape(data[6]), (settings, data)
         event, data = call(url, "stop", [])
         assert event == "complete"  # not "function has no backend method"
@@ -327,7 +327,7 @@ def test_a_200k_paste_on_every_endpoint_is_one_line_and_memory_stays_bounded(tin
     draft = "The council met four times last year to discuss the new harbour wall."
     act = [draft, 0, 0, "70%", 0.5, "formal", 3, 0, None, "embedded", "auto"]
     run = ["The council met [[four times]] last year.", *[v for k, v in DEFAULTS.items() if k != "session"], None,
-           "embedded", "auto"]
+           "embedded", "auto", 0]  # the last: token editing off
     on_words = [draft, 4, 11, *act[3:]]  # Rewrite and Fill act on selected words
     endpoints = {"run": (run, 6), "shorten": (act, 3), "rephrase": (act, 3), "tone": (act, 3),
                  "rewrite": (on_words, 3), "fill": (on_words, 3),

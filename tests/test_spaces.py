@@ -258,12 +258,12 @@ def test_over_http_a_model_not_offered_is_a_message(space, loads, monkeypatch, c
     url = url.rstrip("/") + "/"
     try:
         values = [v for k, v in RUN.items() if k != "session"]
-        event, out = call(url, "run", ["The [[old]] cat sat.", *values, "smollm2-dlm", "auto"])
+        event, out = call(url, "run", ["The [[old]] cat sat.", *values, "smollm2-dlm", "auto", 0])
         assert event == "complete" and "is not offered here; choose one of: embedded" in html.unescape(out[6])
         event, out = call(url, "shorten", ["The council met four times last year.", 0, 0, "70%", 0.5, "formal", 3,
                                            0, None, "smollm2-dlm", "auto"])
         assert event == "complete" and "is not offered here" in html.unescape(out[3])
-        event, out = call(url, "run", ["The [[old]] cat sat.", *values, "embedded", "auto"])
+        event, out = call(url, "run", ["The [[old]] cat sat.", *values, "embedded", "auto", 0])
         assert event == "complete" and "tokens/s" in out[5]
     finally:
         demo.close()
