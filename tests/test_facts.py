@@ -25,7 +25,7 @@ from writing.lexicon import Lexicon
     ("They did not agree.", "They did agree.", "negation", "drops a negation"),
     ("Nearly all of them came.", "All of them came.", "quantity", "drops a quantity: nearly"),
     ("He spoke as a former member.", "He spoke as a member.", "qualifier", "drops a qualifier: former"),
-    ("Profit was four mln dlrs.", "Profit was four dlrs.", "unit", "drops a unit: mln"),
+    ("Profit was four mln dlrs.", "Profit was four dlrs.", "number", "drops a number: million"),  # mln = million
 ])
 def test_each_kind_of_changed_fact_is_caught_and_named(draft, edit, kind, says):
     result = check(draft, edit)

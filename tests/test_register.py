@@ -262,9 +262,9 @@ def test_tone_more_formal_with_the_tiny_model(tiny_editor):
 
 
 @pytest.mark.parametrize("text,formal", [
-    ("It paid about 21 mln dlrs for the unit.", "It paid approximately 21 mln dlrs for the unit."),
+    ("It paid about 21 million dollars for the unit.", "It paid approximately 21 million dollars for the unit."),
     ("About 400 came, it said.", "Approximately 400 came, it said."),
-    ("It rose to about 44 pct.", "It rose to approximately 44 pct."),
+    ("It rose to about 44 percent.", "It rose to approximately 44 percent."),
     ("We spoke about five topics.", "We spoke about five topics."),  # a topic, not an approximation
     ("He said \"about 40 came\" to them.", "He said \"about 40 came\" to them."),  # someone's words
 ])
@@ -283,3 +283,48 @@ def test_the_fact_check_counts_about_and_approximately_before_a_number_as_one():
     assert check("It paid about 400 dlrs.", "It paid roughly 400 dlrs.").ok
     assert not check("It paid about 400 dlrs.", "It paid over 400 dlrs.").ok
     assert not check("It paid about 400 dlrs.", "It paid 400 dlrs.").ok
+
+
+# ---------------------------------------------------------------------------- formal prose writes out (formal_rules)
+@pytest.mark.parametrize("text,formal", [
+    ("CMP earned 11 mln Canadian dlrs, up 4 pct.", "CMP earned 11 million Canadian dollars, up 4 percent."),
+    ("OPEC is producing one mln bpd above its ceiling.",
+     "OPEC is producing one million barrels per day above its ceiling."),
+    ("Analysts speculated a partial spinoff would make most sense.",
+     "Analysts speculated that a partial spinoff would make most sense."),
+    ("It said it completed the acquisition.", "It said that it completed the acquisition."),
+    ("Traders estimate OPEC is producing more.", "Traders estimate that OPEC is producing more."),
+    ("These are the challenges we have to meet.", "These are the challenges we must meet."),
+    ("NASA will invite others so we can build peace.", "NASA will invite others so that we can build peace."),
+])
+def test_more_formal_writes_out_abbreviations_the_that_of_a_reported_clause_and_purpose(text, formal):
+    from writing import register, style
+    from writing.facts import check
+
+    assert style.apply(text, register.more_formal(text)) == formal
+    assert check(text, formal).ok  # "mln" and "million" are one fact
+
+
+@pytest.mark.parametrize("text", [
+    "Officials said Monday the talks would resume.",  # a time after the verb, not a subject
+    "The company announced the acquisition of a firm that was founded in 1980.",  # an object, not a clause
+    "The said company expects the deal to close soon.",  # an adjective; an infinitive, not a clause
+    "Do we have to go?",  # a question: "Do we must go?"
+    "We don't have to go.",  # "don't have to" is not "mustn't"
+    "We will have to go.",  # future: "will must" is no English
+    'He said "we have to go so we can eat" and left.',  # someone's words
+    "The mln figure was a typo.",  # no: it is written out, but that is still the same fact; see below
+])
+def test_more_formal_leaves_what_would_change_the_meaning_or_the_grammar(text):
+    from writing import formal_rules, style
+
+    new = style.apply(text, [e for e in formal_rules.edits(text) if formal_rules.spelled_out(text).count(e) == 0])
+    assert new == text
+
+
+def test_the_fact_check_still_sees_a_changed_abbreviated_fact():
+    from writing.facts import check
+
+    assert not check("It earned 11 mln dlrs.", "It earned 11 bln dollars.").ok  # million -> billion
+    assert not check("It rose 4 pct.", "It rose 4 points.").ok
+    assert check("It rose 4 pct to 11 mln dlrs.", "It rose 4 percent to 11 million dollars.").ok

@@ -150,3 +150,44 @@ def test_rephrase_says_a_verb_phrase_in_one_verb(bpe_editor, monkeypatch):  # no
     assert "More than four hundred children participated in the reading program." in [
         a.text for a in result.alternatives]
     assert all(a.facts["ok"] for a in result.alternatives)
+
+
+# ----------------------------------------------------------------------- adverbials and coordinations move too
+@pytest.mark.parametrize("rule,sentence,expected", [
+    (restructure.time_first, "This should put an extra $10 billion into the economy in the next 6 months.",
+     "In the next 6 months, this should put an extra $10 billion into the economy."),
+    (restructure.time_first, "The grade of crude was reduced to 16.85 dlrs a bbl last week.",
+     "Last week, the grade of crude was reduced to 16.85 dlrs a bbl."),
+    (restructure.time_last, "Last year, the company earned 11 mln Canadian dlrs.",
+     "The company earned 11 mln Canadian dlrs last year."),
+    (restructure.by_first, "Congress has already taken a stand on this issue by passing the Act, signed in 1996.",
+     "By passing the Act, signed in 1996, Congress has already taken a stand on this issue."),
+    (restructure.adverb_inside, "Now we must be as vigilant with our rivers as we are with our lands.",
+     "We must now be as vigilant with our rivers as we are with our lands."),
+    (restructure.coordination_swap, "Traders and analysts in oil markets estimate OPEC is producing more.",
+     "Analysts and traders in oil markets estimate OPEC is producing more."),
+    (restructure.coordination_swap, "They unite us in a stewardship of peace and freedom.",
+     "They unite us in a stewardship of freedom and peace."),
+])
+def test_adverbials_and_coordinations_move_with_every_word_kept(rule, sentence, expected):
+    out = rule(sentence)
+    assert expected in out
+    for new in out:
+        assert bag(new) == bag(sentence) and check(sentence, new).ok
+
+
+@pytest.mark.parametrize("rule,sentence", [
+    # the time phrase could belong to a part of the sentence: "agreed in Geneva last December", "plans to open"
+    (restructure.time_first, "OPEC is producing above a ceiling agreed in Geneva last December."),
+    (restructure.time_first, "The company plans to open a plant in 1988."),
+    (restructure.time_first, "Officials said the talks would resume next week."),
+    (restructure.time_first, "It sold the unit and bought a mill last year."),
+    (restructure.time_last, "Last year, the firm said profits would rise."),
+    # "oil markets and analysts": "oil" belongs to "markets"; a range; a name mid-sentence
+    (restructure.coordination_swap, "Traders in oil markets and analysts agree."),
+    (restructure.coordination_swap, "Prices rose between four and five pct."),
+    (restructure.coordination_swap, "It sold Esso and Mobil stations."),
+    (restructure.coordination_swap, "Health and education care costs rose."),
+])
+def test_adverbials_and_coordinations_stay_where_moving_them_could_change_the_meaning(rule, sentence):
+    assert rule(sentence) == []

@@ -44,6 +44,12 @@ hectares gallon gallons litre litres liter liters bushel bushels percent percent
 mln bln dlr dlrs ct cts pct bpd mt yr yrs mths degree degrees calorie calories watt watts megawatt megawatts kilowatt kilowatts volt volts byte bytes
 second seconds minute minutes hour hours day days week weeks fortnight month months year years decade decades century
 centuries""".split())  # units of time too: "thousands of [hours]", "nine [months]"
+# newswire's abbreviations and the words they stand for: Tone's "More formal" writes them out
+# (writing.formal_rules.spelled_out), and the fact check reads both the same
+ABBREVIATIONS = {"mln": "million", "bln": "billion", "dlr": "dollar", "dlrs": "dollars", "ct": "cent", "cts": "cents",
+                 "pct": "percent", "bpd": "barrels per day", "bbl": "barrel", "bbls": "barrels", "yr": "year",
+                 "yrs": "years", "mths": "months", "shr": "share", "shrs": "shares", "qtr": "quarter"}
+ABBREVIATION_RE = re.compile(r"(?<![\w'’.-])(" + "|".join(ABBREVIATIONS) + r")(?![\w'’-])")
 NEGATION_WORDS = frozenset("""not no never nor none nothing nobody neither cannot without nowhere""".split())
 # direction words by sense: an edit may trade one for another of the same sense, never of another
 DIRECTION_SENSES = {
@@ -186,6 +192,7 @@ def fact_words(text: str) -> dict[str, Counter]:
     counts as a name unless it is a function word; :func:`check` forgives one that is the other text's own word
     in lower case (a cut that makes "officials" begin the sentence)."""
     out: dict[str, Counter] = {k: Counter() for k in KINDS}
+    text = ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group()], text)  # "11 mln dlrs" = "11 million dollars"
     for m in _WORD.finditer(text):
         w = m.group()
         before = text[: m.start()]

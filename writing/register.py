@@ -36,6 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from . import formal_rules
 from .facts import NUMBER_WORDS
 from .style import Edit, disjoint, expand_contractions, make_contractions
 
@@ -513,7 +514,7 @@ def more_formal(text: str) -> list[Edit]:
     """Contractions expanded, informal phrases made formal, sentence-initial And/But/So mended: disjoint edits."""
     starts, recase = _formal_starts(text)
     edits = disjoint(expand_contractions(text) + _phrase_edits(text, formal=True) + starts
-                     + approximations(text, formal=True))
+                     + approximations(text, formal=True) + formal_rules.edits(text))
     kept = set(edits)
     for drop, at in recase.items():
         if drop not in kept:

@@ -173,7 +173,116 @@ def according_last(sentence: str) -> list[str]:
     return [f"{_upper_first(m.group('what'))}, according to {m.group('who')}{m.group('end')}"]
 
 
-RULES = (report_last, report_first, clause_last, clause_first, according_first, according_last)
+# ------------------------------------------------------------------------------ adverbials, coordinations
+_MONTH = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DAY = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+_UNIT = r"(?:years?|months?|weeks?|days?|decades?|quarters?|hours?|century|half)"
+_COUNT = r"(?:(?:few|couple of|several|\d+|two|three|four|five|six|seven|eight|nine|ten|twelve) )?"
+# a phrase that says when, and nothing else: it may stand first or last in a one-clause sentence
+TIME_PHRASE = ("(?:"
+               rf"(?:in|during|over|within|for) the (?:next|past|last|coming|previous|first) {_COUNT}{_UNIT}"
+               rf"|(?:in|during) (?:(?:early|late|mid-?)?(?:{_MONTH})(?: (?:19|20)\d\d)?|(?:19|20)\d\d)"
+               rf"|(?:last|next|this) (?:year|month|week|spring|summer|autumn|fall|winter|{_MONTH}|{_DAY})"
+               rf"|on (?:{_DAY})|by the end of (?:the |this |next )?(?:year|month|week|decade|{_MONTH})"
+               "|(?:today|tonight|tomorrow|yesterday|this year|next year|last year))")
+# a clause a time phrase may move across: the phrase could belong to a part of it instead of the whole sentence
+# ("a ceiling agreed in Geneva last December": last December is when it was agreed, not when OPEC is producing)
+_ATTACHING = re.compile(r"\b(?:that|which|who|whom|whose|where|when|while|because|if|since|until|before|after|as|"
+                        r"and|or|but|to(?= [a-z])(?! (?:the|a|an|its|their|his|her|our|this|these|those|my|your)\b)|than|said|says|say|told|estimate[sd]?|believe[sd]?|think|thinks|thought|"
+                        r"expect(?:s|ed)?|hope[sd]?|plan(?:s|ned)?|announced)\b", re.IGNORECASE)
+_AUXILIARY_BEFORE = frozenset("is are was were be been being has have had am get gets got".split())
+
+
+def _one_clause(text: str) -> bool:
+    """Whether ``text`` reads as one plain clause that a time phrase can stand before or after: no punctuation
+    inside, no word that starts another clause or an infinitive, and no participle other than the one of its
+    verb ("was reduced", not "a ceiling agreed")."""
+    if re.search(r"[,;:\"“”()]", text) or _ATTACHING.search(text) or len(_words(text)) < 4:
+        return False
+    words, verb_seen = _words(text), False
+    for prev, word in zip([""] + words, words):
+        low = word.lower()
+        if low in _AUXILIARY_BEFORE or low in ("will", "would", "can", "could", "should", "must", "may", "might"):
+            verb_seen = True
+        elif (low.endswith("ed") or low.endswith("ing") and len(low) > 5) and low not in FUNCTION_WORDS:
+            if prev.lower() in _AUXILIARY_BEFORE or not verb_seen and low.endswith("ed") and prev:
+                verb_seen = True  # the clause's own verb: "was reduced", "the company earned"
+            else:
+                return False  # a participle of a phrase inside it: "a ceiling agreed in Geneva"
+    return True
+
+
+def time_first(sentence: str) -> list[str]:
+    """"This should put $10 billion into the economy in the next 6 months." -> "In the next 6 months, this should
+    put $10 billion into the economy." Only from a one-clause sentence, where the time phrase can belong to nothing
+    but the whole of it."""
+    m = re.match(rf"^(?P<main>[^,;:\"“”]+?) (?P<when>{TIME_PHRASE})(?P<end>[.!?])$", sentence)
+    if not m or not _one_clause(m.group("main")) or _words(m.group("main"))[0].lower() in ("and", "but", "so", "or"):
+        return []
+    when = _upper_first(m.group("when"))
+    return [f"{when}, {form}{m.group('end')}" for form in _lower_forms(m.group("main"))]
+
+
+def time_last(sentence: str) -> list[str]:
+    """"Last year, the company earned 11 mln dlrs." -> "The company earned 11 mln dlrs last year." (one clause)."""
+    m = re.match(rf"^(?P<when>{TIME_PHRASE}), (?P<main>[^,;:\"“”]+?)(?P<end>[.!?])$", sentence, re.IGNORECASE)
+    if not m or not _one_clause(m.group("main")):
+        return []
+    when = m.group("when")
+    when = when[:1].lower() + when[1:] if when.split()[0].lower() not in _MONTH.lower().split("|") else when
+    return [f"{_upper_first(m.group('main'))} {when}{m.group('end')}"]
+
+
+def by_first(sentence: str) -> list[str]:
+    """"Congress has taken a stand by passing the Act." -> "By passing the Act, Congress has taken a stand." The
+    "by ..." phrase says how the whole clause before it was done; that clause has no comma and no clause of its
+    own."""
+    m = re.match(r"^(?P<main>[^,;:\"“”]+?) by (?P<how>[a-z]+ing [^\"“”]+?)(?P<end>[.!?])$", sentence)
+    if not m or not _one_clause(m.group("main")) or m.group("how").split()[0] in ("being", "nothing", "something"):
+        return []
+    return [f"By {m.group('how')}, {form}{m.group('end')}" for form in _lower_forms(m.group("main"))]
+
+
+def adverb_inside(sentence: str) -> list[str]:
+    """"Now we must be as vigilant ..." -> "We must now be as vigilant ..." (a sentence adverb moves after the
+    first auxiliary of a pronoun subject)."""
+    m = re.match(r"^(?P<adverb>Now|Also),? (?P<who>we|I|you|they|he|she|it) (?P<aux>must|will|can|should|would|could|"
+                 r"may|might|shall|are|is|am|was|were|have|has|had) (?P<rest>[a-z][^\"“”]*[.!?])$", sentence)
+    if not m:
+        return []
+    who = m.group("who") if m.group("who") == "I" else _upper_first(m.group("who"))
+    return [f"{who} {m.group('aux')} {m.group('adverb').lower()} {m.group('rest')}"]
+
+
+def coordination_swap(sentence: str) -> list[str]:
+    """"Traders and analysts in oil markets ..." -> "Analysts and traders in oil markets ...": two single words
+    joined by "and", each a whole phrase (a function word or punctuation on both sides: never "oil markets and
+    analysts", whose "oil" belongs to "markets"), trade places. Names, numbers and ranges ("between 4 and 5") stay."""
+    out = []
+    for m in re.finditer(r"(?<![\w'’-])(?P<a>[A-Za-z]{3,}) and (?P<b>[a-z]{3,})(?![\w'’-])", sentence):
+        before, after = sentence[: m.start()], sentence[m.end():]
+        prev = _words(before)[-1:] if before.strip() else []
+        nxt = _words(after)[:1]
+        start = not before.strip()
+        a, b = m.group("a"), m.group("b")
+        if a[:1].isupper() and not start or {a.lower(), b.lower()} & FUNCTION_WORDS:
+            continue  # a name mid-sentence; "this and that"
+        if prev and (prev[0].lower() not in FUNCTION_WORDS or prev[0].lower() in ("between", "both")
+                     or not re.search(r"\s$", before)):
+            continue
+        if nxt and not re.match(r"^\s*[,.;:!?)]", after) and (nxt[0].lower() not in FUNCTION_WORDS
+                                                               or nxt[0].lower() == "respectively"):
+            continue
+        if start:
+            firsts = [_upper_first(b) + " and " + form for form in _lower_forms(a)]
+        else:
+            firsts = [f"{b} and {a}"]
+        out += [before + first + after for first in firsts]
+    return out
+
+
+RULES = (report_last, report_first, clause_last, clause_first, according_first, according_last, time_first,
+         time_last, by_first, adverb_inside, coordination_swap)
 _BOUNDARY = re.compile(r"[.!?]+[\"”’)]*\s+(?=[\"“A-Z0-9])")
 # words before a full stop that is not a sentence end ("Mr. Smith", "U.S. Treasury", "Inc. said")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st jr sr inc co corp ltd bros gen gov sen rep vs no jan feb mar apr jun "
