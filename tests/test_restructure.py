@@ -188,6 +188,8 @@ def test_adverbials_and_coordinations_move_with_every_word_kept(rule, sentence, 
     (restructure.coordination_swap, "Prices rose between four and five pct."),
     (restructure.coordination_swap, "It sold Esso and Mobil stations."),
     (restructure.coordination_swap, "Health and education care costs rose."),
+    (restructure.coordination_swap, "Ladies and gentlemen, it is still within our power."),  # a set order
+    (restructure.coordination_swap, "More and more people came to supply and demand talks."),
 ])
 def test_adverbials_and_coordinations_stay_where_moving_them_could_change_the_meaning(rule, sentence):
     assert rule(sentence) == []

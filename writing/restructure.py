@@ -254,6 +254,14 @@ def adverb_inside(sentence: str) -> list[str]:
     return [f"{who} {m.group('aux')} {m.group('adverb').lower()} {m.group('rest')}"]
 
 
+# pairs whose order is part of the phrase: "gentlemen and ladies" is no English, "development and research" no field
+_FROZEN = {tuple(p.split()) for p in """ladies gentlemen|law order|rock roll|bread butter|pros cons|trial error|salt
+pepper|black white|research development|mergers acquisitions|checks balances|supply demand|profit loss|safe sound|sick
+tired|loud clear|null void|first foremost|odds ends|wear tear|give take|peace quiet|husband wife|arts crafts|nuts
+bolts|pots pans|fish chips|cause effect|sooner later|men women|boys girls|young old|rich poor|old new""".replace(
+    "\n", " ").split("|")}
+
+
 def coordination_swap(sentence: str) -> list[str]:
     """"Traders and analysts in oil markets ..." -> "Analysts and traders in oil markets ...": two single words
     joined by "and", each a whole phrase (a function word or punctuation on both sides: never "oil markets and
@@ -265,8 +273,9 @@ def coordination_swap(sentence: str) -> list[str]:
         nxt = _words(after)[:1]
         start = not before.strip()
         a, b = m.group("a"), m.group("b")
-        if a[:1].isupper() and not start or {a.lower(), b.lower()} & FUNCTION_WORDS:
-            continue  # a name mid-sentence; "this and that"
+        if (a[:1].isupper() and not start or {a.lower(), b.lower()} & FUNCTION_WORDS or a.lower() == b
+                or (a.lower(), b) in _FROZEN):
+            continue  # a name mid-sentence; "this and that"; "more and more"; "ladies and gentlemen"
         if prev and (prev[0].lower() not in FUNCTION_WORDS or prev[0].lower() in ("between", "both")
                      or not re.search(r"\s$", before)):
             continue
