@@ -312,6 +312,7 @@ def test_more_formal_writes_out_abbreviations_the_that_of_a_reported_clause_and_
     "Do we have to go?",  # a question: "Do we must go?"
     "We don't have to go.",  # "don't have to" is not "mustn't"
     "We will have to go.",  # future: "will must" is no English
+    "The longer they have to show results, the better.",  # the time they have, not a duty
     'He said "we have to go so we can eat" and left.',  # someone's words
     "The mln figure was a typo.",  # no: it is written out, but that is still the same fact; see below
 ])

@@ -193,3 +193,29 @@ def test_adverbials_and_coordinations_move_with_every_word_kept(rule, sentence, 
 ])
 def test_adverbials_and_coordinations_stay_where_moving_them_could_change_the_meaning(rule, sentence):
     assert rule(sentence) == []
+
+
+def test_a_report_does_not_move_across_a_preposition_a_passive_or_another_report():
+    assert report_last("Kuwait's oil minister said in an interview that there were no plans for a meeting.") == []
+    assert report_last("Three sets of measures have been announced since last May, which broadened trade.") == []
+    assert report_first("Bally said it completed the acquisition of the hotel, it noted.") == []
+    # a possessive name keeps its capital when it moves
+    assert report_last("Kuwait's oil minister said there were no plans for an emergency meeting.") == [
+        "There were no plans for an emergency meeting, Kuwait's oil minister said."]
+
+
+def test_a_swap_after_a_determiner_is_never_a_verb(bpe_editor):  # noqa: F811
+    from writing.lexicon import Lexicon, available
+    from writing.rephrase import may_change
+    from writing.substitute import propose_synonyms
+    from writing.words import words_of
+
+    if not available():
+        pytest.skip("no lexicon")
+    verbs = {s.word for s in Lexicon.load().synonyms("breach") if s.sense.startswith("v")}
+    assert verbs  # "breach" has verb senses ("transgress")
+    for text in ("We must all be repairers of the breach.", "It was a breach of the rules."):
+        words = words_of(text)
+        swaps = propose_synonyms(bpe_editor, text, words, [may_change(w) for w in words], min_fit=-1e9)
+        offered = {s.new for s in swaps if words[s.word].text == "breach"}
+        assert not offered & verbs, offered

@@ -98,8 +98,9 @@ def must(text: str) -> list[Edit]:
         sentence_end = re.search(r"[.!?]", text[m.end():])
         before = re.findall(r"[A-Za-z']+", text[: m.start()])[-1:]
         if (sentence_end and sentence_end.group() == "?" or _quoted(text, m.start())
-                or before and before[0].lower() in _FINITE | {"not", "never", "also", "'ll", "why", "what", "how"}):
-            continue
+                or before and before[0].lower() in _FINITE | {"not", "never", "also", "'ll", "why", "what", "how"}
+                or before and fact_kind(before[0]) == "comparison"):
+            continue  # "the longer they have to show results" is the time they have, not a duty
         who = m.group(1) or m.group(2)
         edits.append((m.start(), m.end(), f"{who} must "))
     return edits

@@ -68,8 +68,8 @@ def _lower_forms(text: str) -> list[str]:
     if not first:
         return [text]
     word = first[0]
-    if word == "I" or word.isupper() and len(word) > 1 or not word[:1].isupper():
-        return [text]
+    if word == "I" or word.isupper() and len(word) > 1 or not word[:1].isupper() or re.search(r"['’]s$", word):
+        return [text]  # "I", "OPEC", "Kuwait's": as written
     lowered = word[:1].lower() + word[1:]
     if word.lower() in FUNCTION_WORDS or word.lower() in _SUBJECT_STARTS:
         return [text.replace(word, lowered, 1)]
@@ -79,11 +79,15 @@ def _lower_forms(text: str) -> list[str]:
     return [text.replace(word, lowered, 1), text]
 
 
+_NOT_FIRST = frozenset("""and or but to of for as than in on at by with from into since after before during until
+over under about through without within among between against""".split())
+
+
 def _starts_clause(text: str) -> bool:
     """A reported clause must read as a clause: it has a word after its first one, and does not begin with a word
-    that joins it to what came before ("and", "to", "but")."""
+    that joins it to what came before ("and", "to", "but") or a preposition ("said in an interview that ...")."""
     words = _words(text)
-    return len(words) >= 4 and words[0].lower() not in ("and", "or", "but", "to", "of", "for", "as", "than")
+    return len(words) >= 4 and words[0].lower() not in _NOT_FIRST
 
 
 def report_last(sentence: str) -> list[str]:
@@ -102,6 +106,7 @@ def report_last(sentence: str) -> list[str]:
             return []
         pronoun = first_what
     if (len(_words(who)) > MAX_WHO_WORDS or not _starts_clause(what) or re.search(_VERB, what)
+            or _words(who)[-1].lower() in ("been", "be", "being", "was", "were", "is", "are", "has", "have", "had")
             or re.search(r"\b(?:" + "|".join(FRONTED + RELATIVES) + r")\b", who, re.IGNORECASE)):
         return []
     when = m.group("when")
@@ -121,7 +126,8 @@ def report_first(sentence: str) -> list[str]:
     if not m:
         return []
     who, what = m.group("who"), m.group("what")
-    if len(_words(who)) > MAX_WHO_WORDS or not _starts_clause(what) or re.search(_VERB, who):
+    if len(_words(who)) > MAX_WHO_WORDS or not _starts_clause(what) or re.search(_VERB, who) or re.search(
+            _VERB, what):  # "It noted X said ...": a report inside a report
         return []
     when = m.groupdict().get("when") or ""
     head = f"{_upper_first(who)} {m.group('verb')}{when}"

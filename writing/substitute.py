@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from dataclasses import dataclass
 
 import torch
@@ -30,6 +31,7 @@ from dllm_core.canvas import Canvas
 from dllm_core.markup import Segment
 from dllm_core.windows import window_budget
 
+from .cuts import DETERMINERS
 from .scoring import judged_totals, word_window
 
 
@@ -78,6 +80,9 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
         if not may[k] or not w.text.islower():
             continue
         syns = lexicon.synonyms(w.text)
+        before = re.findall(r"[A-Za-z]+", text[: w.start])[-1:]
+        if before and before[0].lower() in DETERMINERS - {"that"}:  # "the breach": a noun or adjective, no verb
+            syns = [s for s in syns if s.sense[:1] not in ("v", "r")]
         toks = [i for i, span in enumerate(canvas.spans) if span is not None and span[0] < w.end and span[1] > w.start]
         if syns and toks:
             places.append((k, toks, syns))
