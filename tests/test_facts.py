@@ -175,3 +175,9 @@ def test_a_verb_phrase_with_one_dominant_sense_is_said_in_one_verb_inflected_lik
     assert lexicon.phrase_synonyms(["put", "off"]) == []  # present or past: not knowable from the words
     assert lexicon.phrase_synonyms(["set", "up"]) == []  # fifteen senses, none dominant
     assert lexicon.phrase_synonyms(["took", "over"]) == lexicon.phrase_synonyms(["red", "car"]) == []
+
+
+def test_a_singular_noun_never_gets_a_plural_only_synonym_and_a_deficit_stays(lexicon):
+    assert not {s for s in _swaps(lexicon, "profit") if s.endswith("s")}  # "a net profit" -> "a net earnings"
+    assert "kids" in _swaps(lexicon, "children")  # a plural keeps its plural synonyms
+    assert not _swaps(lexicon, "deficit")  # a term of finance: "shortage" is another thing

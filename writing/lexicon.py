@@ -41,7 +41,7 @@ VOWELS = "aeiou"
 # light verbs: their sense lives in the words around them ("let them do it", "make sure", "get ahead"); a synonym
 # swapped in or out breaks the construction ("allow them do it"), so they are never swapped, nor swapped in
 LIGHT_VERBS = frozenset("""be have do make let get go take give put set keep come see say tell ask seem become
-bring turn run hold""".split())
+bring turn run hold help""".split())  # "help" takes a bare verb ("help people overcome"), "assist" does not
 
 # terms of business and finance: in newswire they carry a technical sense that WordNet's commonest sense is not
 # ("outstanding stock" is issued stock, not "prominent"; "agency obligations" are debts, not "duties"; "grades of
@@ -51,7 +51,7 @@ shares stock stocks issue issues bond bonds yield yields return returns balance 
 stakes principal note notes bill bills capital charge charges account accounts future futures option options offer
 offers bid bids tender tenders record records ceiling ceilings output crude margin margins premium premiums dividend
 dividends equity equities asset assets liability liabilities holding holdings facility facilities instrument
-instruments quotation quotations posted""".split())
+instruments quotation quotations posted deficit deficits surplus surpluses""".split())
 
 # verbs whose past is spelled as their base: "put off" may be present or past, so a one-word verb cannot say it
 SAME_PAST = frozenset("""put set cut let hit cost shut quit spread hurt bet burst cast read split thrust upset
@@ -193,6 +193,8 @@ class Lexicon:
                     for new in self.inflect(lemma, a.pos, a.form):
                         if is_fact_word(new) or new in out:
                             continue
+                        if a.pos == "n" and a.form == "base" and not lower.endswith("s") and new.endswith("s"):
+                            continue  # a plural-only noun for a singular one: "a net profit" -> "a net earnings"
                         out[new] = Synonym(new, lemma, sid, rank, sense_count, count)
         return list(out.values())
 

@@ -296,8 +296,44 @@ def coordination_swap(sentence: str) -> list[str]:
     return out
 
 
+_PREPOSITION_FIRST = ("In|Under|With|Through|During|After|Before|Since|Despite|Across|At|On|By|From|Among|Within|"
+                      "Without|Over|Throughout|Following|Beyond")
+
+
+def phrase_last(sentence: str) -> list[str]:
+    """"Under the new arrangement, neither party has to hold a position." -> "Neither party has to hold a position
+    under the new arrangement.": a fronted phrase of a preposition moves to the end of a one-clause sentence."""
+    m = re.match(rf"^(?P<pp>(?:{_PREPOSITION_FIRST}) [^,;:\"“”]{{2,50}}), (?P<main>[^,;:\"“”]+?)(?P<end>[.!?])$",
+                 sentence)
+    if not m or not _one_clause(m.group("main")) or re.match(r"\w+ \w+ing\b", m.group("pp")):
+        return []  # "After selling the unit, ...": whose act it was is clearest first
+    pp = m.group("pp")
+    return [f"{_upper_first(m.group('main'))} {pp[:1].lower() + pp[1:]}{m.group('end')}"]
+
+
+def passive_active(sentence: str) -> list[str]:
+    """"The sale was sanctioned by the Commission in January." -> "The Commission sanctioned the sale in January.":
+    a passive with a regular past participle and its agent, in a one-clause sentence, said in the active (the same
+    tense: "was sanctioned" -> "sanctioned"). Drops only "was"/"were" and "by"."""
+    m = re.match(r"^(?P<subj>[^,;:\"“”]{3,60}?) (?:was|were) (?P<verb>[a-z]{3,}ed) by (?P<agent>(?:the |a |an )?"
+                 r"[A-Z][^,;:\"“”]{1,60}?|the [a-z][^,;:\"“”]{1,40}?)"
+                 rf"(?P<rest>(?: (?:in|on|at|during|last|this|early|late) [^,;:\"“”]{{1,30}})?)(?P<end>[.!?])$",
+                 sentence)
+    if not m or len(m.group("verb")) < 5 or m.group("verb").endswith("eed"):  # "fed", "led", "agreed"
+        return []
+    subj, agent, rest = m.group("subj"), m.group("agent"), m.group("rest")
+    if (re.search(r"\b(?:that|which|who|whom|whose|where|when|while|because|if|and|or|but|than|to)\b",
+                  subj + " " + agent + rest, re.IGNORECASE) or re.search(r"\b\w+(?:ed|ing)\b", subj)
+            or re.search(r"\b(?:is|are|was|were|has|have|had|will|would|can|could|should|may|might|must)\b",
+                         subj + " " + agent + rest, re.IGNORECASE)):
+        return []
+    return [f"{_upper_first(agent)} {m.group('verb')} {form}{rest}{m.group('end')}" for form in _lower_forms(subj)]
+
+
 RULES = (report_last, report_first, clause_last, clause_first, according_first, according_last, time_first,
-         time_last, by_first, adverb_inside, coordination_swap)
+         time_last, by_first, adverb_inside, coordination_swap, phrase_last, passive_active)
+# words a rule may drop: the passive's auxiliary and "by"
+_DROPPABLE = frozenset(("was", "were", "by"))
 _BOUNDARY = re.compile(r"[.!?]+[\"”’)]*\s+(?=[\"“A-Z0-9])")
 # words before a full stop that is not a sentence end ("Mr. Smith", "U.S. Treasury", "Inc. said")
 _ABBREVIATIONS = frozenset("mr mrs ms dr prof st jr sr inc co corp ltd bros gen gov sen rep vs no jan feb mar apr jun "
@@ -325,6 +361,14 @@ def sentences(text: str, start: int = 0, end: int | None = None) -> list[tuple[i
     return out
 
 
+def _same_words(new: str, old: str, may_drop: bool) -> bool:
+    """Every word of ``old`` is in ``new`` and nothing else (with ``may_drop``, but for :data:`_DROPPABLE`)."""
+    a, b = _words(new.lower()), _words(old.lower())
+    if may_drop:
+        a, b = [w for w in a if w not in _DROPPABLE], [w for w in b if w not in _DROPPABLE]
+    return sorted(a) == sorted(b)
+
+
 def variants(text: str, start: int = 0, end: int | None = None) -> list[str]:
     """Whole-text candidates with one sentence of ``text[start:end]`` re-ordered (every way each rule gives),
     sentences that move first in reading order."""
@@ -333,7 +377,7 @@ def variants(text: str, start: int = 0, end: int | None = None) -> list[str]:
         sentence = text[lo:hi]
         for rule in RULES:
             for new in rule(sentence):
-                if new != sentence and sorted(_words(new.lower())) == sorted(_words(sentence.lower())):
+                if new != sentence and _same_words(new, sentence, rule is passive_active):
                     out.append(text[:lo] + new + text[hi:])
     return list(dict.fromkeys(out))
 

@@ -69,7 +69,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
     - **fits the place**: each synonym's first-token log-probability minus the original word's (``min_fit``: at
       most that much less likely, in nats, or it is dropped).
     """
-    from .lexicon import Lexicon  # noqa: PLC0415
+    from .lexicon import LIGHT_VERBS, Lexicon  # noqa: PLC0415
 
     lexicon = Lexicon.load()
     adapter, tokenizer = editor.adapter, editor.tokenizer
@@ -83,6 +83,8 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
         before = re.findall(r"[A-Za-z]+", text[: w.start])[-1:]
         if before and before[0].lower() in DETERMINERS - {"that"}:  # "the breach": a noun or adjective, no verb
             syns = [s for s in syns if s.sense[:1] not in ("v", "r")]
+        elif any(a.pos == "v" and a.base in LIGHT_VERBS for a in lexicon.analyses(w.text.lower())):
+            syns = []  # "help people overcome": a light verb here, whatever its noun senses offer ("assist")
         toks = [i for i, span in enumerate(canvas.spans) if span is not None and span[0] < w.end and span[1] > w.start]
         if syns and toks:
             places.append((k, toks, syns))
