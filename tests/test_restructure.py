@@ -239,3 +239,11 @@ def test_a_swap_after_a_determiner_is_never_a_verb(bpe_editor):  # noqa: F811
     words = words_of(text)
     swaps = propose_synonyms(bpe_editor, text, words, [may_change(w) for w in words], min_fit=-1e9)
     assert not [s for s in swaps if words[s.word].text == "help"]
+
+
+def test_a_name_with_an_aside_trades_places_with_its_pronoun_and_a_clause_is_never_taken_for_the_speaker():
+    assert report_last("Industrial Equity Ltd, a Hong Kong investment firm, said it raised its stake to 11.3 pct.") == [
+        "Industrial Equity Ltd, a Hong Kong investment firm, raised its stake to 11.3 pct, it said."]
+    # "said it will sell it soon" is what was said: never "It will sell it soon said Esselte, the Swedish group."
+    assert report_first("Esselte, the Swedish group, said it will sell it soon.") == []
+    assert report_last("Esselte, the Swedish group, said it will sell it soon.") == []  # "it" twice

@@ -90,11 +90,25 @@ def _starts_clause(text: str) -> bool:
     return len(words) >= 4 and words[0].lower() not in _NOT_FIRST
 
 
+# "Industrial Equity Ltd, a Hong Kong investment firm, said it raised its stake ...": a name with an aside
+_REPORT_APPOSITIVE = re.compile(r"^(?P<who>[A-Z][^,;:\"“”()]{1,40}?, (?:a|an|the) [^,;:\"“”()]{2,60}?,) (?P<verb>said|says)"
+                                r"(?: that)? (?P<pronoun>it|they) (?P<what>[^\"“”]{12,}?)(?P<end>[.!?])$")
+
+
+def _report_appositive(sentence: str) -> list[str]:
+    """"Equity Ltd, a Hong Kong firm, said it raised its stake." -> "Equity Ltd, a Hong Kong firm, raised its
+    stake, it said." (only with the pronoun that stands for the name, once in the clause)."""
+    m = _REPORT_APPOSITIVE.match(sentence)
+    if not m or re.search(_VERB, m.group("what")) or len(re.findall(rf"\b{m.group('pronoun')}\b", m.group("what"))):
+        return []
+    return [f"{m.group('who')} {m.group('what')}, {m.group('pronoun')} {m.group('verb')}{m.group('end')}"]
+
+
 def report_last(sentence: str) -> list[str]:
     """"Traders said (that) OPEC is producing more." -> "OPEC is producing more, traders said." """
     m = _REPORT_FIRST.match(sentence)
     if not m:
-        return []
+        return _report_appositive(sentence)
     who, what = m.group("who"), m.group("what")
     first_what, first_who = _words(what)[0].lower(), _words(who)[0].lower()
     pronoun = None
@@ -129,6 +143,9 @@ def report_first(sentence: str) -> list[str]:
     if len(_words(who)) > MAX_WHO_WORDS or not _starts_clause(what) or re.search(_VERB, who) or re.search(
             _VERB, what):  # "It noted X said ...": a report inside a report
         return []
+    if _words(who)[0].lower() in PRONOUNS and len(_words(who)) > 1 or re.search(
+            r"\b(?:is|are|was|were|will|would|can|could|has|have|had|should|may|might|must)\b", who):
+        return []  # "Esselte, the group, said it will sell": what follows "said" is a clause, not who said it
     when = m.groupdict().get("when") or ""
     head = f"{_upper_first(who)} {m.group('verb')}{when}"
     return [f"{head} {form}{m.group('end')}" for form in _lower_forms(what)]
