@@ -85,6 +85,10 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("He named its chief executive officer on Monday.", "executive", False),  # a title
     ("It supplies new products and disc drive subsystems.", "new", True),
     ("The rapidly growing supplier sells disks.", "rapidly growing", True),
+    # read blind as a changed fact (seed 14): the modifier or phrase says which ones
+    ("It plans leave so that every new parent can bond with their child.", "new", False),
+    ("It expands tax cuts for low-income workers who have no children.", "low-income", False),
+    ("It includes every nation in our own hemisphere but one.", "in our own hemisphere", False),
 ])
 
 

@@ -193,6 +193,10 @@ def _modifiable(word: str) -> bool:
 BEFORE_A_VERB = frozenset("""am is are was were be been being of in on at by for from with without about into than
 after before""".split())
 DETERMINERS = frozenset("a an the this that these those its his her their our my your some any each every no".split())
+# words that say the whole of a set: what comes after them says which set ("every nation [in our hemisphere] but one")
+SCOPE_WORDS = frozenset("every all each any no none only".split())
+# prepositions before a bare plural that name whom or what a thing is for or about: its modifiers say which ones
+SCOPE_BEFORE = frozenset("for to of among between from against".split())
 
 
 def _modifiers(words, i: int, j: int) -> bool:
@@ -206,6 +210,8 @@ def _modifiers(words, i: int, j: int) -> bool:
     before = words[i - 1].text.lower() if i > 0 else ""
     if lowered[0].endswith("ing") and before in BEFORE_A_VERB:
         return False
+    if before in SCOPE_WORDS:
+        return False  # it says which ones: "every [new] parent" is not every parent
     if not available() or j + 1 >= len(words):
         return True
     lexicon = Lexicon.load()
@@ -218,6 +224,8 @@ def _modifiers(words, i: int, j: int) -> bool:
         if forms and not any(pos in "ar" for pos, _ in forms):
             return False  # a noun modifier names another thing: "crop [insurance] reform", "IC Gas [loan] stock"
     follows = words[j + 1].text.lower()
+    if before in SCOPE_BEFORE and ("n", "pl") in readings(follows) and ("n", "base") not in readings(follows):
+        return False  # a class named by a bare plural: "tax cuts for [low-income] workers" is not for all workers
     if follows in UNIT_WORDS:
         return False  # part of the unit: "1.11 billion [cubic] metres"
     if follows in TERMS:
@@ -264,6 +272,8 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     lowered = [w.text.lower() for w in words[i : j + 1]]
     if lowered[-1] in function_words or lowered[-1] in PHRASE_STARTERS:
         return False
+    if i >= 2 and words[i - 2].text.lower() in SCOPE_WORDS and text[words[i - 1].end : words[i].start] == " ":
+        return False  # it says which ones of "every nation [in our own hemisphere] but one"
     if (i > 0 and (words[i - 1].text.lower(), lowered[0]) in NEVER_SPLIT
             or j + 1 < len(words) and (lowered[-1], words[j + 1].text.lower()) in NEVER_SPLIT):
         return False
