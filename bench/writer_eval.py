@@ -762,8 +762,11 @@ def calibrate_main(args) -> None:
         per_model.append(f"| {stem} | `{model}` | {len(sub)} | {fmt(100.0 * sum(r['accepted'] for r in sub) / len(sub))}"
                          f" | {len(through)} | "
                          f"{fmt(100.0 * sum(r['accepted'] for r in through) / len(through) if through else float('nan'))} |")
-    body = (f"Rewrites judged in the blind reads {', '.join(f'`{s}`' for s in args.calibration_sets)} (in-domain "
-            f"held-out text, not the cases of any outside-genre measurement): {len(rows)} rewrites, "
+    outside = any("_outside_" in s for s in args.calibration_sets)
+    where = ("text of the unseen genres" if outside else
+             "in-domain held-out text, not the cases of any outside-genre measurement")
+    body = (f"Rewrites judged in the blind reads {', '.join(f'`{s}`' for s in args.calibration_sets)} ({where}): "
+            f"{len(rows)} rewrites, "
             f"{sum(r['accepted'] for r in rows)} accepted. Drop: how much worse the rewrite reads than its original "
             "under SmolLM2's base LM, mean nats per token of the changed words and the rest of the sentence "
             "(dllm_core.gate.reading_drop). AUC of a low drop for accepted vs rejected rewrites (no repeat): "
@@ -772,11 +775,15 @@ def calibrate_main(args) -> None:
             f"accepted.\n\n{table}\n\nAt the threshold in dllm_core/gate.py (MAX_DROP = {MAX_DROP:g}):\n\n"
             + "\n".join(per_model))
     print(body, flush=True)
-    (RESULTS_DIR / "gate_calibration.json").write_text(json.dumps(
+    suffix = "_outside" if outside else ""  # the in-domain calibration (the threshold's) is kept apart
+    (RESULTS_DIR / f"gate_calibration{suffix}.json").write_text(json.dumps(
         {"sets": list(args.calibration_sets), "max_drop": MAX_DROP, "thresholds": summary,
          "rows": [{k: r[k] for k in ("set", "model", "case", "accepted", "drop", "repeat")} for r in rows]},
         indent=1, ensure_ascii=False) + "\n")
-    write_section("Gate calibration", "python bench/writer_eval.py --calibrate-gate", body)
+    command = "python bench/writer_eval.py --calibrate-gate" + (
+        "" if tuple(args.calibration_sets) == CALIBRATION_SETS else " --calibration-sets " + " ".join(
+            args.calibration_sets))
+    write_section("Gate calibration" + (" on unseen genres" if outside else ""), command, body)
 
 
 # ----------------------------------------------------------------------------------------------- report

@@ -170,11 +170,20 @@ def reading_drops(adapter, original: str, rewrites: list[str]) -> list[float]:
 def check_rewrite(adapter, original: str, rewrite: str, max_drop: float | None = None) -> dict:
     """``{"reads_well", "why", "drop"}`` for ``rewrite`` of ``original`` (see the module docstring). Needs a model
     that can read causally (``adapter.can_score``)."""
-    limit = MAX_DROP if max_drop is None else max_drop
-    if rewrite.strip() == original.strip():
+    return check_rewrites(adapter, original, [rewrite], max_drop)[0]
+
+
+def check_rewrites(adapter, original: str, rewrites: list[str], max_drop: float | None = None) -> list[dict]:
+    """:func:`check_rewrite` of each of ``rewrites``, the judge reading them all in one batch."""
+    changed = [r for r in dict.fromkeys(rewrites) if r.strip() != original.strip()]
+    drops = dict(zip(changed, reading_drops(adapter, original, changed)))
+    return [_verdict(original, r, drops.get(r), MAX_DROP if max_drop is None else max_drop) for r in rewrites]
+
+
+def _verdict(original: str, rewrite: str, drop: float | None, limit: float) -> dict:
+    if drop is None:
         return {"reads_well": True, "why": "the same words as the original", "drop": 0.0}
     repeat = new_repeat(original, rewrite)
-    drop = reading_drop(adapter, original, rewrite)
     if repeat:
         return {"reads_well": False, "why": f"{repeat}, which the original does not", "drop": round(drop, 3)}
     if drop > limit:

@@ -81,6 +81,18 @@ def test_drops_read_in_one_batch_are_the_drops_read_one_by_one(judged):
     assert gate.reading_drops(judged, GOOD, []) == []
 
 
+def test_verdicts_read_in_one_batch_are_the_verdicts_read_one_by_one(judged):
+    rewrites = [GOOD, GOOD.replace("budget", "budget budget"), GOOD.replace("to discuss the budget", "to talk about the "
+                "budget"), GOOD.replace("budget", "plan"), GOOD.replace("budget", "plan")]
+    passes = judged.forward_passes
+    together = gate.check_rewrites(judged, GOOD, rewrites, max_drop=0.0)
+    assert judged.forward_passes - passes == 1  # the unchanged one and the repeated one are not read twice
+    one_by_one = [gate.check_rewrite(judged, GOOD, r, max_drop=0.0) for r in rewrites]
+    assert [v["reads_well"] for v in together] == [v["reads_well"] for v in one_by_one]
+    assert [v["drop"] for v in together] == pytest.approx([v["drop"] for v in one_by_one], abs=1e-3)
+    assert together[0]["why"] == "the same words as the original" and not together[1]["reads_well"]
+
+
 def test_gate_is_none_without_a_causal_reading_or_an_original(tiny_editor, bpe_editor):  # noqa: F811
     result = tiny_editor.edit("The [[cat]] sat on the mat.", SamplerConfig(steps=2))
     assert result.gate is None and result.to_json(tiny_editor.tokenizer)["gate"] is None

@@ -334,7 +334,7 @@ def passive_active(sentence: str) -> list[str]:
     tense: "was sanctioned" -> "sanctioned"). Drops only "was"/"were" and "by"."""
     m = re.match(r"^(?P<subj>[^,;:\"“”]{3,60}?) (?:was|were) (?P<verb>[a-z]{3,}ed) by (?P<agent>(?:the |a |an )?"
                  r"[A-Z][^,;:\"“”]{1,60}?|the [a-z][^,;:\"“”]{1,40}?)"
-                 rf"(?P<rest>(?: (?:in|on|at|during|last|this|early|late) [^,;:\"“”]{{1,30}})?)(?P<end>[.!?])$",
+                 r"(?P<rest>(?: (?:in|on|at|during|last|this|early|late) [^,;:\"“”]{1,30})?)(?P<end>[.!?])$",
                  sentence)
     if not m or len(m.group("verb")) < 5 or m.group("verb").endswith("eed"):  # "fed", "led", "agreed"
         return []

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from dllm_core.api import EditError, Editor
 from dllm_core.config import SamplerConfig
-from dllm_core.gate import check_rewrite, new_repeat, reading_drops
+from dllm_core.gate import check_rewrites, new_repeat, reading_drops
 from dllm_core.ranking import rank
 
 from .alternatives import ActionResult, Alternative, check_k, check_selection, fact_checked
@@ -134,11 +134,13 @@ def fill(editor: Editor, text: str, *, selection: tuple[int, int] | None = None,
         out.alternatives = out.alternatives[:k]
         return out
     offered, withheld = [], []
+    # the judge reads every candidate in one batch (the sampler's own verdict on its winner is reused)
+    unread = [a.text for a in out.alternatives if not (a.text == result.text and result.gate and max_drop is None)]
+    verdicts = dict(zip(unread, check_rewrites(editor.adapter, text, unread, max_drop)))
     for alt in out.alternatives:
         if len(offered) == k:
             break
-        same = alt.text == result.text and result.gate and max_drop is None
-        alt.gate = result.gate if same else check_rewrite(editor.adapter, text, alt.text, max_drop)
+        alt.gate = verdicts.get(alt.text, result.gate)
         (offered if alt.gate["reads_well"] else withheld).append(alt)
     if not offered:
         raise EditError(f"{FILL_MESSAGE} ({withheld[0].gate['why']})")
