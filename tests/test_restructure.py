@@ -239,6 +239,12 @@ def test_a_swap_after_a_determiner_is_never_a_verb(bpe_editor):  # noqa: F811
     words = words_of(text)
     swaps = propose_synonyms(bpe_editor, text, words, [may_change(w) for w in words], min_fit=-1e9)
     assert not [s for s in swaps if words[s.word].text == "help"]
+    # nor a verb with its particle: "move away" is not "travel away"
+    text = "You wonder whether your children can get ahead without having to move away from home."
+    words = words_of(text)
+    swaps = propose_synonyms(bpe_editor, text, words, [may_change(w) for w in words], min_fit=-1e9)
+    assert not [s for s in swaps if words[s.word].text == "move"]
+    assert Lexicon.load().synonyms("move")  # it has synonyms elsewhere
 
 
 def test_a_name_with_an_aside_trades_places_with_its_pronoun_and_a_clause_is_never_taken_for_the_speaker():
@@ -247,3 +253,25 @@ def test_a_name_with_an_aside_trades_places_with_its_pronoun_and_a_clause_is_nev
     # "said it will sell it soon" is what was said: never "It will sell it soon said Esselte, the Swedish group."
     assert report_first("Esselte, the Swedish group, said it will sell it soon.") == []
     assert report_last("Esselte, the Swedish group, said it will sell it soon.") == []  # "it" twice
+
+
+def test_the_seed_15_read_s_broken_reorderings_are_refused():
+    # the adverb belongs to "said"; a month keeps its capital; a fronted "by" phrase would dangle before a passive
+    assert report_last("It said instead that such moves would help to guard against the risks of imports.") == []
+    assert report_first("January 1987 output totalled 1.15 billion cubic metres, the company added.") == [
+        "The company added January 1987 output totalled 1.15 billion cubic metres."]
+    assert restructure.by_first("Our trade position can also be improved by making our ports more efficient.") == []
+
+
+def test_a_verb_phrase_before_its_preposition_is_not_said_in_one_verb():
+    from writing.lexicon import available
+    from writing.words import words_of
+
+    if not available():
+        pytest.skip("no lexicon")
+    text = "Every year, the press has a field day making fun of outrageous examples."
+    out = restructure.phrase_variants(text, words_of(text), 0, len(text), contractions=False, phrasal=True)
+    assert not [t for t in out if " of outrageous" in t and "making fun" not in t]  # never "ridiculing of"
+    text = "Thousands of children took part in the reading program."
+    out = restructure.phrase_variants(text, words_of(text), 0, len(text), contractions=False, phrasal=True)
+    assert "Thousands of children participated in the reading program." in out

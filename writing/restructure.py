@@ -26,6 +26,8 @@ import re
 
 from dllm_core.function_words import FUNCTION_WORDS
 
+from .facts import fact_kind
+
 REPORT_VERBS = ("said", "says", "added", "reported", "estimated", "noted", "announced", "told reporters")
 # a time after the verb travels with it: "X said on Monday Y" -> "Y, X said on Monday"
 _WHEN = r"(?: (?:today|yesterday|on (?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)|last week))?"
@@ -68,8 +70,9 @@ def _lower_forms(text: str) -> list[str]:
     if not first:
         return [text]
     word = first[0]
-    if word == "I" or word.isupper() and len(word) > 1 or not word[:1].isupper() or re.search(r"['’]s$", word):
-        return [text]  # "I", "OPEC", "Kuwait's": as written
+    if (word == "I" or word.isupper() and len(word) > 1 or not word[:1].isupper() or re.search(r"['’]s$", word)
+            or fact_kind(word) == "date"):
+        return [text]  # "I", "OPEC", "Kuwait's", "January": as written
     lowered = word[:1].lower() + word[1:]
     if word.lower() in FUNCTION_WORDS or word.lower() in _SUBJECT_STARTS:
         return [text.replace(word, lowered, 1)]
@@ -80,7 +83,7 @@ def _lower_forms(text: str) -> list[str]:
 
 
 _NOT_FIRST = frozenset("""and or but to of for as than in on at by with from into since after before during until
-over under about through without within among between against""".split())
+over under about through without within among between against instead also again further then however""".split())
 
 
 def _starts_clause(text: str) -> bool:
@@ -263,6 +266,8 @@ def by_first(sentence: str) -> list[str]:
     m = re.match(r"^(?P<main>[^,;:\"“”]+?) by (?P<how>[a-z]+ing [^\"“”]+?)(?P<end>[.!?])$", sentence)
     if not m or not _one_clause(m.group("main")) or m.group("how").split()[0] in ("being", "nothing", "something"):
         return []
+    if re.search(r"\b(?:be|been|being|is|are|was|were)\b \w+ed\b", m.group("main")):
+        return []  # "By making ports efficient, our trade position can be improved": the phrase would dangle
     return [f"By {m.group('how')}, {form}{m.group('end')}" for form in _lower_forms(m.group("main"))]
 
 
@@ -407,6 +412,9 @@ _EQUIVALENT_RE = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(EQUIV
                             + r")\b", re.IGNORECASE)
 
 
+_PREPOSITIONS_AFTER = frozenset(("of", "at"))  # "took part in" -> "participated in" keeps its "in"
+
+
 def _one_verb(text: str, words) -> list[str]:
     """Texts with one verb phrase of ``words`` said in a single verb, the longest phrase first at each place."""
     from .lexicon import Lexicon, available  # noqa: PLC0415
@@ -421,6 +429,9 @@ def _one_verb(text: str, words) -> list[str]:
             run = words[i : i + n]
             if len(run) < n or any(text[a.end : b.start] != " " for a, b in zip(run, run[1:])):
                 continue
+            after = words[i + n].text.lower() if i + n < len(words) else ""
+            if after in _PREPOSITIONS_AFTER and text[run[-1].end : words[i + n].start] == " ":
+                continue  # "making fun of": the one verb would need the preposition gone too
             verbs = lexicon.phrase_synonyms([w.text for w in run])
             out += [text[: first.start] + v + text[run[-1].end :] for v in verbs]
             if verbs:

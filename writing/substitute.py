@@ -85,6 +85,9 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
             syns = [s for s in syns if s.sense[:1] not in ("v", "r")]
         elif any(a.pos == "v" and a.base in LIGHT_VERBS for a in lexicon.analyses(w.text.lower())):
             syns = []  # "help people overcome": a light verb here, whatever its noun senses offer ("assist")
+        if re.match(r" (?:away|up|out|down|off|back|over|along|around|through|forward|apart|aside)\b",
+                    text[w.end:]):
+            syns = []  # a verb with its particle says one thing: "move away" is not "travel away"
         toks = [i for i, span in enumerate(canvas.spans) if span is not None and span[0] < w.end and span[1] > w.start]
         if syns and toks:
             places.append((k, toks, syns))
