@@ -268,6 +268,12 @@ def test_a_tone_offers_its_rule_edits_alone_first_and_swaps_after(bpe_editor):  
                                   rules=register.more_formal, action="tone")
     assert result.alternatives[0].text == expected and result.alternatives[0].markup == "rules"
     assert all(a.markup == "swap" and a.text != expected for a in result.alternatives[1:])
+    # the counts are the writer's words before and the alternative's after ("said the" -> "said that the": +1)
+    text = "Officials said the work will begin soon so we can reopen the bridge."
+    result = rephrase_by_swapping(bpe_editor, text, (0, len(text)), words_of(text), 1.0, 1, 0,
+                                  attribute=lambda texts: [0.0] * len(texts), attribute_weight=1.0,
+                                  rules=register.more_formal, action="tone")
+    assert result.words_before == 13 and result.words_after == 15, (result.words_before, result.text)
 
 
 def test_openers_intensifiers_and_a_that_after_saying_may_go():

@@ -117,6 +117,7 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
     from .substitute import apply_all, combine, propose_synonyms, read_swaps  # noqa: PLC0415
 
     start, end = selection
+    words_before = len(words)  # the writer's words (the rule edits below may add some: "said that")
     ruled = [(a + start, b + start, new) for a, b, new in (rules(text[start:end]) if rules else [])]
     base = style.apply(text, ruled)
     if ruled:  # the words of the text after the rule edits (the swaps read and change that text)
@@ -151,7 +152,7 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
     note = "" if len(alternatives) == k else (
         f"only {len(alternatives)} different version{'s' * (len(alternatives) > 1)}: no other word here has a synonym "
         f"that {'moves the tone, ' if attribute is not None else ''}means the same and reads as well")
-    return ActionResult(action, alternatives[0].text, alternatives, selection, len(words), None,
+    return ActionResult(action, alternatives[0].text, alternatives, selection, words_before, None,
                         [w.text for w, m in zip(words, may) if not m and w.content], note)
 
 
