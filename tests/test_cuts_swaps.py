@@ -89,6 +89,15 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("It plans leave so that every new parent can bond with their child.", "new", False),
     ("It expands tax cuts for low-income workers who have no children.", "low-income", False),
     ("It includes every nation in our own hemisphere but one.", "in our own hemisphere", False),
+    # seed 16: a condition, a verb's particle, a phrase across "and", a verb taken for a modifier, an unknown head
+    ("This war will not end until their radical vision is fulfilled.", "until their radical vision is fulfilled",
+     False),
+    ("Tell him not to give up; he can go on to college.", "on to college", False),
+    ("If you know somebody caught in a dead-end job and afraid he cannot pay, call.",
+     "in a dead-end job and afraid", False),
+    ("We have reduced expenditures and reduced projected spending again.", "reduced", False),
+    ("Shareholders would get guaranteed debentures due 2002.", "debentures", False),
+    ("Stone-throwing youths were met with baton charges.", "Stone-throwing", True),  # a compound modifier
 ])
 
 

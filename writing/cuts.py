@@ -49,7 +49,14 @@ beyond along which who whom whose when where while because although though where
 # phrases that complete or restrict what comes before them: cutting one changes the claim, not just its detail
 # (read blind: "the rest [of the world]", "the value [of its offer] for the shares", "has the right to buy ...
 # [under certain circumstances involving change of control]"); a destination completes its verb ("the children they bring [into this world]")
-RESTRICTING_STARTERS = frozenset("of if unless except provided providing than under into onto per".split())
+RESTRICTING_STARTERS = frozenset("of if unless until except provided providing than under into onto per".split())
+# (read blind, seed 16: "will not end [until their radical vision is fulfilled]" is a claim that it never ends)
+# particles that complete a verb of motion or holding: "he can go [on to college]" leaves "he can go"
+PARTICLES = frozenset("on up out off down back away over".split())
+PARTICLE_VERBS = frozenset("""go goes went gone going come comes came coming move moves moved moving get gets got
+getting carry carries carried carrying keep keeps kept keeping hold holds held holding turn turns turned turning set
+sets setting put puts putting take takes took taken taking give gives gave given giving bring brings brought
+bringing""".split())
 # nouns that say little without their "of" phrase ("the rest of the world", "the value of its offer"): after them
 # not even an "of" phrase that another one follows may go (after other nouns it may: "the approval [of the
 # superintendent] of Maine's banking department")
@@ -219,10 +226,15 @@ def _modifiers(words, i: int, j: int) -> bool:
     def readings(word: str) -> set[tuple[str, str]]:
         return {(a.pos, a.form) for a in lexicon.analyses(word) if a.base in lexicon.index}
 
+    if lowered[0].endswith("ed") and before not in DETERMINERS and not readings(before) & {("a", "base"),
+                                                                                          ("r", "base")}:
+        return False  # "and [reduced] projected spending": a verb of its own, not a modifier
     for word in lowered:
         forms = readings(word)
-        if forms and not any(pos in "ar" for pos, _ in forms):
-            return False  # a noun modifier names another thing: "crop [insurance] reform", "IC Gas [loan] stock"
+        if not forms and "-" not in word or forms and not any(pos in "ar" for pos, _ in forms):
+            return False  # a noun modifier names another thing: "crop [insurance] reform", "IC Gas [loan] stock";
+            # a word the lexicon does not know may be the head noun: "guaranteed [debentures] due 2002" (a
+            # hyphenated one is a compound modifier: "[stone-throwing] youths")
     follows = words[j + 1].text.lower()
     if before in SCOPE_BEFORE and ("n", "pl") in readings(follows) and ("n", "base") not in readings(follows):
         return False  # a class named by a bare plural: "tax cuts for [low-income] workers" is not for all workers
@@ -272,6 +284,11 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     lowered = [w.text.lower() for w in words[i : j + 1]]
     if lowered[-1] in function_words or lowered[-1] in PHRASE_STARTERS:
         return False
+    if i > 0 and lowered[0] in PARTICLES and words[i - 1].text.lower() in PARTICLE_VERBS:
+        return False  # "he can go [on to college]"
+    if "and" in lowered[1:-1] and not (text[: words[i].start].rstrip()[-1:] in PHRASE_PUNCT
+                                      and text[words[j].end : words[j].end + 1] in PHRASE_PUNCT + ".!?"):
+        return False  # "caught [in a dead-end job and afraid] he can't": "and" joins what comes after
     if i >= 2 and words[i - 2].text.lower() in SCOPE_WORDS and text[words[i - 1].end : words[i].start] == " ":
         return False  # it says which ones of "every nation [in our own hemisphere] but one"
     if (i > 0 and (words[i - 1].text.lower(), lowered[0]) in NEVER_SPLIT
