@@ -81,11 +81,105 @@ def main() -> None:
     t_single = timed(lambda: [bf16.edit(markup, cfg) for _ in range(16)], max(1, args.repeats // 2))
     res["candidates16_bf16"] = {"batched_ms": round(1000 * t_batch, 1), "sequential_ms": round(1000 * t_single, 1),
                                 "speedup": round(t_single / t_batch, 2)}
+    res["default_model"] = default_model(args)
+    res["tiny_families"] = tiny_families(args)
     if cuda:
         res["peak_mem_mb"] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
     print(json.dumps(res, indent=1))
     with open(args.out, "w") as fh:
         json.dump(res, fh, indent=1)
+
+
+# six-word spans of plain modern prose (issue 24's case: a writer selects a few words and asks for a rewrite)
+SPANS = ["The city council voted on Monday to [[raise parking fees in the centre]] by fifteen percent.",
+         "Volunteers from the library have [[spent the past year reading with children]] after school.",
+         "The new ferry will [[leave the harbour twice a day]] from the end of May.",
+         "Most of the money will go to [[repairing roads in the northern districts]] before winter.",
+         "The museum reopened last week after [[two years of careful work on its]] roof and windows."]
+
+
+def default_model(args) -> dict:
+    """The default model (smollm2-dlm, the writing path "auto": FAST) on the device: one 6-word span edit's
+    latency (median over SPANS, after a warm-up), and 20 writers at once (``Editor.edit_many``, which shares
+    forward passes where it can) against the same 20 edits one after another."""
+    from dllm_core.presets import writing_settings  # noqa: PLC0415
+
+    cuda = args.device == "cuda"
+    editor = Editor.load("smollm2-dlm", device=args.device, dtype=torch.bfloat16 if cuda else torch.float32,
+                         quantize="none" if cuda else "int8")
+    config = writing_settings(SamplerConfig(seed=3), "auto", can_score=editor.adapter.can_score, tokens_to_write=8)
+    editor.edit(SPANS[0], config)  # warm-up
+    sync()
+    each = []
+    for markup in SPANS:
+        t0 = time.perf_counter()
+        result = editor.edit(markup, config)
+        sync()
+        each.append(time.perf_counter() - t0)
+        kept = result.text.startswith(markup.split("[[")[0]) and result.text.endswith(markup.split("]]")[1])
+        if not kept:
+            return {"error": f"fixed text not kept: {result.text!r}"}
+    drafts = [SPANS[i % len(SPANS)] for i in range(20)]
+    t0 = time.perf_counter()
+    together = editor.edit_many(drafts, config)
+    sync()
+    t_together = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    alone = [editor.edit(d, config) for d in drafts]
+    sync()
+    t_alone = time.perf_counter() - t0
+    return {"model": editor.adapter.name, "dtype": "bf16" if cuda else "fp32 (int8 linear)",
+            "edit_s_median": round(median(each), 3), "edit_s_max": round(max(each), 3),
+            "concurrent20_s": round(t_together, 2), "sequential20_s": round(t_alone, 2),
+            "concurrent20_speedup": round(t_alone / t_together, 2),
+            "concurrent20_same_text": sum(a.text == b.text for a, b in zip(together, alone))}
+
+
+def tiny_families(args) -> dict:
+    """Each family the engine can run offline, on a tiny random configuration of its own transformers class, on
+    the device in bf16: DiffusionGemma (prompt encoder + canvas decoder). Its logits at masked positions against the
+    model's own forward, and an edit that must keep fixed text and pins."""
+    out = {}
+    try:
+        from transformers import AutoTokenizer, DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion  # noqa: PLC0415
+    except ImportError:
+        return {"diffusion_gemma": "this transformers has no DiffusionGemma"}
+    from dllm_core.adapter import ModelAdapter  # noqa: PLC0415
+    from dllm_core.basemodel import ensure_base  # noqa: PLC0415
+
+    tok = AutoTokenizer.from_pretrained(ensure_base(quiet=True))
+    tok.add_special_tokens({"mask_token": "<|mask|>"})
+    text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                num_key_value_heads=1, head_dim=16, sliding_window=64, layer_types=["sliding_attention",
+                                                                                   "full_attention"],
+                per_layer_config={}, max_position_embeddings=512, num_experts=4, top_k_experts=2,
+                moe_intermediate_size=32)
+    vision = dict(hidden_size=16, intermediate_size=16, num_hidden_layers=1, num_attention_heads=1,
+                  num_key_value_heads=1, head_dim=16, position_embedding_size=64)
+    torch.manual_seed(0)
+    config = DiffusionGemmaConfig(text_config=text, vision_config=vision, audio_config=None, canvas_length=16)
+    dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
+    model = DiffusionGemmaForBlockDiffusion(config).eval().to(args.device, dtype)
+    editor = Editor(ModelAdapter(model, tok, "tiny-diffusiongemma", kind="prompt-canvas"))
+    adapter = editor.adapter
+    window = torch.randint(100, 40000, (20,), generator=torch.Generator().manual_seed(1))
+    window[8:12] = adapter.mask_id
+    input_ids, attention, offset = adapter.frame([window])
+    cols = torch.arange(8, 12, device=input_ids.device) + offset
+    ours = adapter.logits_at(input_ids, attention, torch.zeros(4, dtype=torch.long, device=input_ids.device), cols)
+    with torch.no_grad():
+        reference = model(input_ids=input_ids[:, : 8 + offset],
+                          decoder_input_ids=input_ids[:, 8 + offset : 20 + offset]).logits[0, :4].float()
+    markup = "The harbour was [[quiet and calm]] {{that}} [[morning|3]], and the boats came in late."
+    result = editor.edit(markup, SamplerConfig(steps=4, seed=2))
+    out["diffusion_gemma"] = {
+        "dtype": str(dtype).replace("torch.", ""),
+        "logits_max_abs_diff": round(float((ours.float() - reference).abs().max()), 5),
+        "fixed_text_kept": result.text.startswith("The harbour was ") and " that " in result.text
+        and result.text.endswith(", and the boats came in late."),
+        "no_mask_left": not result.canvas.positions(TokenState.MASKED),
+        "steps_recorded": len(result.trajectory) == result.stats.steps}
+    return out
 
 
 def report(path: str) -> None:
@@ -100,6 +194,15 @@ def report(path: str) -> None:
     lines.append(f"| 256-token generation, bf16, 64 steps | {g['tok_s']} tok/s ({g['ms']} ms) | | |")
     lines.append(f"| 16 candidates, one batch vs 16 runs | {c['batched_ms']} ms | {c['sequential_ms']} ms | "
                  f"{c['speedup']}× |")
+    d = r.get("default_model")
+    if d and "error" not in d:
+        lines += ["", "| the default model (`smollm2-dlm`, writing auto) | figure |", "|---|---:|",
+                  f"| 6-word span edit, {d['dtype']}, median (slowest) | {d['edit_s_median']} s ({d['edit_s_max']} s) |",
+                  f"| 20 span edits at once (`Editor.edit_many`) | {d['concurrent20_s']} s |",
+                  f"| the same 20 one after another | {d['sequential20_s']} s ({d['concurrent20_speedup']}× slower"
+                  f" than at once; {d['concurrent20_same_text']} of 20 texts identical) |"]
+    for family, f in (r.get("tiny_families") or {}).items():
+        lines.append(f"\n{family}, tiny random configuration on the device: {f}")
     body = (f"Correctness on the GPU (same seed → same text, fixed and pinned text kept, no mask left): "
             f"**{'pass' if ok else 'FAIL'}**. Peak GPU memory {r.get('peak_mem_mb', '?')} MiB. Medians of 5 runs "
             f"after a warm-up, one process.\n\n" + "\n".join(lines) + "\n\n" + r.get("note", ""))

@@ -77,3 +77,32 @@ def test_the_hub_model_is_allowlisted_needs_no_remote_code_and_never_downloads_u
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache: nothing there to load
     with pytest.raises(ModelLoadError, match="allow-download"):
         ModelAdapter.load("google/diffusiongemma-26B-A4B-it", device="cpu")
+
+
+def test_the_gpu_check_runs_the_tiny_family_and_reports_it(tmp_path, monkeypatch):
+    """bench/gpu_check.py's family check, smoke-tested on the CPU (on a GPU it runs in bf16)."""
+    import json
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import gpu_check
+
+    out = gpu_check.tiny_families(SimpleNamespace(device="cpu"))["diffusion_gemma"]
+    assert out["logits_max_abs_diff"] < 1e-4 and out["dtype"] == "float32"
+    assert out["fixed_text_kept"] and out["no_mask_left"] and out["steps_recorded"]
+    saved = {"device": "cpu", "torch": "x", "same_seed_identical": True, "fixed_text_kept": True, "no_mask_left": True,
+             "rewrite64_bf16": {"engine_tok_s": 1, "naive_tok_s": 1, "speedup": 1, "engine_ms": 1},
+             "rewrite64_fp32": {"engine_tok_s": 1, "naive_tok_s": 1, "speedup": 1, "engine_ms": 1},
+             "generate256_bf16": {"tok_s": 1, "ms": 1},
+             "candidates16_bf16": {"batched_ms": 1, "sequential_ms": 2, "speedup": 2},
+             "default_model": {"dtype": "bf16", "edit_s_median": 0.2, "edit_s_max": 0.3, "concurrent20_s": 1.5,
+                               "sequential20_s": 4.0, "concurrent20_speedup": 2.67, "concurrent20_same_text": 20},
+             "tiny_families": {"diffusion_gemma": out}}
+    path = tmp_path / "gpu.json"
+    path.write_text(json.dumps(saved))
+    written = {}
+    monkeypatch.setattr(gpu_check, "write_section", lambda name, command, body, where=None: written.update(body=body))
+    gpu_check.report(str(path))
+    assert "20 span edits at once" in written["body"] and "diffusion_gemma" in written["body"]
