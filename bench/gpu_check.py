@@ -107,7 +107,8 @@ def default_model(args) -> dict:
     cuda = args.device == "cuda"
     editor = Editor.load("smollm2-dlm", device=args.device, dtype=torch.bfloat16 if cuda else torch.float32,
                          quantize="none" if cuda else "int8")
-    config = writing_settings(SamplerConfig(seed=3), "auto", can_score=editor.adapter.can_score, tokens_to_write=8)
+    config = writing_settings(SamplerConfig(seed=3), "auto", can_score=editor.adapter.can_score, tokens_to_write=8,
+                              guided=False)
     editor.edit(SPANS[0], config)  # warm-up
     sync()
     each = []
