@@ -258,8 +258,8 @@ class Editor:
         """Edit several drafts, sharing forward passes where that leaves each result as it would be alone.
 
         ``configs`` and ``n`` (candidates) are one for all or one per draft. Returns one :class:`EditResult` per
-        draft, in order, equal (in float32) to ``self.edit(draft, config, n=n)`` for a config without beams or
-        length slack, but for the timing stats; a bad draft raises its :class:`EditError`, or with
+        draft, in order, equal (in float32) to ``self.edit(draft, config, n=n)`` but for the timing stats (a config
+        with beams or span lengths, the fluent and fast writing paths, runs alone through :meth:`edit`); a bad draft raises its :class:`EditError`, or with
         ``return_errors`` takes its place in the list. Drafts share a run when their sampling is deterministic and
         their settings and clamped step counts are equal (:func:`share_key`); the others run alone; a run holds at
         most ``max_shared`` canvases. ``max_work`` applies to each draft. ``stats.forward_passes`` is the passes the
@@ -291,6 +291,15 @@ class Editor:
                 if not return_errors:
                     raise
                 out[i] = exc
+                continue
+            if config.beams > 1 or (config.length_slack and self.adapter.can_score):
+                # beams and span lengths (the fluent and fast writing paths): the run :meth:`stream` makes, alone
+                try:
+                    out[i] = self.edit(drafts[i], config, n=m)
+                except EditError as exc:
+                    if not return_errors:
+                        raise
+                    out[i] = exc
                 continue
             key = share_key(config)
             key = ("alone", i) if key is None else (key, clamped_steps(config, len(base.positions(TokenState.MASKED))))

@@ -99,3 +99,17 @@ def test_the_page_s_last_canvas_is_the_result(bpe_editor, slack):  # noqa: F811
     assert "".join(shown.split()) == "".join(final["result"].split())
     # the status line says the writing mode set the steps, not "(of 1024 asked)"
     assert "several tokens a step" in final["status"] and "asked" not in final["status"]
+
+
+def test_edit_many_gives_the_fast_and_fluent_paths_their_own_run(bpe_editor):  # noqa: F811
+    """The writing paths with span lengths (FAST, FLUENT) are not shared runs: edit_many used to run them as one
+    plain batch, which wrote other text than an edit of each draft alone (found by bench/gpu_check.py)."""
+    from dllm_core.presets import writing_settings
+
+    drafts = ["The council voted to [[raise the parking fees]] this year.", "Boats [[come back before]] dawn."]
+    fast = writing_settings(SamplerConfig(seed=3), "auto", can_score=True, tokens_to_write=4, guided=False)
+    assert fast.length_slack and fast.speculate
+    many = bpe_editor.edit_many(drafts, fast)
+    alone = [bpe_editor.edit(d, fast) for d in drafts]
+    assert [m.text for m in many] == [a.text for a in alone]
+    assert [m.candidates for m in many] == [a.candidates for a in alone]
