@@ -10,7 +10,14 @@ here takes one sentence and returns the sentences it can become (possibly none):
 - :func:`clause_last` / :func:`clause_first`, a fronted subordinate clause: "Because the rules changed, the firm
   sold its stake." <-> "The firm sold its stake because the rules changed.";
 - :func:`according_first` / :func:`according_last`: "X, according to a spokeswoman." <-> "According to a
-  spokeswoman, X."
+  spokeswoman, X.";
+- :func:`time_first` / :func:`time_last`, a time phrase of a one-clause sentence ("... in the next 6 months." <->
+  "In the next 6 months, ..."), :func:`phrase_last` (a fronted prepositional phrase last), :func:`by_first` ("By
+  passing the Act, Congress ..."), :func:`adverb_inside` ("Now we must" -> "We must now"),
+  :func:`coordination_swap` ("traders and analysts" -> "analysts and traders") and :func:`passive_active` ("was
+  sanctioned by the Commission" -> "the Commission sanctioned", which drops only "was" and "by"). Each refuses a
+  sentence where the moved part could belong to a piece of it instead of the whole ("a ceiling agreed in Geneva
+  last December").
 
 Where the case of a moved first word is not certain ("Traders" is a common word, "Esselte" a name, "Swedish" both
 a common word and capitalised), both forms are returned and the reading check of :func:`writing.rephrase`
