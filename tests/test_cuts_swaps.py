@@ -98,6 +98,7 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("We have reduced expenditures and reduced projected spending again.", "reduced", False),
     ("Shareholders would get guaranteed debentures due 2002.", "debentures", False),
     ("Stone-throwing youths were met with baton charges.", "Stone-throwing", True),  # a compound modifier
+    ("This year America has lost two patriots and fine public servants.", "lost", False),  # the verb (seed 18)
 ])
 
 

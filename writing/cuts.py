@@ -226,6 +226,8 @@ def _modifiers(words, i: int, j: int) -> bool:
     def readings(word: str) -> set[tuple[str, str]]:
         return {(a.pos, a.form) for a in lexicon.analyses(word) if a.base in lexicon.index}
 
+    if before in ("has", "have", "had", "having"):
+        return False  # a participle after "has" is the verb: "America has [lost] two patriots" (read blind, seed 18)
     if lowered[0].endswith("ed") and before not in DETERMINERS and not readings(before) & {("a", "base"),
                                                                                           ("r", "base")}:
         return False  # "and [reduced] projected spending": a verb of its own, not a modifier
