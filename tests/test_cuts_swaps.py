@@ -99,6 +99,8 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("Shareholders would get guaranteed debentures due 2002.", "debentures", False),
     ("Stone-throwing youths were met with baton charges.", "Stone-throwing", True),  # a compound modifier
     ("This year America has lost two patriots and fine public servants.", "lost", False),  # the verb (seed 18)
+    ("It will repair bridges in the southern districts this year.", "southern", False),  # which place
+    ("It will repair bridges in the southern districts, the county said.", "in the southern districts", True),
 ])
 
 

@@ -30,7 +30,7 @@ import re
 import statistics
 from dataclasses import dataclass
 
-from .facts import UNIT_WORDS, fact_kind
+from .facts import DIRECTION_OF, UNIT_WORDS, fact_kind
 from .scoring import judged_totals, word_window
 
 NEGATIONS = frozenset("not no never nor none nothing nobody neither cannot without".split())
@@ -252,6 +252,9 @@ _CONTRACTION = re.compile(r"^(?:\w+['’](?:re|ve|ll|m|d)|(?:it|that|there|he|sh
 # fact kinds whose words change the claim when they go alone (a whole phrase or clause holding one may still go);
 # a direction word in a run of modifiers describes ("a [rapidly growing] supplier") and may go with it
 CLAIM_WORDS = frozenset({"time", "quantity", "comparison"})
+# a point of the compass says which place: "bridges in the [southern] districts" are other districts (a whole phrase
+# holding one may still go: "[in the southern districts]")
+COMPASS = frozenset("north south east west northeast northwest southeast southwest".split())
 
 
 # a word after which a phrase that ends there has not ended: its object or complement goes on
@@ -314,7 +317,8 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     if before in NEEDS_A_WORD and not (joined and follows not in function_words):
         return False  # "its [military mission] from", "160 [years later,] the", "was [under preparation,] the"
     if all(w not in function_words and w not in PHRASE_STARTERS for w in lowered):
-        if any(_CONTRACTION.match(w) or fact_kind(w) in CLAIM_WORDS for w in lowered):
+        if any(_CONTRACTION.match(w) or fact_kind(w) in CLAIM_WORDS or DIRECTION_OF.get(w) in COMPASS
+               for w in lowered):
             return False  # "[we're] helping", "some of our [last] troops", "[more] stock": not a modifier's detail
         # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
         # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
