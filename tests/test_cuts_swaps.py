@@ -360,3 +360,51 @@ def test_a_phrase_before_a_comma_goes_without_the_comma_unless_it_sits_between_p
     words = words_of(text)
     cuts = {text[:a] + rep + text[b:] for a, b, rep in _cut_texts(text, words, 2, 4)}
     assert cuts == {"The unit makes scales."}
+
+
+def test_fillers_in_an_aside_a_source_medium_also_and_of_the_total_may_go():
+    from writing.cuts import may_cut
+    from writing.rewordings import fillers
+
+    def options(text):
+        words = words_of(text)
+        return {text[:a] + rep + text[b:] for a, b, rep, _ in fillers(text, words, [may_cut(w) for w in words])}
+
+    assert options("And in fact, this week, many will come.") == {"And this week, many will come."}
+    assert options("Additionally, over the last 2 years, 10 million Americans applied.") == {
+        "Over the last 2 years, 10 million Americans applied."}  # an opener, though capitalised
+    assert options("It is, of course, true.") == {"It is true."}
+    assert options("It said in a statement the offer was fair.") == {"It said the offer was fair."}
+    assert options("It said in a statement yesterday that the offer was fair.") == {
+        "It said yesterday that the offer was fair."}  # the day stays
+    assert options("It holds 14.6 pct of the total, up from 12.8 pct.") == {"It holds 14.6 pct, up from 12.8 pct."}
+    assert options("It holds 14.6 pct of the total shares.") == set()  # says which total
+    assert options("The rumor also was accompanied by talk.") == {"The rumor was accompanied by talk."}
+    assert options("We must not only cut taxes but also reduce spending.") == set()  # "also" answers "only"
+    assert options("Also creating jobs.") == set()
+
+
+def test_a_filler_is_cut_even_where_the_judge_reads_the_next_word_worse(bpe_editor):  # noqa: F811
+    text = "The rumor also was accompanied by talk the firm would split its stock."
+    words = words_of(text)
+    strict = CutSearch(bpe_editor.adapter, text, (0, len(text)), words, [0.0] * len(words), len(words) - 1,
+                       function_words=FUNCTION_WORDS, words_of=words_of, max_break=-1.0)
+    # no other cut passes a negative allowance; "also" goes whatever the judge reads after it
+    assert [d.text for d in strict.run()] == ["The rumor was accompanied by talk the firm would split its stock."]
+
+
+def test_a_word_is_swapped_only_for_what_can_stand_in_its_place():
+    from writing.lexicon import Lexicon
+    from writing.substitute import synonyms_in_place
+
+    lexicon = Lexicon.load()
+
+    def offered(text, word):
+        return {s.word for s in synonyms_in_place(lexicon, text, next(w for w in words_of(text) if w.text == word))}
+
+    assert {"famous", "remarked"} <= {s.word for s in lexicon.synonyms("noted")}
+    assert offered("Bally bought land, it noted.", "noted") == {"remarked"}  # a verb after "it", not "it famous"
+    assert "famous" in offered("He is a noted author.", "noted")
+    assert "used" not in offered("Americans applied to start businesses.", "applied")  # "used to" is a habit
+    assert "used" in offered("They applied the rule.", "applied")
+    assert offered("They plan to move away soon.", "move") == set()  # a verb with its particle

@@ -181,3 +181,11 @@ def test_a_singular_noun_never_gets_a_plural_only_synonym_and_a_deficit_stays(le
     assert not {s for s in _swaps(lexicon, "profit") if s.endswith("s")}  # "a net profit" -> "a net earnings"
     assert "kids" in _swaps(lexicon, "children")  # a plural keeps its plural synonyms
     assert not _swaps(lexicon, "deficit")  # a term of finance: "shortage" is another thing
+
+
+def test_a_plural_noun_never_gets_a_singular_synonym_and_commodities_and_the_world_stay(lexicon):
+    assert not [s for s in _swaps(lexicon, "talks") if not s.endswith("s")]  # "its talks" -> "its negotiation"
+    assert "tidings" in _swaps(lexicon, "news")  # "news" is no plural: nothing to keep
+    for word in ("cocoa", "world", "split"):
+        assert not _swaps(lexicon, word)  # "cocoa" -> "chocolate", "the world" -> "the universe", a stock split
+    assert "universe" not in {s for w in ("creation", "cosmos") for s in _swaps(lexicon, w)}

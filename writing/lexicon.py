@@ -51,7 +51,11 @@ shares stock stocks issue issues bond bonds yield yields return returns balance 
 stakes principal note notes bill bills capital charge charges account accounts future futures option options offer
 offers bid bids tender tenders record records ceiling ceilings output crude margin margins premium premiums dividend
 dividends equity equities asset assets liability liabilities holding holdings facility facilities instrument
-instruments quotation quotations posted deficit deficits surplus surpluses""".split())
+instruments quotation quotations posted deficit deficits surplus surpluses split splits""".split())
+# commodities are traded by their names ("cocoa" is not "chocolate"), and the world is not "the universe": never
+# swapped, nor swapped in
+NEVER_SWAPPED = frozenset("""cocoa coffee sugar wheat corn grain grains gold silver copper tin zinc rubber cotton
+soybeans oil gas world universe globe earth""".split())
 
 # verbs whose past is spelled as their base: "put off" may be present or past, so a one-word verb cannot say it
 SAME_PAST = frozenset("""put set cut let hit cost shut quit spread hurt bet burst cast read split thrust upset
@@ -176,7 +180,8 @@ class Lexicon:
         """Swaps for ``word`` (as written, lower case): members of its common senses, seen in that sense, inflected
         like it; never the word itself, another form of it, an antonym, a function word or a fact word."""
         lower = word.lower()
-        if lower in FUNCTION_WORDS or lower in TERMS or is_fact_word(lower) or not lower.isalpha():
+        if (lower in FUNCTION_WORDS or lower in TERMS or lower in NEVER_SWAPPED or is_fact_word(lower)
+                or not lower.isalpha()):
             return []
         out: dict[str, Synonym] = {}
         for a in self.analyses(lower):
@@ -186,7 +191,7 @@ class Lexicon:
             for rank, (sid, sense_count) in enumerate(self.common_senses(a.base, a.pos)):
                 for lemma, count in self.synsets.get(sid, []):
                     if (count <= 0 or lemma in banned or lemma[:4] == a.base[:4] or lemma in FUNCTION_WORDS
-                            or lemma in TERMS or (a.pos == "v" and lemma in LIGHT_VERBS)):
+                            or lemma in TERMS or lemma in NEVER_SWAPPED or (a.pos == "v" and lemma in LIGHT_VERBS)):
                         continue
                     if self.sense_rank(lemma, a.pos, sid) != 0:  # "prices" -> "costs": not cost's own first sense
                         continue
@@ -195,6 +200,9 @@ class Lexicon:
                             continue
                         if a.pos == "n" and a.form == "base" and not lower.endswith("s") and new.endswith("s"):
                             continue  # a plural-only noun for a singular one: "a net profit" -> "a net earnings"
+                        if (a.pos == "n" and lower.endswith("s") and not lower.endswith(("ss", "us", "is"))
+                                and not new.endswith("s")):
+                            continue  # and the other way: "its talks with" -> "its negotiation with"
                         out[new] = Synonym(new, lemma, sid, rank, sense_count, count)
         return list(out.values())
 

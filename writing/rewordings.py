@@ -39,7 +39,21 @@ _COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRES
 # words that say nothing a sentence needs: an opener at a sentence's start ("[And] I know ...", "[After all,] they're
 # ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
 # [that] the plan")
-OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well")
+OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well", "additionally", "in addition", "moreover",
+           "furthermore")
+# the same words as an aside after a sentence's first word ("And[ in fact,] this week"; "It is[, of course,] true")
+ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "furthermore")
+_ASIDE_FILLER = re.compile(r"(?<=\w)(,?\s+(?:" + "|".join(re.escape(f) for f in ASIDE_FILLERS) + r"),)(?=\s)",
+                           re.IGNORECASE)
+# where a text says what a source said in: "It said[ in a statement] the offer" (less detail, the same report)
+_SAID_IN = re.compile(r"\b(?:said|says|added|announced|noted|stated|reported)(\s+in\s+(?:a|an|its)\s+(?:"
+                      r"(?:brief|short|prepared|written|joint|separate)\s+)?(?:statement|press release|news release"
+                      r"|release|letter|interview))(?=\s+[a-z])", re.IGNORECASE)
+# "14.6 pct[ of the total]," : a share of the whole says "of the total" already
+_OF_THE_TOTAL = re.compile(r"\b(?:pct|percent|per cent)(\s+of\s+the\s+total)(?=[,.;])", re.IGNORECASE)
+# "also" before a verb says that this is one more thing; the sentence says the thing without it ("The rumor[ also]
+# was", "Bally[ also] acquired"); never "but also" or "not only ... also"
+_ALSO = re.compile(r"(?<=\w)(\s+also)(?=\s+[a-z])")
 INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally exactly"
                          .split())
 SAYING = frozenset("said says say added noted stated announced reported believes believe believed think thinks "
@@ -56,7 +70,10 @@ def fillers(text: str, words, may: list[bool]) -> list:
     for m in OPENER_AT.finditer(text):
         i = starts.get(m.start(1))
         n_old = len(m.group(1).split())
-        if i is None or i + n_old >= len(words) or not all(may[i : i + n_old]):
+        # a capitalised word that starts a sentence counts as a possible name (writing.words): an opener is none
+        if i is None or i + n_old >= len(words) or not all(may[n] or not getattr(words[n], "keep", False)
+                                                            and words[n].text.lower() in OPENERS
+                                                            for n in range(i, i + n_old)):
             continue
         nxt = words[i + n_old]
         if nxt.text.lower() in FUNCTION_WORDS_AFTER_CUT:
@@ -73,6 +90,15 @@ def fillers(text: str, words, may: list[bool]) -> list:
             out.append((words[n - 1].end, w.end, "", (n,)))
         elif lower == "that" and prev in SAYING and text[words[n - 1].end : w.start] == " ":
             out.append((words[n - 1].end, w.end, "", (n,)))
+    for pattern in (_ASIDE_FILLER, _SAID_IN, _OF_THE_TOTAL, _ALSO):
+        for m in pattern.finditer(text):
+            gone = [n for n, w in enumerate(words) if m.start(1) <= w.start and w.end <= m.end(1)]
+            if not gone or not all(may[n] for n in gone) or gone[0] == 0:
+                continue
+            if pattern is _ALSO and (words[gone[0] - 1].text.lower() in ("but", "not", "only")
+                                     or "only" in (w.text.lower() for w in words[max(0, gone[0] - 6) : gone[0]])):
+                continue  # "not only X but also Y": "also" answers "only"
+            out.append((m.start(1), m.end(1), "", tuple(gone)))
     return out
 
 

@@ -32,6 +32,9 @@ from dllm_core.markup import Segment
 from dllm_core.windows import window_budget
 
 from .cuts import DETERMINERS
+
+# a word after one of these is its verb ("it noted", "they split")
+SUBJECT_PRONOUNS = frozenset("i we you he she it they".split())
 from .scoring import judged_totals, word_window
 
 
@@ -57,6 +60,32 @@ def _recase(new: str, old: str) -> str:
     return new
 
 
+def synonyms_in_place(lexicon, text: str, w) -> list:
+    """The lexicon's synonyms of word ``w`` of ``text`` that can stand where it stands: the senses its neighbours
+    allow (a noun or adjective after a determiner, a verb after a subject pronoun, no adverb before a noun), never a
+    light verb or a verb with its particle."""
+    from .lexicon import LIGHT_VERBS  # noqa: PLC0415
+
+    syns = lexicon.synonyms(w.text)
+    before = re.findall(r"[A-Za-z]+", text[: w.start])[-1:]
+    if before and before[0].lower() in DETERMINERS - {"that"}:  # "the breach": a noun or adjective, no verb
+        syns = [s for s in syns if s.sense[:1] not in ("v", "r")]
+    elif any(a.pos == "v" and a.base in LIGHT_VERBS for a in lexicon.analyses(w.text.lower())):
+        syns = []  # "help people overcome": a light verb here, whatever its noun senses offer ("assist")
+    if re.match(r" (?:away|up|out|down|off|back|over|along|around|through|forward|apart|aside)\b",
+                text[w.end:]):
+        syns = []  # a verb with its particle says one thing: "move away" is not "travel away"
+    if before and before[0].lower() in SUBJECT_PRONOUNS:
+        syns = [s for s in syns if s.sense[:1] == "v"]  # "it noted" is a verb: not "it famous"
+    after = re.match(r" ([a-z]+)\b", text[w.end :])
+    if after and any(a.pos == "n" for a in lexicon.analyses(after.group(1))) and any(
+            a.pos == "a" for a in lexicon.analyses(w.text.lower())):
+        syns = [s for s in syns if s.sense[:1] != "r"]  # "an overseas embargo" is no "abroad embargo"
+    if after and after.group(1) == "to":
+        syns = [s for s in syns if s.word != "used"]  # "applied to start" -> "used to start" is a habit
+    return syns
+
+
 @torch.no_grad()
 def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int = 3,
                      min_fit: float = -5.0) -> list[Swap]:
@@ -69,7 +98,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
     - **fits the place**: each synonym's first-token log-probability minus the original word's (``min_fit``: at
       most that much less likely, in nats, or it is dropped).
     """
-    from .lexicon import LIGHT_VERBS, Lexicon  # noqa: PLC0415
+    from .lexicon import Lexicon  # noqa: PLC0415
 
     lexicon = Lexicon.load()
     adapter, tokenizer = editor.adapter, editor.tokenizer
@@ -79,15 +108,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
     for k, w in enumerate(words):
         if not may[k] or not w.text.islower():
             continue
-        syns = lexicon.synonyms(w.text)
-        before = re.findall(r"[A-Za-z]+", text[: w.start])[-1:]
-        if before and before[0].lower() in DETERMINERS - {"that"}:  # "the breach": a noun or adjective, no verb
-            syns = [s for s in syns if s.sense[:1] not in ("v", "r")]
-        elif any(a.pos == "v" and a.base in LIGHT_VERBS for a in lexicon.analyses(w.text.lower())):
-            syns = []  # "help people overcome": a light verb here, whatever its noun senses offer ("assist")
-        if re.match(r" (?:away|up|out|down|off|back|over|along|around|through|forward|apart|aside)\b",
-                    text[w.end:]):
-            syns = []  # a verb with its particle says one thing: "move away" is not "travel away"
+        syns = synonyms_in_place(lexicon, text, w)
         toks = [i for i, span in enumerate(canvas.spans) if span is not None and span[0] < w.end and span[1] > w.start]
         if syns and toks:
             places.append((k, toks, syns))
