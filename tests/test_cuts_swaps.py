@@ -382,6 +382,9 @@ def test_fillers_in_an_aside_a_source_medium_also_and_of_the_total_may_go():
     assert options("The rumor also was accompanied by talk.") == {"The rumor was accompanied by talk."}
     assert options("We must not only cut taxes but also reduce spending.") == set()  # "also" answers "only"
     assert options("Also creating jobs.") == set()
+    assert options("This is our duty, my fellow Americans, and we will meet it.") == {
+        "This is our duty and we will meet it."}  # words to the listener, capitals and all
+    assert options("It grew because, as I said, we have more jobs.") == {"It grew because we have more jobs."}
 
 
 def test_a_filler_is_cut_even_where_the_judge_reads_the_next_word_worse(bpe_editor):  # noqa: F811

@@ -40,9 +40,12 @@ _COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRES
 # ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
 # [that] the plan")
 OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well", "additionally", "in addition", "moreover",
-           "furthermore")
+           "furthermore", "folks", "my friends")
 # the same words as an aside after a sentence's first word ("And[ in fact,] this week"; "It is[, of course,] true")
-ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "furthermore")
+# and words said to the listener, not about the matter ("And[, folks,] ban", "because[, as I said,] we have")
+VOCATIVES = ("folks", "my friends", "my fellow Americans", "ladies and gentlemen")
+ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "furthermore", "as I said",
+                 "as I have said", "as I've said", "as you know", "as you all know", "as we all know") + VOCATIVES
 _ASIDE_FILLER = re.compile(r"(?<=\w)(,?\s+(?:" + "|".join(re.escape(f) for f in ASIDE_FILLERS) + r"),)(?=\s)",
                            re.IGNORECASE)
 # where a text says what a source said in: "It said[ in a statement] the offer" (less detail, the same report)
@@ -72,7 +75,6 @@ def fillers(text: str, words, may: list[bool]) -> list:
         n_old = len(m.group(1).split())
         # a capitalised word that starts a sentence counts as a possible name (writing.words): an opener is none
         if i is None or i + n_old >= len(words) or not all(may[n] or not getattr(words[n], "keep", False)
-                                                            and words[n].text.lower() in OPENERS
                                                             for n in range(i, i + n_old)):
             continue
         nxt = words[i + n_old]
@@ -93,7 +95,9 @@ def fillers(text: str, words, may: list[bool]) -> list:
     for pattern in (_ASIDE_FILLER, _SAID_IN, _OF_THE_TOTAL, _ALSO):
         for m in pattern.finditer(text):
             gone = [n for n, w in enumerate(words) if m.start(1) <= w.start and w.end <= m.end(1)]
-            if not gone or not all(may[n] for n in gone) or gone[0] == 0:
+            fixed = pattern is _ASIDE_FILLER  # its words are known: "I" or "Americans" is no name to keep here
+            if not gone or gone[0] == 0 or not all(may[n] or fixed and not getattr(words[n], "keep", False)
+                                                   for n in gone):
                 continue
             if pattern is _ALSO and (words[gone[0] - 1].text.lower() in ("but", "not", "only")
                                      or "only" in (w.text.lower() for w in words[max(0, gone[0] - 6) : gone[0]])):
