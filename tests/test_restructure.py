@@ -275,3 +275,13 @@ def test_a_verb_phrase_before_its_preposition_is_not_said_in_one_verb():
     text = "Thousands of children took part in the reading program."
     out = restructure.phrase_variants(text, words_of(text), 0, len(text), contractions=False, phrasal=True)
     assert "Thousands of children participated in the reading program." in out
+
+
+def test_two_coordinated_words_trade_places_only_when_they_are_of_one_kind():
+    from writing.restructure import coordination_swap
+
+    assert coordination_swap("Traders and analysts in oil markets said so.") == [
+        "Analysts and traders in oil markets said so."]
+    # "citizens and strengthen" only sit side by side: the "and" joins two verb phrases
+    assert coordination_swap("We must protect our citizens and strengthen our Nation against the threat.") == []
+

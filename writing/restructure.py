@@ -297,6 +297,23 @@ bolts|pots pans|fish chips|cause effect|sooner later|men women|boys girls|young 
     "\n", " ").split("|")}
 
 
+def _same_kind(a: str, b: str) -> bool:
+    """Whether two words can be the same part of speech in the same form, by the lexicon (nouns both plural, verbs
+    both past, ...). The lexicon holds only words with synonyms: two words it does not know may be of a kind, one
+    it knows and one it does not are taken to be of two. Without the lexicon, any two words."""
+    from .lexicon import Lexicon, available  # noqa: PLC0415
+
+    if not available():
+        return True
+    lexicon = Lexicon.load()
+
+    def kinds(word: str) -> set[tuple[str, str]]:
+        return {(an.pos.replace("s", "a"), an.form) for an in lexicon.analyses(word) if an.base in lexicon.index}
+
+    ka, kb = kinds(a), kinds(b)
+    return bool(ka & kb) or not ka and not kb
+
+
 def coordination_swap(sentence: str) -> list[str]:
     """"Traders and analysts in oil markets ..." -> "Analysts and traders in oil markets ...": two single words
     joined by "and", each a whole phrase (a function word or punctuation on both sides: never "oil markets and
@@ -309,8 +326,9 @@ def coordination_swap(sentence: str) -> list[str]:
         start = not before.strip()
         a, b = m.group("a"), m.group("b")
         if (a[:1].isupper() and not start or {a.lower(), b.lower()} & FUNCTION_WORDS or a.lower() == b
-                or (a.lower(), b) in _FROZEN):
-            continue  # a name mid-sentence; "this and that"; "more and more"; "ladies and gentlemen"
+                or (a.lower(), b) in _FROZEN or not _same_kind(a.lower(), b)):
+            continue  # a name mid-sentence; "this and that"; "more and more"; "ladies and gentlemen"; "protect
+            # our citizens and strengthen our Nation" joins two phrases, not the two words
         if prev and (prev[0].lower() not in FUNCTION_WORDS or prev[0].lower() in ("between", "both")
                      or not re.search(r"\s$", before)):
             continue
