@@ -411,3 +411,5 @@ def test_a_word_is_swapped_only_for_what_can_stand_in_its_place():
     assert "used" not in offered("Americans applied to start businesses.", "applied")  # "used to" is a habit
     assert "used" in offered("They applied the rule.", "applied")
     assert offered("They plan to move away soon.", "move") == set()  # a verb with its particle
+    assert offered("In view of the lower quality, farmers sold.", "view") == set()  # a set phrase
+    assert offered("The view of the river is fine.", "view")  # a noun of its own

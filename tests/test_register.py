@@ -296,6 +296,10 @@ def test_the_fact_check_counts_about_and_approximately_before_a_number_as_one():
     ("Traders estimate OPEC is producing more.", "Traders estimate that OPEC is producing more."),
     ("These are the challenges we have to meet.", "These are the challenges we must meet."),
     ("NASA will invite others so we can build peace.", "NASA will invite others so that we can build peace."),
+    ("Analysts said they expect the debt will be restructured.",  # one "that" a sentence, the first
+     "Analysts said that they expect the debt will be restructured."),
+    ("It pumped 948,000 barrels of crude daily (bpd) in March, 20,000 bpd more.",  # "(bpd)" names the abbreviation
+     "It pumped 948,000 barrels of crude daily (bpd) in March, 20,000 barrels per day more."),
 ])
 def test_more_formal_writes_out_abbreviations_the_that_of_a_reported_clause_and_purpose(text, formal):
     from writing import register, style

@@ -45,7 +45,9 @@ def _quoted(text: str, at: int) -> bool:
 def spelled_out(text: str) -> list[Edit]:
     """Newswire's abbreviations (lower case, as the wire writes them) written out."""
     return [(m.start(), m.end(), ABBREVIATIONS[m.group()]) for m in ABBREVIATION_RE.finditer(text)
-            if not _quoted(text, m.start())]
+            if not _quoted(text, m.start())
+            # "barrels of crude daily (bpd)" names the abbreviation: written out, it would say the words twice
+            and not (text[m.start() - 1 : m.start()] == "(" and text[m.end() : m.end() + 1] == ")")]
 
 
 def _has_own_verb(tokens: list[str]) -> bool:
@@ -78,6 +80,8 @@ def that_clauses(text: str) -> list[Edit]:
             continue
         if text[end:tokens[i + 1][1]] != " " or not _has_own_verb([t for t, _, _ in tokens[i + 1:]]):
             continue
+        if edits and not re.search(r"[.!?]", text[edits[-1][0] : start]):
+            continue  # one per sentence: "said that they expect that the debt ..." says "that" twice over
         edits.append((end, end, " that"))
     return edits
 

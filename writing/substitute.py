@@ -81,6 +81,8 @@ def synonyms_in_place(lexicon, text: str, w) -> list:
     if after and any(a.pos == "n" for a in lexicon.analyses(after.group(1))) and any(
             a.pos == "a" for a in lexicon.analyses(w.text.lower())):
         syns = [s for s in syns if s.sense[:1] != "r"]  # "an overseas embargo" is no "abroad embargo"
+    if after and after.group(1) == "of" and before and before[0].lower() in ("in", "on", "by", "at"):
+        syns = []  # a set phrase: "in view of" is no "in regard of", "on behalf of", "by means of"
     if after and after.group(1) == "to":
         syns = [s for s in syns if s.word != "used"]  # "applied to start" -> "used to start" is a habit
     return syns
