@@ -413,3 +413,19 @@ def test_a_word_is_swapped_only_for_what_can_stand_in_its_place():
     assert offered("They plan to move away soon.", "move") == set()  # a verb with its particle
     assert offered("In view of the lower quality, farmers sold.", "view") == set()  # a set phrase
     assert offered("The view of the river is fine.", "view")  # a noun of its own
+
+
+def test_rephrase_offers_the_register_rewording_when_nothing_else_is_found(bpe_editor, monkeypatch):  # noqa: F811
+    from writing import rephrase as rephrase_module
+    from writing import substitute
+
+    monkeypatch.setattr(substitute, "propose_synonyms", lambda *a, **k: [])
+    monkeypatch.setattr(rephrase_module, "restated", lambda *a, **k: [])
+    text = "Traders said the crude price rose 64 cts, and we're not surprised."
+    result = rephrase(bpe_editor, text, 0.5, k=3)
+    assert [a.text for a in result.alternatives] == [
+        "Traders said the crude price rose 64 cents, and we are not surprised."]  # the formal wording only:
+    # the casual one has nothing to contract further
+    assert "only a small rewording" in result.note
+    with pytest.raises(EditError, match="no word of this text has a synonym"):
+        rephrase(bpe_editor, "Crude rose sharply.", 0.5, k=3)  # no rule applies either

@@ -131,6 +131,15 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
     # a rephrase (not a tone) also says whole sentences in another order, or a set phrase in its equivalent: first,
     # as it keeps the writer's facts by construction (writing.restructure)
     moved = restated(editor, base, words, start, end) if attribute is None and not ruled else []
+    if not places and not ruled and not moved and attribute is None:
+        reworded = _register_rewordings(text, selection)
+        if reworded:
+            outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
+            alternatives = [Alternative(t, count_words(t) - outside, None, "rules") for t in reworded[:k]]
+            return ActionResult(action, alternatives[0].text, alternatives, selection, words_before, None,
+                                [w.text for w, m in zip(words, may) if not m and w.content],
+                                "only a small rewording: no word here has a synonym that means the same and reads "
+                                "as well, and no sentence can be put in another order")
     if not places and not ruled and not moved:
         what = "moves the tone and reads as well" if attribute is not None else "means the same and reads as well"
         raise EditError(f"no word of this text has a synonym that {what}"
@@ -154,6 +163,22 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
         f"that {'moves the tone, ' if attribute is not None else ''}means the same and reads as well")
     return ActionResult(action, alternatives[0].text, alternatives, selection, words_before, None,
                         [w.text for w, m in zip(words, may) if not m and w.content], note)
+
+
+def _register_rewordings(text: str, selection: tuple[int, int]) -> list[str]:
+    """The selection said in its more formal and its more casual wording by rule (:mod:`writing.register`: "said
+    the" -> "said that the", "mln dlrs" -> "million dollars", "we're" <-> "we are"): every word's meaning kept by
+    construction; what Rephrase offers when it finds no synonym and no other order."""
+    from . import register  # noqa: PLC0415
+
+    start, end = selection
+    out = []
+    for rules in (register.more_formal, register.more_casual):
+        edits = [(a + start, b + start, new) for a, b, new in rules(text[start:end])]
+        new = style.apply(text, edits)
+        if edits and new != text and new not in out:
+            out.append(new)
+    return out
 
 
 # Tones a writer asks for: the label the page shows, the rule edits, and the classifier (attribute, class) whose
