@@ -77,6 +77,9 @@ def test_phrasal_verbs_left_where_they_would_change_the_meaning(text):
     ("It happened yesterday.", "It occurred yesterday."),
     ("The kids are asleep.", "The children are asleep."),
     ("A big part of the budget.", "A large part of the budget."),
+    ("Maybe we can fund priorities like education.", "Perhaps we can fund priorities such as education."),
+    ("This will be a tough job for the country.", "This will be a difficult job for the country."),
+    ("We must act right away.", "We must act immediately."),
 ])
 def test_single_words(text, expected):
     assert formal(text) == expected
@@ -93,6 +96,8 @@ def test_single_words(text, expected):
     "As it happens, we know.",
     "A big mistake.",  # size words only of amounts and groups
     "We saw Big Ben.",  # a capital inside a sentence is a name
+    "He is a tough guy.",  # hardy, not hard
+    "It looks like rain, and things like that happen.",  # a comparison; a pronoun after "like"
 ])
 def test_guards_keep_the_other_senses(text):
     assert formal(text) == text

@@ -83,6 +83,12 @@ quantities group groups majority city cities company companies firm firms area a
 population populations organisation organisations organization organizations proportion scale""".split())
 BIG = frozenset("""part parts share shares group groups city cities company companies firm firms area areas room rooms
 building buildings""".split())  # "a large number" is idiom, "a big number" is not: back to "big" only before these
+# what is hard, not hardy: "a tough job" is "a difficult job", "a tough guy" is not a difficult one
+HARD_THINGS = frozenset("""job jobs task tasks decision decisions choice choices question questions time times year
+years challenge challenges problem problems fight road issue issues situation negotiations talks""".split())
+# verbs before "like" that compare ("looks like", "feels like"): "like" there is no "such as"
+_LIKE_VERBS = frozenset("looks feels sounds seems acts tastes smells is was does has".split())
+_NOT_AFTER_LIKE = frozenset("that this these those it them him her me us you that's".split())
 MOVERS = frozenset("""price prices cost costs rate rates sales tax taxes rent rents wage wages salary salaries
 inflation unemployment profit profits revenue revenues number numbers figure figures temperature temperatures value
 values spending demand stock stocks index output fee fees fare fares bill bills premium premiums level levels income
@@ -193,6 +199,13 @@ def _help(ctx: Context) -> bool:
     return ctx.next() in OBJECTS | {"you", "her"} and (ctx.next(1) in ("with", "in", "") or not _word(ctx.next(1)))
 
 
+def _examples(ctx: Context) -> bool:
+    """"like" / "such as" between a plural noun and its examples (a word, not a pronoun)."""
+    prev = ctx.prev()
+    return (len(prev) > 3 and prev.endswith("s") and not prev.endswith(("ss", "us", "is")) and prev not in _LIKE_VERBS
+            and prev not in PERSONAL and _word(ctx.next()) and ctx.next() not in _NOT_AFTER_LIKE)
+
+
 def _look_for(ctx: Context) -> bool:
     """A thing, and no "to" after it ("look for prices to rise" means expect)."""
     return _thing(ctx) and "to" not in [ctx.next(i) for i in range(3)]
@@ -292,6 +305,11 @@ PAIRS: tuple[Pair, ...] = (
          word=True),
     Pair(("kids'",), ("children's",), _any, _any, word=True),
     Pair(("big",), ("large",), _next_in(SIZES), _all(_next_in(BIG), lambda ctx: ctx.prev() != "at"), word=True),
+    Pair(("maybe",), ("perhaps",), _any, _any, word=True),
+    Pair(("tough",), ("difficult",), _next_in(HARD_THINGS), _next_in(HARD_THINGS), word=True),
+    # a plural noun's examples: "priorities like education" -> "priorities such as education"; not "looks like"
+    Pair(("like",), ("such as",), lambda ctx: _examples(ctx), lambda ctx: _examples(ctx), word=True),
+    Pair(("right away",), ("immediately",), _any, None, word=True),  # "immediately after" is no "right away after"
     # casual only: there is no formal pair for "start" but "begin" (above)
     Pair(v("start", "starts", "started", "started", "starting"),
          v("commence", "commences", "commenced", "commenced", "commencing"), None, _any),
