@@ -5,7 +5,9 @@ means the same and reads as well (:mod:`writing.substitute`). Before the swaps i
 fact by construction (:mod:`writing.restructure`): a whole sentence in another order ("Traders said X." -> "X,
 traders said.") or a set phrase in its equivalent ("due to" -> "because of"), when the judge reads it about as well
 as the writer's sentence. On unseen newswire and speeches, strict readers judged a third of the synonym swaps to shift
-the meaning ("purpose" -> "intent"); a new order keeps every word. **renoise** masks that share of the selection's
+the meaning ("purpose" -> "intent"); a new order keeps every word. When neither finds anything, it offers the
+sentence in its register's other wording (:mod:`writing.register`: "said the" -> "said that the", "we're" -> "we
+are") and says that this is only a small rewording. **renoise** masks that share of the selection's
 non-content words (SDEdit on the span; each candidate its own random share) and lets the sampler re-write them, the
 content words pinned; the original word at a masked position is made less likely (``change``), so that rewriting
 means changing.
