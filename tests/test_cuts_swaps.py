@@ -101,6 +101,19 @@ def is_subsequence(short: list[str], long: list[str]) -> bool:
     ("This year America has lost two patriots and fine public servants.", "lost", False),  # the verb (seed 18)
     ("It will repair bridges in the southern districts this year.", "southern", False),  # which place
     ("It will repair bridges in the southern districts, the county said.", "in the southern districts", True),
+    # seed 19: what a relative clause is about, a delayed object, an agent, a place, a kind, an amount's "in", "as"
+    ("We need to expand the pool of capital for new investments that need more jobs.", "for new investments", False),
+    ("The company said in a statement that profits rose.", "in a statement", True),  # "that" starts what was said
+    ("I have seen, even amidst the pain of recession, the real heart of America.", "the real heart of America",
+     False),
+    ("Our military is no longer undermined by artificial timelines, and we win.", "by artificial timelines", False),
+    ("In Afghanistan, America, our allies, and partners are helping.", "In Afghanistan America", False),
+    ("In Iran, we see a Government that represses its people.", "In Iran", False),
+    ("Problems caused by our overdependence on foreign oil persist.", "foreign", False),
+    ("Leaders know that double-digit inflation is no longer a way of life.", "double-digit", False),
+    ("It set up one billion dlrs in production payment facilities on the field.", "in production payment facilities",
+     False),
+    ("He was a strong man, and he was sharp as a tack.", "as a tack", False),
 ])
 
 

@@ -49,7 +49,8 @@ beyond along which who whom whose when where while because although though where
 # phrases that complete or restrict what comes before them: cutting one changes the claim, not just its detail
 # (read blind: "the rest [of the world]", "the value [of its offer] for the shares", "has the right to buy ...
 # [under certain circumstances involving change of control]"); a destination completes its verb ("the children they bring [into this world]")
-RESTRICTING_STARTERS = frozenset("of if unless until except provided providing than under into onto per".split())
+RESTRICTING_STARTERS = frozenset("of if unless until except provided providing than under into onto per as".split())
+# ("as" says a role or a comparison: "sharp [as a tack]", "served [as chairman]", read blind, seed 19)
 # (read blind, seed 16: "will not end [until their radical vision is fulfilled]" is a claim that it never ends)
 # particles that complete a verb of motion or holding: "he can go [on to college]" leaves "he can go"
 PARTICLES = frozenset("on up out off down back away over".split())
@@ -257,6 +258,17 @@ CLAIM_WORDS = frozenset({"time", "quantity", "comparison"})
 COMPASS = frozenset("north south east west northeast northwest southeast southwest".split())
 
 
+# adjectives that say which kind, not what it is like: "our overdependence on [foreign] oil", "[world] oil prices",
+# "in [genuine economic] distress" name another thing without them (read blind, seed 19)
+CLASSIFYING = frozenset("""foreign domestic international national federal local regional world global public private
+military civil civilian nuclear financial economic political social legal medical present former future total net
+gross annual monthly daily weekly quarterly""".split())
+RELATIVE_AFTER = frozenset("that which who whom whose".split())
+# verbs whose "that" after a phrase starts what was said, not a relative clause ("said [in a statement] that ...")
+REPORTING = frozenset("""said says say told tells added noted stated announced reported believes believe believed
+think thinks thought know knows knew argued argues expects expected agreed""".split())
+
+
 # a word after which a phrase that ends there has not ended: its object or complement goes on
 ENDS_NO_PHRASE = frozenset("and or plus to of".split())
 AUXILIARIES = frozenset("""is are was were has have had will would can could shall should may might must do does
@@ -318,13 +330,27 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
         return False  # "its [military mission] from", "160 [years later,] the", "was [under preparation,] the"
     if all(w not in function_words and w not in PHRASE_STARTERS for w in lowered):
         if any(_CONTRACTION.match(w) or fact_kind(w) in CLAIM_WORDS or DIRECTION_OF.get(w) in COMPASS
-               for w in lowered):
-            return False  # "[we're] helping", "some of our [last] troops", "[more] stock": not a modifier's detail
+               or w in CLASSIFYING or any(fact_kind(part) in ("number", "quantity") for part in w.split("-")[1:] or [])
+               or "-" in w and fact_kind(w.split("-")[0]) in ("number", "quantity") for w in lowered):
+            return False  # "[we're] helping", "some of our [last] troops", "[more] stock": not a modifier's detail;
+            # nor a kind ("[foreign] oil") or a count ("[double-digit] inflation")
         # modifiers come before what they modify ("a [good] loser", "never [actually] gives"): a run of such words
         # goes only when a word of the same kind follows it, so a head noun or a verb is not cut ("the
         # Palestinian [police] do not", "a criminal [offence].")
         return (joined and bool(follows) and follows not in function_words and _modifiable(words[j + 1].text)
                 and _modifiers(words, i, j))
+    if follows in RELATIVE_AFTER and joined and not (follows == "that" and before_word in REPORTING):
+        return False  # the noun a relative clause is about: "the pool of capital [for new investments] that need"
+    if lowered[0] == "by" and before_word.endswith(("ed", "en")) and len(before_word) > 3:
+        return False  # a passive's agent: "no longer undermined [by artificial timelines]"
+    if lowered[0] in ("in", "of", "for", "from") and (fact_kind(before_word) in ("number", "unit")
+                                                      or before_word in UNIT_WORDS):
+        return False  # what an amount is of: "one billion dlrs [in production payment facilities]"
+    if i == 0 or re.search(r"[.!?]\s*$", text[: words[i].start]):
+        if any(c in PHRASE_PUNCT for c in text[words[i].end : words[j].start]) or (
+                lowered[0] in FRONTED and len(lowered) > 1 and lowered[1] not in DETERMINERS):
+            return False  # a place that leads the sentence is part of its claim ("[In Iran,] we see a Government",
+            # "[In Afghanistan, America,] our allies"); a source says only where it was said ("In a filing with")
     left = text[: words[i].start].rstrip()[-1:]
     right = text[words[j].end : words[j].end + 1]
     ends_phrase = right in PHRASE_PUNCT + ".!?" or not follows or follows in function_words
@@ -348,6 +374,11 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
            or (lowered[0].endswith(("ing", "ed")) and len(lowered[0]) > 4) or left in "(—–")
     if lowered[0] in ("a", "an", "the") and _has_own_verb(lowered):
         return False  # ", [the American people have rejected that advice]." is the main clause, not an appositive
+    if lowered[0] in ("a", "an", "the"):
+        last_part = re.split(r"[,;:(—–]", text[: words[i].start].rstrip()[:-1])[-1].split()
+        if last_part and last_part[0].lower() in PHRASE_STARTERS | {"even", "especially", "only"}:
+            return False  # after an aside it is the verb's object: "I have seen, even amidst the pain, [the real
+            # heart of America]" (read blind, seed 19)
     return led and left in PHRASE_PUNCT and right in PHRASE_PUNCT + ".!?"
 
 
