@@ -442,3 +442,21 @@ def test_rephrase_offers_the_register_rewording_when_nothing_else_is_found(bpe_e
     assert "only a small rewording" in result.note
     with pytest.raises(EditError, match="no word of this text has a synonym"):
         rephrase(bpe_editor, "Crude rose sharply.", 0.5, k=3)  # no rule applies either
+
+
+@pytest.mark.parametrize("risk,first", [(-5.0, "rules"), (-1.0, "swap")])
+def test_only_risky_swaps_put_the_register_rewording_first(bpe_editor, monkeypatch, risk, first):  # noqa: F811
+    from writing import rephrase as rephrase_module
+    from writing import substitute
+
+    text = "Traders said the price rose 64 cts, and we're pleased."
+    at = text.index("pleased")
+    swap = substitute.Swap(0, at, at + len("pleased"), "glad", 0.0, risk)
+    monkeypatch.setattr(substitute, "propose_synonyms", lambda *a, **k: [swap])
+    monkeypatch.setattr(substitute, "read_swaps", lambda editor, text, swaps, *a, **k: list(swaps))
+    monkeypatch.setattr(rephrase_module, "restated", lambda *a, **k: [])
+    result = rephrase(bpe_editor, text, 0.5, k=3)
+    assert result.alternatives[0].markup == first  # how it was made
+    texts = [a.text for a in result.alternatives]
+    assert "Traders said the price rose 64 cts, and we're glad." in texts  # the swap is still offered
+    assert ("Traders said the price rose 64 cents, and we are pleased." in texts) == (first == "rules")

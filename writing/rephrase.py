@@ -133,6 +133,13 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
     # a rephrase (not a tone) also says whole sentences in another order, or a set phrase in its equivalent: first,
     # as it keeps the writer's facts by construction (writing.restructure)
     moved = restated(editor, base, words, start, end) if attribute is None and not ruled else []
+    from .substitute import RISKY  # noqa: PLC0415
+
+    if not moved and not ruled and attribute is None and swaps and all(s.risk < RISKY for s in swaps):
+        # only risky swaps: the register's other wording (kept by readers 9 times in 10) comes first
+        moved = register_first = _register_rewordings(text, selection)
+    else:
+        register_first = []
     if not places and not ruled and not moved and attribute is None:
         reworded = _register_rewordings(text, selection)
         if reworded:
@@ -154,7 +161,8 @@ def rephrase_by_swapping(editor: Editor, text: str, selection: tuple[int, int], 
         moved = [base, *moved]
     ordered, scores = rank(editor.adapter, texts) if len(texts) > 1 else (texts, None)
     outside = count_words(text[: selection[0]]) + count_words(text[selection[1] :])
-    alternatives = [Alternative(t, count_words(t) - outside, None, "rules" if t == base and ruled else "restated")
+    alternatives = [Alternative(t, count_words(t) - outside, None,
+                                "rules" if t == base and ruled or t in register_first else "restated")
                     for t in moved]
     alternatives += [Alternative(t, count_words(t) - outside, None if scores is None else scores[i],
                                  "swap")
