@@ -398,6 +398,10 @@ def test_fillers_in_an_aside_a_source_medium_also_and_of_the_total_may_go():
     assert options("This is our duty, my fellow Americans, and we will meet it.") == {
         "This is our duty and we will meet it."}  # words to the listener, capitals and all
     assert options("It grew because, as I said, we have more jobs.") == {"It grew because we have more jobs."}
+    assert options("You know, one of my proudest possessions is the flag.") == {
+        "One of my proudest possessions is the flag."}
+    assert options("Such moves would help to guard against risks.") == {"Such moves would help guard against risks."}
+    assert options("They give help to the poor.") == set()
 
 
 def test_a_filler_is_cut_even_where_the_judge_reads_the_next_word_worse(bpe_editor):  # noqa: F811

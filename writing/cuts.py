@@ -517,7 +517,9 @@ class CutSearch:
         if not options:
             return []
         lossless = frozenset(o[:3] for o in reworded)
-        whole = frozenset(o[:3] for o in fillers(draft.text, words, may))
+        # fillers, and the "of" of "all [of] these" (a reduction that cannot break a sentence either)
+        whole = frozenset(o[:3] for o in fillers(draft.text, words, may)) | frozenset(
+            o[:3] for o in reworded if draft.text[o[0] : o[1]].strip().lower() == "of")
         costs = self._costs(draft.text, options, [self.info[k] for k in draft.kept], lossless, whole)
         options, costs = [o for o, c in zip(options, costs) if c < math.inf], [c for c in costs if c < math.inf]
         if not options:

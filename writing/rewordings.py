@@ -40,11 +40,11 @@ _COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRES
 # ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
 # [that] the plan")
 OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well", "additionally", "in addition", "moreover",
-           "furthermore", "folks", "my friends")
+           "furthermore", "folks", "my friends", "you know")
 # the same words as an aside after a sentence's first word ("And[ in fact,] this week"; "It is[, of course,] true")
 # and words said to the listener, not about the matter ("And[, folks,] ban", "because[, as I said,] we have")
 VOCATIVES = ("folks", "my friends", "my fellow Americans", "ladies and gentlemen")
-ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "furthermore", "as I said",
+ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "furthermore", "as I said", "you know",
                  "as I have said", "as I've said", "as you know", "as you all know", "as we all know") + VOCATIVES
 _ASIDE_FILLER = re.compile(r"(?<=\w)(,?\s+(?:" + "|".join(re.escape(f) for f in ASIDE_FILLERS) + r"),)(?=\s)",
                            re.IGNORECASE)
@@ -57,6 +57,9 @@ _OF_THE_TOTAL = re.compile(r"\b(?:pct|percent|per cent)(\s+of\s+the\s+total)(?=[
 # "also" before a verb says that this is one more thing; the sentence says the thing without it ("The rumor[ also]
 # was", "Bally[ also] acquired"); never "but also" or "not only ... also"
 _ALSO = re.compile(r"(?<=\w)(\s+also)(?=\s+[a-z])")
+# "help" takes its verb with or without "to": "would help[ to] guard against" (never "help to the poor")
+_HELP_TO = re.compile(r"\bhelp(?:s|ed|ing)?(\s+to)(?=\s+(?!the\b|a\b|an\b|this\b|that\b|these\b|those\b|its\b"
+                      r"|their\b|our\b|his\b|her\b|my\b|your\b)[a-z]+\b)")
 INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally exactly"
                          .split())
 SAYING = frozenset("said says say added noted stated announced reported believes believe believed think thinks "
@@ -92,7 +95,7 @@ def fillers(text: str, words, may: list[bool]) -> list:
             out.append((words[n - 1].end, w.end, "", (n,)))
         elif lower == "that" and prev in SAYING and text[words[n - 1].end : w.start] == " ":
             out.append((words[n - 1].end, w.end, "", (n,)))
-    for pattern in (_ASIDE_FILLER, _SAID_IN, _OF_THE_TOTAL, _ALSO):
+    for pattern in (_ASIDE_FILLER, _SAID_IN, _OF_THE_TOTAL, _ALSO, _HELP_TO):
         for m in pattern.finditer(text):
             gone = [n for n, w in enumerate(words) if m.start(1) <= w.start and w.end <= m.end(1)]
             fixed = pattern is _ASIDE_FILLER  # its words are known: "I" or "Americans" is no name to keep here
