@@ -402,6 +402,7 @@ def test_fillers_in_an_aside_a_source_medium_also_and_of_the_total_may_go():
         "One of my proudest possessions is the flag."}
     assert options("Such moves would help to guard against risks.") == {"Such moves would help guard against risks."}
     assert options("They give help to the poor.") == set()
+    assert options("We will win, my fellow Americans.") == {"We will win."}
 
 
 def test_a_filler_is_cut_even_where_the_judge_reads_the_next_word_worse(bpe_editor):  # noqa: F811

@@ -48,6 +48,9 @@ ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "
                  "as I have said", "as I've said", "as you know", "as you all know", "as we all know") + VOCATIVES
 _ASIDE_FILLER = re.compile(r"(?<=\w)(,?\s+(?:" + "|".join(re.escape(f) for f in ASIDE_FILLERS) + r"),)(?=\s)",
                            re.IGNORECASE)
+# and a vocative that ends its sentence ("..., my fellow Americans.")
+_VOCATIVE_LAST = re.compile(r"(?<=\w)(,\s+(?:" + "|".join(re.escape(v) for v in VOCATIVES) + r"))(?=[.!?])",
+                            re.IGNORECASE)
 # where a text says what a source said in: "It said[ in a statement] the offer" (less detail, the same report)
 _SAID_IN = re.compile(r"\b(?:said|says|added|announced|noted|stated|reported)(\s+in\s+(?:a|an|its)\s+(?:"
                       r"(?:brief|short|prepared|written|joint|separate)\s+)?(?:statement|press release|news release"
@@ -95,10 +98,10 @@ def fillers(text: str, words, may: list[bool]) -> list:
             out.append((words[n - 1].end, w.end, "", (n,)))
         elif lower == "that" and prev in SAYING and text[words[n - 1].end : w.start] == " ":
             out.append((words[n - 1].end, w.end, "", (n,)))
-    for pattern in (_ASIDE_FILLER, _SAID_IN, _OF_THE_TOTAL, _ALSO, _HELP_TO):
+    for pattern in (_ASIDE_FILLER, _VOCATIVE_LAST, _SAID_IN, _OF_THE_TOTAL, _ALSO, _HELP_TO):
         for m in pattern.finditer(text):
             gone = [n for n, w in enumerate(words) if m.start(1) <= w.start and w.end <= m.end(1)]
-            fixed = pattern is _ASIDE_FILLER  # its words are known: "I" or "Americans" is no name to keep here
+            fixed = pattern in (_ASIDE_FILLER, _VOCATIVE_LAST)  # its words are known: "I" or "Americans" is no name to keep here
             if not gone or gone[0] == 0 or not all(may[n] or fixed and not getattr(words[n], "keep", False)
                                                    for n in gone):
                 continue
