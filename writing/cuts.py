@@ -218,8 +218,8 @@ def _modifiers(words, i: int, j: int) -> bool:
     before = words[i - 1].text.lower() if i > 0 else ""
     if lowered[0].endswith("ing") and before in BEFORE_A_VERB:
         return False
-    if before in SCOPE_WORDS:
-        return False  # it says which ones: "every [new] parent" is not every parent
+    if before in SCOPE_WORDS or before in ("most", "least", "more", "less"):
+        return False  # it says which ones: "every [new] parent" is not every parent; "the most [sophisticated]"
     if not available() or j + 1 >= len(words):
         return True
     lexicon = Lexicon.load()
@@ -262,8 +262,10 @@ COMPASS = frozenset("north south east west northeast northwest southeast southwe
 # "in [genuine economic] distress" name another thing without them (read blind, seed 19)
 CLASSIFYING = frozenset("""foreign domestic international national federal local regional world global public private
 military civil civilian nuclear financial economic political social legal medical present former future total net
-gross annual monthly daily weekly quarterly""".split())
+gross annual monthly daily weekly quarterly exclusive sole joint main chief principal primary""".split())
 RELATIVE_AFTER = frozenset("that which who whom whose".split())
+# adjectives whose "for" phrase says what they hold for
+COMPLETED_BY_FOR = frozenset("available responsible eligible necessary sufficient enough liable ready used".split())
 # verbs whose "that" after a phrase starts what was said, not a relative clause ("said [in a statement] that ...")
 REPORTING = frozenset("""said says say told tells added noted stated announced reported believes believe believed
 think thinks thought know knows knew argued argues expects expected agreed""".split())
@@ -283,6 +285,32 @@ def _has_own_verb(lowered: list[str]) -> bool:
         if w in RELATIVES:
             return False
         if w in AUXILIARIES:
+            return True
+    return False
+
+
+def _subject_and_verb(text: str, words, i: int, j: int) -> bool:
+    """Whether words ``i..j`` hold a subject and its verb, by the lexicon: a noun, then a past or "-s" verb form
+    followed by a determiner, a pronoun, punctuation or nothing ("a medic saved his life", "the exchange closes,";
+    not the participle of "a firm based in Ohio")."""
+    from .lexicon import Lexicon, available  # noqa: PLC0415
+
+    if not available():
+        return False
+    lexicon = Lexicon.load()
+
+    def kinds(word: str) -> set[tuple[str, str]]:
+        return {(a.pos, a.form) for a in lexicon.analyses(word) if a.base in lexicon.index}
+
+    for n in range(i, j):
+        noun, verb = words[n].text.lower(), words[n + 1].text.lower()
+        if not (("n", "base") in kinds(noun) or ("n", "pl") in kinds(noun)):
+            continue
+        if not kinds(verb) & {("v", "ed"), ("v", "s")}:
+            continue
+        after = text[words[n + 1].end :].lstrip()[:1]
+        nxt = words[n + 2].text.lower() if n + 2 < len(words) else ""
+        if n + 1 == j or not after[:1].isalnum() or nxt in DETERMINERS or nxt in ("him", "her", "them", "us", "it"):
             return True
     return False
 
@@ -356,6 +384,10 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     ends_phrase = right in PHRASE_PUNCT + ".!?" or not follows or follows in function_words
     if lowered[0] in CLAUSE_WORDS and right not in PHRASE_PUNCT + ".!?":
         return False
+    if lowered[0] in ("after", "before", "once", "when") and _subject_and_verb(text, words, i + 1, j):
+        return False  # a time clause says when the claim holds: "to initiate[, after the exchange closes,] a trade"
+    if lowered[0] == "for" and before_word in COMPLETED_BY_FOR:
+        return False  # "no money available [for cash distributions to unitholders]" says for what
     if lowered[0] in PHRASE_STARTERS and ends_phrase:
         # "opened [near a town's new train station] or the new off-ramp": the phrase's object goes on after "or"
         # (and "with [the balance plus interest] to be paid": its noun's infinitive after "to"; "the latest [in a
@@ -372,7 +404,7 @@ def _phrase_like(text: str, words, i: int, j: int, function_words) -> bool:
     # the largest bank.")
     led = (lowered[0] in PHRASE_STARTERS or lowered[0] in ("a", "an", "the", "including", "especially", "mostly")
            or (lowered[0].endswith(("ing", "ed")) and len(lowered[0]) > 4) or left in "(—–")
-    if lowered[0] in ("a", "an", "the") and _has_own_verb(lowered):
+    if lowered[0] in ("a", "an", "the") and (_has_own_verb(lowered) or _subject_and_verb(text, words, i, j)):
         return False  # ", [the American people have rejected that advice]." is the main clause, not an appositive
     if lowered[0] in ("a", "an", "the"):
         last_part = re.split(r"[,;:(—–]", text[: words[i].start].rstrip()[:-1])[-1].split()

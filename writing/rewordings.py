@@ -154,7 +154,8 @@ def reductions(text: str, words, may: list[bool]) -> list:
                 if lower[m] == word:
                     out.append((words[n - 1].end, words[n].end, "", (n,)))
                     break
-        elif word == "of" and lower[n - 1] in ("all", "both") and lower[n + 1] in DETERMINERS - {"a", "an", "no"}:
+        elif (word == "of" and lower[n - 1] in ("all", "both") and lower[n + 1] in DETERMINERS - {"a", "an", "no"}
+              and (n < 2 or lower[n - 2] not in ("or", "and"))):  # "some or all [of] their stake": "some" needs it
             out.append((words[n - 1].end, words[n].end, "", (n,)))
     starts = {w.start: n for n, w in enumerate(words)}
     for m in _RELATIVE_BE.finditer(text):
