@@ -51,7 +51,8 @@ shares stock stocks issue issues bond bonds yield yields return returns balance 
 stakes principal note notes bill bills capital charge charges account accounts future futures option options offer
 offers bid bids tender tenders record records ceiling ceilings output crude margin margins premium premiums dividend
 dividends equity equities asset assets liability liabilities holding holdings facility facilities instrument
-instruments quotation quotations posted deficit deficits surplus surpluses split splits warrant warrants hedge hedges hedged hedging""".split())
+instruments quotation quotations posted deficit deficits surplus surpluses split splits warrant warrants hedge hedges
+hedged hedging""".split())
 # commodities are traded by their names ("cocoa" is not "chocolate"), the world is not "the universe", a veto is no
 # prohibition, a podium no pulpit (read blind, seeds 18-20): never swapped, nor swapped in
 NEVER_SWAPPED = frozenset("""cocoa coffee sugar wheat corn grain grains gold silver copper tin zinc rubber cotton
