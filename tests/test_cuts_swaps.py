@@ -474,3 +474,12 @@ def test_only_risky_swaps_put_the_register_rewording_first(bpe_editor, monkeypat
     texts = [a.text for a in result.alternatives]
     assert "Traders said the price rose 64 cts, and we're glad." in texts  # the swap is still offered
     assert ("Traders said the price rose 64 cents, and we are pleased." in texts) == (first == "rules")
+
+
+def test_the_kept_words_are_those_every_alternative_still_says():
+    from writing.alternatives import ActionResult, Alternative, fact_checked
+
+    text = "Prices rose 64 cts, my fellow Americans."
+    result = ActionResult("shorten", "", [Alternative("Prices rose 64 cts.", 4)], (0, len(text)), 7, 5,
+                          ["64", "cts", "Americans"])
+    assert fact_checked(result, text, drops_allowed=("name",)).kept == ["64", "cts"]  # the vocative went

@@ -5,6 +5,8 @@ fact check of every alternative against the draft (:func:`fact_checked`)."""
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import asdict, dataclass, field, replace
 
 import torch
@@ -207,4 +209,8 @@ def fact_checked(result: ActionResult, text: str, check_facts: bool = True,
         raise EditError(f"every alternative changed a fact ({withheld[0].facts['says']}); nothing is offered")
     result.alternatives = offered
     result.text = offered[0].text
+    # the words to keep that every alternative still says ("[my fellow Americans]" may go as a filler, "cts" be
+    # written out as "cents")
+    result.kept = [w for w in result.kept
+                   if all(re.search(rf"(?<!\w){re.escape(w)}(?!\w)", a.text) for a in offered)]
     return result
