@@ -303,6 +303,8 @@ def test_the_fact_check_counts_about_and_approximately_before_a_number_as_one():
     ("NASA will invite others so we can build peace.", "NASA will invite others so that we can build peace."),
     ("Analysts said they expect the debt will be restructured.",  # one "that" a sentence, the first
      "Analysts said that they expect the debt will be restructured."),
+    ("We have to recognize that we cannot build alone.", "We must recognize that we cannot build alone."),
+    ("However the sources said the test will come.", "However, the sources said that the test will come."),
     ("It pumped 948,000 barrels of crude daily (bpd) in March, 20,000 bpd more.",  # "(bpd)" names the abbreviation
      "It pumped 948,000 barrels of crude daily (bpd) in March, 20,000 barrels per day more."),
 ])
@@ -323,6 +325,8 @@ def test_more_formal_writes_out_abbreviations_the_that_of_a_reported_clause_and_
     "We will have to go.",  # future: "will must" is no English
     "The longer they have to show results, the better.",  # the time they have, not a duty
     'He said "we have to go so we can eat" and left.',  # someone's words
+    "However it happens, we will win.",  # "in whatever way"
+    "However hard they try, it fails.",
     "The mln figure was a typo.",  # no: it is written out, but that is still the same fact; see below
 ])
 def test_more_formal_leaves_what_would_change_the_meaning_or_the_grammar(text):

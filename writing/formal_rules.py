@@ -10,6 +10,7 @@ implicit, so the facts stay the same by construction (the fact check reads "mln"
 - :func:`that_clauses`: the "that" of a reported clause written out ("Analysts said the deal is ..." ->
   "Analysts said that the deal is ..."), only where a clause with its own verb follows;
 - :func:`so_that`: a clause of purpose ("... so we can grow" -> "... so that we can grow");
+- :func:`however_comma`: "However the sources said" -> "However, the sources said";
 - :func:`must`: "we have to meet" -> "we must meet" (present tense, after a subject pronoun, never in a question or
   after a negation, where the two differ: "you don't have to" is not "you mustn't").
 
@@ -98,7 +99,7 @@ def must(text: str) -> list[Edit]:
     """"we have to meet" -> "we must meet", "it has to be" -> "it must be": a subject pronoun right before, a verb
     right after, not in a question and not after an auxiliary ("Do we have to", "will have to" differ)."""
     edits = []
-    for m in re.finditer(r"\b(?:(we|I|you|they) have|(he|she|it) has) to (?=[a-z]+\b)", text):
+    for m in re.finditer(r"\b(?:((?i:we|you|they)|I) have|((?i:he|she|it)) has) to (?=[a-z]+\b)", text):
         sentence_end = re.search(r"[.!?]", text[m.end():])
         before = re.findall(r"[A-Za-z']+", text[: m.start()])[-1:]
         if (sentence_end and sentence_end.group() == "?" or _quoted(text, m.start())
@@ -110,7 +111,19 @@ def must(text: str) -> list[Edit]:
     return edits
 
 
-RULES = (spelled_out, that_clauses, so_that, must)
+def however_comma(text: str) -> list[Edit]:
+    """"However the sources said ..." -> "However, the sources said ...": a sentence's opening "However" that
+    means "but" takes its comma (not "However hard they try", where an adjective or adverb follows, nor "However it
+    happens, ...")."""
+    edits = []
+    for m in re.finditer(r"(?:^|(?<=[.!?]\s))However(?= (?:the|a|an|this|that|these|those|it|we|they|he|she|i|you|"
+                         r"there|its|their|our|his|her|[A-Z][a-z]+)\b)", text):
+        if not _quoted(text, m.start()) and not re.match(r"(?: [\w'’]+){1,4},", text[m.end():]):
+            edits.append((m.end(), m.end(), ","))  # "However it happens, we win" is "in whatever way"
+    return edits
+
+
+RULES = (spelled_out, that_clauses, so_that, must, however_comma)
 
 
 def edits(text: str) -> list[Edit]:
