@@ -412,6 +412,14 @@ def test_fillers_in_an_aside_a_source_medium_also_and_of_the_total_may_go():
     assert options("Such moves would help to guard against risks.") == {"Such moves would help guard against risks."}
     assert options("They give help to the poor.") == set()
     assert options("We will win, my fellow Americans.") == {"We will win."}
+    assert options("As I mentioned earlier, our efforts are to give them a future.") == {
+        "Our efforts are to give them a future."}
+    assert options("Make no mistake about it: If Congress passes a ban, I will veto it.") == {
+        "If Congress passes a ban, I will veto it."}
+    assert options("Make no mistake about it") == set()  # no sentence after it
+    assert options("We cannot win without helping others to build theirs.") == {
+        "We cannot win without helping others build theirs."}
+    assert options("They help them to safety.") == set()  # a place, not a verb
 
 
 def test_a_filler_is_cut_even_where_the_judge_reads_the_next_word_worse(bpe_editor):  # noqa: F811

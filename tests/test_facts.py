@@ -39,10 +39,17 @@ def test_each_kind_of_changed_fact_is_caught_and_named(draft, edit, kind, says):
     ("We do not know.", "We don't know."),  # the same negation
     ("Officials said yesterday that the talks failed.", "Officials said yesterday that the talks collapsed."),
     ("Yesterday, officials said the talks failed.", "Officials said the talks failed."),  # recased, no new name
+    ("As I mentioned earlier, our goal is peace.", "Our goal is peace."),  # the speaker's aside, no time
+    ("Make no mistake about it: I will veto it.", "I will veto it."),  # emphasis, no negation
 ])
 def test_edits_that_keep_the_facts_pass(draft, edit):
     result = check(draft, edit, drops_allowed=("time",))
     assert result.ok, result.says
+
+
+def test_an_aside_s_words_are_no_facts_but_the_same_words_elsewhere_are():
+    assert not check("Prices rose earlier this week.", "Prices rose this week.").ok
+    assert not check("There is no mistake in the bill.", "There is a mistake in the bill.").ok
 
 
 def test_drops_allowed_only_for_the_kinds_given():

@@ -187,12 +187,20 @@ def _common_start(lower: str) -> bool:
 _CORRELATIVE_BOTH = re.compile(r"(?: (?!of\b)[\w'’-]+){1,6} and\b")  # "both X and Y": up to six words, no punctuation
 
 
+# set phrases that hold a fact-looking word but state no fact: the speaker's own asides ("As I mentioned
+# [earlier]", "Make [no] mistake about it"); their words are not read as facts, so a Shorten that drops the aside
+# drops nothing a reader relies on
+_DISCOURSE = re.compile(r"\b(?:as (?:I|we) (?:mentioned|noted|said|have said) (?:earlier|before|previously)"
+                        r"|make no mistake)\b", re.IGNORECASE)
+
+
 def fact_words(text: str) -> dict[str, Counter]:
     """Per kind, the multiset of fact words in ``text`` (numbers normalised). A capitalised word at a sentence start
     counts as a name unless it is a function word; :func:`check` forgives one that is the other text's own word
     in lower case (a cut that makes "officials" begin the sentence)."""
     out: dict[str, Counter] = {k: Counter() for k in KINDS}
     text = ABBREVIATION_RE.sub(lambda m: ABBREVIATIONS[m.group()], text)  # "11 mln dlrs" = "11 million dollars"
+    text = _DISCOURSE.sub(lambda m: " " * len(m.group()), text)
     for m in _WORD.finditer(text):
         w = m.group()
         before = text[: m.start()]

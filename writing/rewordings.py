@@ -40,12 +40,15 @@ _COMPRESSION = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(COMPRES
 # ...") and intensifiers ("[very] large", "how you'll [actually] pay"); a "that" after a verb of saying ("said
 # [that] the plan")
 OPENERS = ("and", "after all", "in fact", "indeed", "of course", "well", "additionally", "in addition", "moreover",
-           "furthermore", "folks", "my friends", "you know")
+           "furthermore", "folks", "my friends", "you know", "as I said", "as I have said", "as I mentioned",
+           "as I mentioned earlier", "as I mentioned before", "as I noted", "as I noted earlier", "as you know",
+           "as we all know", "make no mistake about it:", "make no mistake:", "let me be clear:")
 # the same words as an aside after a sentence's first word ("And[ in fact,] this week"; "It is[, of course,] true")
 # and words said to the listener, not about the matter ("And[, folks,] ban", "because[, as I said,] we have")
 VOCATIVES = ("folks", "my friends", "my fellow Americans", "ladies and gentlemen")
 ASIDE_FILLERS = ("in fact", "indeed", "of course", "additionally", "moreover", "furthermore", "as I said", "you know",
-                 "as I have said", "as I've said", "as you know", "as you all know", "as we all know") + VOCATIVES
+                 "as I have said", "as I've said", "as you know", "as you all know", "as we all know",
+                 "as I mentioned", "as I mentioned earlier", "as I noted") + VOCATIVES
 _ASIDE_FILLER = re.compile(r"(?<=\w)(,?\s+(?:" + "|".join(re.escape(f) for f in ASIDE_FILLERS) + r"),)(?=\s)",
                            re.IGNORECASE)
 # and a vocative that ends its sentence ("..., my fellow Americans.")
@@ -61,14 +64,16 @@ _OF_THE_TOTAL = re.compile(r"\b(?:pct|percent|per cent)(\s+of\s+the\s+total)(?=[
 # was", "Bally[ also] acquired"); never "but also" or "not only ... also"
 _ALSO = re.compile(r"(?<=\w)(\s+also)(?=\s+[a-z])")
 # "help" takes its verb with or without "to": "would help[ to] guard against" (never "help to the poor")
-_HELP_TO = re.compile(r"\bhelp(?:s|ed|ing)?(\s+to)(?=\s+(?!the\b|a\b|an\b|this\b|that\b|these\b|those\b|its\b"
+_HELP_TO = re.compile(r"\bhelp(?:s|ed|ing)?(?:\s+(?:them|us|you|him|her|me|others|people|families|workers))?(\s+to)"
+                      r"(?=\s+(?!the\b|a\b|an\b|this\b|that\b|these\b|those\b|its\b"
                       r"|their\b|our\b|his\b|her\b|my\b|your\b)[a-z]+\b)")
 INTENSIFIERS = frozenset("very really actually simply truly certainly clearly indeed basically literally exactly"
                          .split())
 SAYING = frozenset("said says say added noted stated announced reported believes believe believed think thinks "
                    "thought know knows knew".split())
-OPENER_AT = re.compile(r"(?:^|(?<=[.!?]\s))(" + "|".join(re.escape(o) for o in OPENERS) + r")\b,?\s+(?=\w)",
-                     re.IGNORECASE)
+# an opener that ends in a colon ("Make no mistake about it:") ends there; a word ends at a word boundary
+OPENER_AT = re.compile(r"(?:^|(?<=[.!?]\s))(" + "|".join(re.escape(o) for o in sorted(OPENERS, key=len, reverse=True))
+                       + r")(?:(?<=:)|\b,?)\s+(?=\w)", re.IGNORECASE)
 
 
 def fillers(text: str, words, may: list[bool]) -> list:
@@ -105,11 +110,22 @@ def fillers(text: str, words, may: list[bool]) -> list:
             if not gone or gone[0] == 0 or not all(may[n] or fixed and not getattr(words[n], "keep", False)
                                                    for n in gone):
                 continue
+            if pattern is _HELP_TO and not _verb_base(text[m.end(1):].split(None, 1)[0]):
+                continue  # "help them to safety": "to" leads a place, not a verb
             if pattern is _ALSO and (words[gone[0] - 1].text.lower() in ("but", "not", "only")
                                      or "only" in (w.text.lower() for w in words[max(0, gone[0] - 6) : gone[0]])):
                 continue  # "not only X but also Y": "also" answers "only"
             out.append((m.start(1), m.end(1), "", tuple(gone)))
     return out
+
+
+def _verb_base(word: str) -> bool:
+    """Whether ``word`` reads as a verb's base form (WordNet; without the lexicon, whatever is lower case)."""
+    from . import lexicon  # noqa: PLC0415  (the lexicon loads its data on first use)
+
+    if not lexicon.available():
+        return word.islower()
+    return any(a.pos == "v" and a.form == "base" for a in lexicon.Lexicon.load().analyses(word.lower()))
 
 
 # words a coordination may say once for both sides: "our duty and [our] privilege", "to our citizens and [to] our
