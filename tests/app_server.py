@@ -21,7 +21,7 @@ def serve(editor):
     studio = ui.Studio(editor)
     demo = ui.build_ui(studio)
     demo.queue(max_size=16)
-    kwargs = {**web.launch_kwargs(), "server_name": "127.0.0.1", "server_port": free_port()}
+    kwargs = {**web.launch_kwargs(studio), "server_name": "127.0.0.1", "server_port": free_port()}
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     try:
         yield url.rstrip("/") + "/"
