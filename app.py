@@ -214,11 +214,13 @@ class RequestSizeLimit:
 
 
 class StreamWatch:
-    """ASGI middleware: a client that drops its session's event stream (``GET .../queue/data?session_hash=S``, where
-    Gradio's page and its Python client read every result of the session) before the stream ended is gone, and
-    ``on_gone(S)`` is called (the Studio stops that session's run and action: :meth:`Studio.client_gone`). Gradio
-    notices the drop too, but only drops what is still queued, and stops a run only at its next step; an action
-    computing in its worker thread would run to its end for no one."""
+    """ASGI middleware: a client that drops its session's event stream before the stream ended is gone, and
+    ``on_gone(S)`` is called for its session S (the Studio stops that session's run and action:
+    :meth:`Studio.client_gone`). The streams: ``GET .../queue/data?session_hash=S``, where Gradio's page and its
+    Python client read every result of their session, and ``GET .../call/API/EVENT`` of the HTTP API (curl), whose
+    session is the event's id when the caller sent none. Gradio notices the drop too, but only drops what is still
+    queued, and stops a run only at its next step; an action computing in its worker thread would run to its end
+    for no one."""
 
     def __init__(self, app, on_gone: Callable[[str], object]):
         self.app, self.on_gone = app, on_gone
@@ -259,13 +261,18 @@ class StreamWatch:
 
     @staticmethod
     def session_of(scope) -> str | None:
-        if scope.get("type") != "http" or scope.get("method") != "GET" or \
-                not scope.get("path", "").rstrip("/").endswith("/queue/data"):
+        """The session whose results this request streams (None: not such a stream)."""
+        if scope.get("type") != "http" or scope.get("method") != "GET":
             return None
-        from urllib.parse import parse_qs  # noqa: PLC0415
+        parts = scope.get("path", "").rstrip("/").split("/")
+        if parts[-2:] == ["queue", "data"]:
+            from urllib.parse import parse_qs  # noqa: PLC0415
 
-        values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [""]
-        return values[0][:200] or None
+            values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [""]
+            return values[0][:200] or None
+        if len(parts) >= 3 and "call" in parts[-4:-2]:  # .../call/API/EVENT, .../call/v2/API/EVENT
+            return parts[-1][:200] or None
+        return None
 
 
 def launch_kwargs(studio: Studio | None = None) -> dict:

@@ -19,7 +19,7 @@ import pytest
 from conftest import make_tiny_adapter
 
 from app_server import serve
-from dllm_core import Editor
+from dllm_core import Editor, SamplerConfig, batching, cancel
 
 httpx = pytest.importorskip("httpx")
 gradio_client = pytest.importorskip("gradio_client")
@@ -81,33 +81,43 @@ def shorten_data() -> list:
     return [LONG, 0, 0, "50%", 0.5, "formal", 2, 0, None, None, None]
 
 
-def join(url: str, fn_index: int, data: list) -> str:
+def join(url: str, api: str, data: list) -> str:
+    """Queue a request as the page and the Python client do; the path of its session's event stream."""
     session = uuid.uuid4().hex[:11]
-    httpx.post(f"{url}gradio_api/queue/join", json={"data": data, "fn_index": fn_index, "session_hash": session,
-                                                    "event_data": None}, timeout=30).raise_for_status()
-    return session
+    httpx.post(f"{url}gradio_api/queue/join", json={"data": data, "fn_index": api_index(url, api),
+                                                    "session_hash": session, "event_data": None},
+               timeout=30).raise_for_status()
+    return f"gradio_api/queue/data?session_hash={session}"
 
 
-def stream_then_drop(url: str, session: str, computing_s: float, until=lambda: True) -> float:
-    """Read the session's event stream until its request has computed ``computing_s`` (and ``until()``), then close
-    the connection (as a closed tab or a killed client does). Returns when it dropped."""
+def call(url: str, api: str, data: list) -> str:
+    """Queue a request as curl does (the HTTP API); the path of its event stream."""
+    r = httpx.post(f"{url}gradio_api/call/{api}", json={"data": data}, timeout=30)
+    r.raise_for_status()
+    return f"gradio_api/call/{api}/{r.json()['event_id']}"
+
+
+def stream_then_drop(url: str, path: str, log: PassLog, computing_s: float, until=lambda: True) -> float:
+    """Read the request's event stream until it has computed ``computing_s`` (from its first forward pass; and
+    ``until()``), then close the connection (as a closed tab or a killed client does). Returns when it dropped."""
     parts = urllib.parse.urlsplit(url)
+    passes = len(log.starts)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        sock.sendall(f"GET {parts.path}gradio_api/queue/data?session_hash={session} HTTP/1.1\r\n"
-                     f"Host: {parts.netloc}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        sock.sendall(f"GET {parts.path}{path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+                     "Accept: text/event-stream\r\n\r\n".encode())
         sock.settimeout(0.02)
         seen, started, deadline = b"", None, time.monotonic() + 20
         while started is None or time.monotonic() - started < computing_s or not until():
             assert time.monotonic() < deadline, "the request never started"
+            if started is None and len(log.starts) > passes:
+                started = log.starts[passes]
             try:
                 chunk = sock.recv(1 << 16)
             except TimeoutError:
                 continue
             assert chunk, "the server closed the stream"
             seen = (seen + chunk)[-8192:]
-            if started is None and b'"process_starts"' in seen:
-                started = time.monotonic()
-            assert b'"process_completed"' not in seen, "the request ended before the drop: make it longer"
+            assert b"complete" not in seen, "the request ended before the drop: make it longer"
         return time.monotonic()
 
 
@@ -121,28 +131,60 @@ def settle(log: PassLog, quiet_s: float = 1.5, limit_s: float = 8.0) -> None:
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("what", ["run", "shorten"])
-def test_a_dropped_client_has_its_work_stopped_within_a_second(served, what):
+@pytest.mark.parametrize("what, how", [("run", join), ("shorten", join), ("shorten", call)])
+def test_a_dropped_client_has_its_work_stopped_within_a_second(served, what, how):
     url, adapter, log = served
-    data = run_data(48, 48) if what == "run" else shorten_data()
-    session = join(url, api_index(url, what), data)
-    before = adapter.forward_passes
-    dropped = stream_then_drop(url, session, 0.6)
-    assert adapter.forward_passes > before, "nothing computed before the drop"
+    path = how(url, what, run_data(48, 48) if what == "run" else shorten_data())
+    dropped = stream_then_drop(url, path, log, 0.6)
     settle(log)
     late = log.after(dropped)
     assert len(late) <= 1, f"{len(late)} passes started after the drop: {late}"
     assert all(t < 1.0 for t in late), late
 
 
+def test_a_cancelled_request_does_not_cancel_the_pass_it_shares(tokenizer):
+    """The engine's side, made certain: one request's token is set during a pass it shares with another."""
+    adapter = make_tiny_adapter(tokenizer, seed=3)
+    editor = Editor(adapter)
+    other_draft, config = "The ferry [[10]] in the harbour.", SamplerConfig(steps=10, seed=1)
+    solo = editor.edit(other_draft, config).text
+    stop, outcome = threading.Event(), []
+
+    def cancel_in_a_shared_pass(module, args):  # (the first layer; only the batcher's shared passes set a layout)
+        if getattr(batching._scope, "layout", None) is not None:
+            time.sleep(0.05)  # (the cancelled request's next check comes while this pass still runs)
+            stop.set()
+
+    adapter.model.bert.encoder.layer[0].register_forward_pre_hook(cancel_in_a_shared_pass)
+    adapter.enable_step_batching(wait_s=30.0, direct=False)  # every step waits for every open request
+    try:
+        def cancelled() -> None:
+            with cancel.scope(stop):
+                try:
+                    editor.edit("The harbour was [[20]] when the ferry came in.", SamplerConfig(steps=20, seed=2))
+                    outcome.append("finished")
+                except cancel.Cancelled:
+                    outcome.append("cancelled")
+
+        thread = threading.Thread(target=cancelled)
+        thread.start()
+        while adapter.batcher.stats.calls == 0:  # (its first step alone: it started the batcher's worker)
+            time.sleep(0.005)
+        other = editor.edit(other_draft, config)  # alongside it, in this thread (no cancel scope)
+        thread.join(30)
+        stats = adapter.batcher.stats
+        assert outcome == ["cancelled"] and stop.is_set() and stats.shared >= 1 and stats.retried == 0, (outcome, stats)
+        assert other.text == solo  # the pass it shared with the cancelled request ran to its end for it
+    finally:
+        adapter.disable_step_batching()
+
+
 def test_a_dropped_client_does_not_stop_the_others_batched_with_it(served):
     url, adapter, log = served
     client = gradio_client.Client(url, verbose=False)
-    session = join(url, api_index(url, "run"), run_data(40, 40))
-    shared = adapter.batcher.stats.shared
-    other = client.submit(*run_data(24, 24)[:17], "embedded", "parallel", api_name="/run")
-    # dropped once the two runs have shared two passes (their steps batched together)
-    stream_then_drop(url, session, 0.2, until=lambda: adapter.batcher.stats.shared >= shared + 2)
+    path = join(url, "run", run_data(40, 40))
+    other = client.submit(*run_data(16, 16)[:17], "embedded", "parallel", api_name="/run")
+    stream_then_drop(url, path, log, 0.8)
     out = other.result(timeout=60)
     assert "done" in out[6] and "▒" not in out[3], out[6]  # its whole result, not a stopped one
 
