@@ -213,17 +213,83 @@ class RequestSizeLimit:
         await JSONResponse({"error": error}, status_code=413)(scope, receive, send)
 
 
-def launch_kwargs() -> dict:
+class StreamWatch:
+    """ASGI middleware: a client that drops its session's event stream before the stream ended is gone, and
+    ``on_gone(S)`` is called for its session S (the Studio stops that session's run and action:
+    :meth:`Studio.client_gone`). The streams: ``GET .../queue/data?session_hash=S``, where Gradio's page and its
+    Python client read every result of their session, and ``GET .../call/API/EVENT`` of the HTTP API (curl), whose
+    session is the event's id when the caller sent none. Gradio notices the drop too, but only drops what is still
+    queued, and stops a run only at its next step; an action computing in its worker thread would run to its end
+    for no one."""
+
+    def __init__(self, app, on_gone: Callable[[str], object]):
+        self.app, self.on_gone = app, on_gone
+
+    async def __call__(self, scope, receive, send):
+        session = self.session_of(scope)
+        if session is None:
+            await self.app(scope, receive, send)
+            return
+        ended = told = False
+
+        def gone() -> None:
+            nonlocal told
+            if not ended and not told:
+                told = True
+                try:
+                    self.on_gone(session)
+                except Exception:  # the server goes on whatever the callback does
+                    log.exception("stopping a gone client's work failed")
+
+        async def watched_receive():
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                gone()
+            return message
+
+        async def watched_send(message):
+            nonlocal ended
+            if message.get("type") == "http.response.body" and not message.get("more_body", False):
+                ended = True  # the stream ended: a disconnect after this is no drop
+            try:
+                await send(message)
+            except OSError:  # (ASGI 2.4 servers say a client is gone this way)
+                gone()
+                raise
+
+        await self.app(scope, watched_receive, watched_send)
+
+    @staticmethod
+    def session_of(scope) -> str | None:
+        """The session whose results this request streams (None: not such a stream)."""
+        if scope.get("type") != "http" or scope.get("method") != "GET":
+            return None
+        parts = scope.get("path", "").rstrip("/").split("/")
+        if parts[-2:] == ["queue", "data"]:
+            from urllib.parse import parse_qs  # noqa: PLC0415
+
+            values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("session_hash") or [""]
+            return values[0][:200] or None
+        if len(parts) >= 3 and "call" in parts[-4:-2]:  # .../call/API/EVENT, .../call/v2/API/EVENT
+            return parts[-1][:200] or None
+        return None
+
+
+def launch_kwargs(studio: Studio | None = None) -> dict:
+    """``demo.launch``'s settings; with ``studio``, a client that goes away has its work stopped (StreamWatch)."""
     from starlette.middleware import Middleware  # noqa: PLC0415
 
+    middleware = [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES)]
+    if studio is not None:
+        middleware.append(Middleware(StreamWatch, on_gone=studio.client_gone))
     return dict(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                 server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
                 css_paths=[CSS_PATH], theme=THEME, footer_links=["api"], state_session_capacity=STATE_SESSIONS,
-                app_kwargs={"middleware": [Middleware(RequestSizeLimit, max_bytes=MAX_REQUEST_BYTES)]})
+                app_kwargs={"middleware": middleware})
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # a stopped container still removes its downloads
-    app, _ = create_app()
-    app.launch(**launch_kwargs())
+    app, studio = create_app()
+    app.launch(**launch_kwargs(studio))

@@ -38,6 +38,7 @@ from pathlib import Path
 
 import torch
 
+from . import cancel
 from .block_diffusion import prompt_canvas_logits
 from .spelling import ATTACHES_LEFT, Spelling
 
@@ -117,6 +118,7 @@ class ModelAdapter:
             raise ValueError(f"unknown model kind {kind!r}")
         self.kind = kind
         self.model = model.eval()
+        cancel.watch(self.model)  # and at its next layer
         self.tokenizer = tokenizer
         self.name = name
         self.mask_id = int(mask_id if mask_id is not None else tokenizer.mask_token_id)
@@ -224,6 +226,7 @@ class ModelAdapter:
         """Apply ``quantize`` ("int8", or "auto" = int8 for an fp32 model on a CPU) in place; returns self."""
         if quantize in ("int8", "auto") and self.device.type == "cpu" and self.dtype == torch.float32:
             self.model = quantize_int8(self.model)
+            cancel.watch(self.model)
             self.quantized = True
         return self
 
@@ -277,6 +280,7 @@ class ModelAdapter:
                   cols: torch.Tensor) -> torch.Tensor:
         """Logits (float32) for the tokens at ``(rows[k], cols[k])`` of a framed batch; one forward pass. Only
         those positions go through the vocabulary projection where the model allows it."""
+        cancel.check()  # a cancelled request stops before its next pass (dllm_core.cancel)
         self.forward_passes += 1
         input_ids = input_ids.to(self.device)
         attention_mask = attention_mask.to(self.device)
@@ -318,6 +322,7 @@ class ModelAdapter:
         :attr:`can_score`."""
         if not self.can_score:
             raise NotImplementedError(f"{self.name} has no causal reading")
+        cancel.check()
         self.forward_passes += 1
         input_ids, attention_mask = input_ids.to(self.device), attention_mask.to(self.device)
         if self._reads_with_base():
@@ -344,6 +349,7 @@ class ModelAdapter:
         cut was noise, "the Palestinian police do not have around" read as well as "... have control around")."""
         if self._judge is None:
             self._judge = self.judge_loader().to(device=self.device, dtype=self.dtype).eval()
+            cancel.watch(self._judge)
         return self._judge
 
     @torch.no_grad()
@@ -355,6 +361,7 @@ class ModelAdapter:
             raise NotImplementedError(f"{self.name} has no causal reading to score with")
         if self._reads_with_base():
             return self.judge_log_probs(seqs)
+        cancel.check()
         self.forward_passes += 1
         input_ids, attention, offset = self.frame(seqs)
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
@@ -373,6 +380,7 @@ class ModelAdapter:
         if self.judge_loader is None:
             return self.token_log_probs(seqs)
         judge = self.judge()
+        cancel.check()
         self.forward_passes += 1
         input_ids, attention, offset = self.frame(seqs)
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
@@ -414,6 +422,7 @@ class ModelAdapter:
         else:
             body, head, embed = self.model.causal.model, self.model.causal.lm_head, self.model.embed
             top = self.vocab_size - 2
+        cancel.check()
         self.forward_passes += 2
         n = len(continuations)
         pre = torch.cat([torch.tensor([self.cls_id]), prefix.cpu()]).clamp(max=top)[None].to(self.device)

@@ -34,10 +34,14 @@ Exactness. Padding a window to a longer one changes float rounding in attention 
 model, ~1e-5 on MiniLM), so a request in a shared pass equals its solo run up to that: the same texts and commits
 in every test and benchmark run, but not a bit-for-bit guarantee. Calls made straight to the adapter (writing
 actions' scoring, auto-length drafts, candidate ranking) are not batched.
+
+Cancelling (:mod:`dllm_core.cancel`): a cancelled request raises before it hands in its next call; the workers run
+outside every request's cancel scope, so a pass the others share is never cancelled with it.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Iterator
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from . import cancel
 from .limits import (BATCH_BULK_TOKENS, BATCH_PASS_TOKENS_CPU, BATCH_PASS_TOKENS_GPU, SERVING_CONCURRENCY_CPU,
                      SERVING_CONCURRENCY_GPU)
 
@@ -99,7 +104,9 @@ class Session:
 
     def logits_at(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, rows: torch.Tensor,
                   cols: torch.Tensor) -> torch.Tensor:
-        """What :meth:`ModelAdapter.logits_at` returns for these arguments, computed in a shared pass."""
+        """What :meth:`ModelAdapter.logits_at` returns for these arguments, computed in a shared pass (not handed
+        in when this request is cancelled: :mod:`dllm_core.cancel`)."""
+        cancel.check()
         return self.batcher._submit(self, input_ids, attention_mask, rows, cols)
 
 
@@ -195,7 +202,9 @@ class StepBatcher:
     def _start(self, lane: int) -> None:
         worker = self._workers[lane]
         if worker is None or not worker.is_alive():
-            worker = threading.Thread(target=self._work, args=(lane,), name=f"step-batcher-{lane}", daemon=True)
+            # in a context of its own: a shared pass is in no request's cancel scope (dllm_core.cancel)
+            worker = threading.Thread(target=contextvars.Context().run, args=(self._work, lane),
+                                      name=f"step-batcher-{lane}", daemon=True)
             self._workers[lane] = worker
             worker.start()
 

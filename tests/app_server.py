@@ -16,12 +16,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(editor):
-    """Yield the URL of the app on ``editor``; close the server afterwards."""
+def serve(editor, concurrency: int = 1):
+    """Yield the URL of the app on ``editor`` (``concurrency``: requests computing at once); close the server
+    afterwards."""
     studio = ui.Studio(editor)
-    demo = ui.build_ui(studio)
+    demo = ui.build_ui(studio, concurrency=concurrency)
     demo.queue(max_size=16)
-    kwargs = {**web.launch_kwargs(), "server_name": "127.0.0.1", "server_port": free_port()}
+    kwargs = {**web.launch_kwargs(studio), "server_name": "127.0.0.1", "server_port": free_port()}
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **kwargs)
     try:
         yield url.rstrip("/") + "/"

@@ -29,6 +29,7 @@ import gradio as gr
 from .session_files import SessionFiles
 from dllm_core import EditError, Editor, EditResult, SamplerConfig
 from dllm_core.api import check_draft
+from dllm_core import cancel
 from dllm_core.adapter import LOCAL_MODELS
 from dllm_core.config import is_number, threshold_setting, whole_number
 from dllm_core.limits import MAX_LENGTH_PERCENT, run_seconds
@@ -99,8 +100,11 @@ class Studio(ModelChoice, Marking, Writer):
         self.load_lock = threading.Lock()
         self.downloads = SessionFiles()  # trajectory files: one per session, removed with it (ui.session_files)
         self.page: Page | None = None
-        # Stop: one event per session whose run is queued or streaming; the run checks it before every step
+        # Stop: one event per session whose run is queued or streaming, and one per session whose writing action is
+        # queued or computing; the work runs in its cancel scope (dllm_core.cancel): it stops before its next
+        # forward pass or layer once the event is set (Stop, the client gone: client_gone)
         self.stops: dict[str, threading.Event] = {}
+        self.action_stops: dict[str, threading.Event] = {}
         self.stops_lock = threading.Lock()
         self.streaming = 0  # runs streaming now (all models): frames are coalesced while there are several
         # (model, action) -> the last TIMINGS_KEPT (seconds, words of the selection) of that action: the estimate
@@ -204,28 +208,41 @@ class Studio(ModelChoice, Marking, Writer):
         return {self.ui.run_btn: gr.Button(interactive=True), **self.show_alternatives(session)}
 
     def stop(self, request: gr.Request | None = None) -> dict:
-        """Stop: the session's run ends before its next step (the step under way finishes) and says where it got;
-        a run still in the queue ends before it starts. The run itself reports, so nothing is updated here while
-        one is on; with none, Run is made clickable again and the message says so."""
-        key = getattr(request, "session_hash", None)
-        with self.stops_lock:
-            event = self.stops.get(key) if key is not None else None
-        if event is not None:
-            event.set()
+        """Stop: the session's run ends before its next forward pass (its last whole step shows) and says where it
+        got, and its writing action ends with a message; either, still in the queue, ends before it starts. The
+        work itself reports, so nothing is updated here while some is on; with none, Run is made clickable again
+        and the message says so."""
+        if self._cancel(getattr(request, "session_hash", None)):
             return gr.skip()
         return {self.ui.message: message_html("nothing is running", "hint"), self.ui.run_btn: gr.Button(interactive=True)}
 
-    def _stop_event(self, key: str | None) -> threading.Event:
+    def client_gone(self, key: str | None) -> None:
+        """The session's client went away (its page closed, its connection dropped: app.StreamWatch, and the tab's
+        unload): its run and its action stop before their next forward pass, and no one else's work does."""
+        if self._cancel(key):
+            log.info("a client went away: its work stops")
+
+    def _cancel(self, key: str | None) -> bool:
+        """Set the session's stop events (its run's, its action's); whether there was one."""
+        with self.stops_lock:
+            events = [table[key] for table in (self.stops, self.action_stops) if key is not None and key in table]
+        for event in events:
+            event.set()
+        return bool(events)
+
+    def _stop_event(self, key: str | None, table: dict | None = None) -> threading.Event:
+        """The stop event of the session's run (``table``: ``self.action_stops``, of its action)."""
         if key is None:
             return threading.Event()  # a direct call: stopped by closing the generator
         with self.stops_lock:
-            return self.stops.setdefault(key, threading.Event())
+            return (self.stops if table is None else table).setdefault(key, threading.Event())
 
-    def _run_done(self, key: str | None, event: threading.Event) -> None:
+    def _run_done(self, key: str | None, event: threading.Event, table: dict | None = None) -> None:
         if key is not None:
+            table = self.stops if table is None else table
             with self.stops_lock:
-                if self.stops.get(key) is event:
-                    del self.stops[key]
+                if table.get(key) is event:
+                    del table[key]
 
     def run(self, draft, steps, schedule, order, temperature, top_p, block_length, remask, threshold, strength,
             seed, required, banned, attribute, attribute_strength, cfg_scale, percent, session, model=None,
@@ -244,6 +261,8 @@ class Studio(ModelChoice, Marking, Writer):
         stream = None
         counted = False
         timed_out = False
+        frames: list[dict] = []
+        last = None  # the last step
         try:
             if stop.is_set():
                 yield {p.message: message_html("stopped before the run started; your draft is unchanged", "hint")}
@@ -277,14 +296,17 @@ class Studio(ModelChoice, Marking, Writer):
                     raise EditError(f"settings: {exc}") from None
             stream = guided.edit_stream(editor, draft, config, required, banned, attribute, attribute_strength,
                                         cfg_scale, percent / 100)
-            frames: list[dict] = []
             surface: list[str | None] = []
             last_chart = sent = 0.0
             deadline = time.perf_counter() + self.run_seconds(editor)
             with self.stops_lock:
                 self.streaming += 1
                 counted = True
-            for item in stream:
+            while True:
+                with cancel.scope(stop):  # Stop, the time limit, the client gone: no further forward pass
+                    item = next(stream, None)
+                if item is None:
+                    return
                 if isinstance(item, EditResult):
                     if item.trajectory:  # the steps of the canvas that won (a length variant may beat the first)
                         view = view_positions(item.trajectory[0].states)
@@ -298,6 +320,7 @@ class Studio(ModelChoice, Marking, Writer):
                     everything = item.surface_texts()
                     surface = [everything[i] for i in view]
                 frames.append(item.records[0].to_json(editor.tokenizer, positions=view))
+                last = item
                 now = time.perf_counter()
                 if now > deadline and not stop.is_set():  # the time limit: it ends as Stop ends a run
                     stop.set()
@@ -323,6 +346,9 @@ class Studio(ModelChoice, Marking, Writer):
                 if stop.is_set():  # Stop was pressed while this step ran or was on its way to the page
                     yield self._stopped(frames, partial, timed_out)
                     return
+        except cancel.Cancelled:  # (stopped within a step: the steps before it show)
+            yield (self._stopped(frames, progress(last, editor), timed_out) if last is not None else
+                   {p.message: message_html("stopped before the first step; your draft is unchanged", "hint")})
         except EditError as exc:
             yield self.error(str(exc))
         except Exception as exc:  # never lose the page over a bug: say what happened, keep the draft
@@ -401,12 +427,9 @@ class Studio(ModelChoice, Marking, Writer):
                             "files": key}}
 
     def end_session(self, request: gr.Request | None = None) -> None:
-        """The tab closed: remove the session's download (and stop its run, if one is on)."""
+        """The tab closed (Gradio's unload): its run and action stop (:meth:`client_gone`), its download goes."""
         key = getattr(request, "session_hash", None)
-        with self.stops_lock:
-            event = self.stops.pop(key, None) if key is not None else None
-        if event is not None:
-            event.set()
+        self.client_gone(key)
         self.downloads.drop(key)
 
     def close(self) -> None:

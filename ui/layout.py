@@ -304,6 +304,20 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
     return demo
 
 
+def action_handlers(studio: Studio, name: str) -> tuple:
+    """The handlers of action ``name``'s button: pressed, and the action. Each takes the request (Gradio hands a
+    handler its gr.Request by the annotation: not through a lambda or a partial), whose session Stop stops."""
+
+    def started(draft, start, end, model, request: gr.Request):
+        return studio.action_started(name, draft, start, end, model, request=request)
+
+    def act(draft, start, end, target, change, tone_choice, k, seed, session, model, writing, request: gr.Request):
+        return studio.act(name, draft, start, end, target, change, tone_choice, k, seed, session, model, writing,
+                          request=request)
+
+    return started, act
+
+
 def wire(studio: Studio, p: Page, concurrency: int) -> None:
     """The events of the page."""
     # preprocess=False: the handlers check raw values themselves (a message, no server traceback)
@@ -376,10 +390,10 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
                                       (p.fill_btn, "fill", action_inputs, "fill"),
                                       (p.tone_demo_btn, "tone", demo_inputs, None)):
         visibility = dict(api_name=api) if api else dict(api_visibility="private")
-        button.click(lambda draft, start, end, model, name=name: studio.action_started(name, draft, start, end, model),
-                     [*sel, p.model_choice], busy_outputs, js=SELECTION_JS, queue=False, api_visibility="private",
-                     show_progress="hidden", preprocess=False).then(
-            lambda *args, name=name: studio.act(name, *args), inputs, action_outputs, js=SELECTION_JS,
+        started, act = action_handlers(studio, name)
+        button.click(started, [*sel, p.model_choice], busy_outputs, js=SELECTION_JS, queue=False,
+                     api_visibility="private", show_progress="hidden", preprocess=False).then(
+            act, inputs, action_outputs, js=SELECTION_JS,
             concurrency_limit=concurrency, concurrency_id="model", show_progress="minimal",
             show_progress_on=[p.result], preprocess=False, **visibility).then(
             studio.action_ended, p.session, ended_outputs, api_visibility="private", show_progress="hidden").then(

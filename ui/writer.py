@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import deque
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from dllm_core import EditError, parse
+from dllm_core import cancel
 from dllm_core.config import is_number, whole_number
 from dllm_core.limits import MAX_DRAFT_CHARS
 from dllm_core.markup import check_text
@@ -26,8 +28,6 @@ from .models import canonical_model
 from .render import DIFF_PLACEHOLDER, diff_html, message_html, plural, short, suggestions_html, withheld_text
 
 if TYPE_CHECKING:
-    import threading
-
     from dllm_core import Editor
 
     from .layout import Page
@@ -64,6 +64,8 @@ class Writer:
     model_name: str
     timings: dict[tuple[str, str], deque]
     timings_lock: threading.Lock
+    action_stops: dict[str, threading.Event]  # Stop and a client gone set the session's (ui.handlers.Studio.stop)
+    stops_lock: threading.Lock
     ui: Page
 
     def estimate(self, action: str, words: int, model: str | None = None) -> float:
@@ -89,11 +91,15 @@ class Writer:
             self.timings.setdefault((key, action), deque(maxlen=TIMINGS_KEPT)).append(
                 (float(seconds), max(1, int(words))))
 
-    def action_started(self, action: str, draft, start, end, model=None) -> dict:
+    def action_started(self, action: str, draft, start, end, model=None, request: gr.Request | None = None) -> dict:
         """An action's button pressed (before it is queued): the action buttons, Accept and Reject are disabled
-        until it ends, and the message says what is under way and about how long it takes ("Shortening… about
-        4 s")."""
+        until it ends, the message says what is under way and about how long it takes ("Shortening… about
+        4 s"), and Stop from now on stops this action, even while it still waits in the queue."""
         p = self.ui
+        key = getattr(request, "session_hash", None)
+        if key is not None:
+            with self.stops_lock:
+                self.action_stops[key] = threading.Event()
         try:
             text = draft if isinstance(draft, str) and len(draft) <= MAX_DRAFT_CHARS else ""
             lo, hi = snap_selection(text, whole_number(start or 0, "start"), whole_number(end or 0, "end"))
@@ -154,13 +160,16 @@ class Writer:
         return text.strip()
 
     def act(self, action: str, draft: str, start, end, target, change, tone_choice, k, seed,
-            session, model=None, writing=None) -> dict:
+            session, model=None, writing=None, request: gr.Request | None = None) -> dict:
         """Shorten / Rephrase / Tone on the selection (or the whole draft when nothing is selected): k alternatives
         from one batched run, listed with their tracked changes and fact checks; the first is previewed in the
         Result box. ``change``: how much Rephrase and Tone change (a share in (0, 1]); ``tone_choice``: a writer's
         tone (:data:`TONES`) or a classifier's ``name=target``. Every input is checked here: a wrong one is a
-        message, the draft and the last result stay."""
+        message, the draft and the last result stay. Stop and a client gone (:meth:`ui.handlers.Studio.stop`,
+        ``client_gone``) end it before its next forward pass, with a message."""
         p = self.ui
+        key = getattr(request, "session_hash", None)
+        stop = self._stop_event(key, self.action_stops)
         try:
             if action not in BUSY_WORDS:
                 raise EditError(f"unknown action {action!r}")
@@ -204,14 +213,20 @@ class Writer:
             if action not in SPAN_ACTIONS:  # (Fill writes on the default path, Rewrite swaps words: no sampler)
                 kwargs["config"] = action_config(editor, k, seed, writing)
             began = time.perf_counter()
-            out = core_actions.run_action(editor, action, draft, **kwargs)
+            with cancel.scope(stop):
+                cancel.check()  # Stop pressed while it waited in the queue
+                out = core_actions.run_action(editor, action, draft, **kwargs)
             self.timed(action, model, time.perf_counter() - began,
                        core_actions.count_words(draft[start:end] if selection else draft))
+        except cancel.Cancelled:
+            return {p.message: message_html(f"{BUSY_WORDS[action]} stopped; your draft is unchanged", "hint")}
         except (EditError, ValueError, OverflowError) as exc:  # a user's input: a message, the draft kept
             return self.error(str(exc))
         except Exception as exc:  # never lose the page over a bug
             log.exception("action failed")
             return self.error(f"internal error ({type(exc).__name__}): {exc}")
+        finally:
+            self._run_done(key, stop, self.action_stops)
         alternatives = [alternative_json(draft, a) for a in out.alternatives]
         # withheld by the fact check (Fill's are withheld by the gate, and its note says so)
         withheld = [alternative_json(draft, a) for a in getattr(out, "withheld", None) or []] if action != "fill" else []
