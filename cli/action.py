@@ -49,6 +49,8 @@ def add_action_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--model", default=None)
     p.add_argument("--device", default=None)
+    p.add_argument("--max-work", type=int, default=None, metavar="N",
+                   help="token-steps one sampler run may ask for (default: the device's budget; 0: no limit)")
     p.add_argument("--json", action="store_true")
     return p
 
@@ -58,9 +60,25 @@ def run_action_command(args) -> int:
     from dllm_core.api import EditError, Editor  # noqa: PLC0415
     from writing.actions import action_config, run_action  # noqa: PLC0415
 
-    from .main import fail  # noqa: PLC0415 (main imports this module)
+    from dllm_core.api import check_draft_length  # noqa: PLC0415
+    from dllm_core.limits import MAX_DRAFT_BYTES, MAX_DRAFT_CHARS, work_limit  # noqa: PLC0415
 
-    text = sys.stdin.read() if args.text == "-" else args.text
+    from .main import decode_draft, fail  # noqa: PLC0415 (main imports this module)
+
+    try:  # the draft's limit before a model loads (standard input is read up to it, not whole)
+        if args.text == "-":
+            data = sys.stdin.buffer.read(MAX_DRAFT_BYTES + 1)
+            if len(data) > MAX_DRAFT_BYTES:
+                raise ValueError(f"standard input is over {MAX_DRAFT_BYTES:,} bytes; the limit is "
+                                 f"{MAX_DRAFT_CHARS:,} characters")
+            text = decode_draft(data, "standard input")
+        else:
+            text = args.text
+        check_draft_length(text)
+        if args.max_work is not None and args.max_work < 0:
+            raise ValueError(f"--max-work must be 0 (no limit) or more, got {args.max_work}")
+    except ValueError as exc:  # EditError is a ValueError
+        return fail(str(exc))
     temperature = args.temperature if args.temperature is not None else sampling_temperature(args.alternatives)
     config = SamplerConfig(steps=args.steps, temperature=temperature, seed=args.seed)
     try:
@@ -110,6 +128,8 @@ def run_action_command(args) -> int:
         editor = Editor.load(args.model, device=args.device)
     except ModelLoadError as exc:
         return fail(str(exc), 3)
+    budget = work_limit(editor.adapter.device.type) if args.max_work is None else args.max_work
+    editor.max_work = budget or None  # the sampler's work budget, as `edit` applies it
     try:
         if args.writing != "parallel" and "config" in kwargs:
             kwargs["config"] = action_config(editor, args.alternatives, args.seed, args.writing)

@@ -31,6 +31,7 @@ Readings of text, and which to use:
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ import torch
 
 from . import cancel
 from .block_diffusion import prompt_canvas_logits
+from .limits import LOGIT_CHUNK
 from .spelling import ATTACHES_LEFT, Spelling
 
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
@@ -107,6 +109,21 @@ def pick_device(device: str | None = None) -> torch.device:
     if device:
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+
+def target_log_probs(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.Tensor,
+                     vocab: int | None = None) -> torch.Tensor:
+    """``log_softmax(head(hidden)[..., :vocab])`` at ``targets`` ((B, L, H) hidden states, (B, L) token ids; (B, L)
+    float32), the vocabulary projection made :data:`dllm_core.limits.LOGIT_CHUNK` positions at a time, so that a
+    long batch never holds the logits of all its positions at once."""
+    flat, ids = hidden.reshape(-1, hidden.shape[-1]), targets.reshape(-1)
+    out = torch.empty(ids.shape[0], dtype=torch.float32, device=hidden.device)
+    for a in range(0, ids.shape[0], LOGIT_CHUNK):
+        logits = head(flat[a : a + LOGIT_CHUNK]).float()[:, :vocab]
+        picked = logits.gather(1, ids[a : a + LOGIT_CHUNK].clamp(max=logits.shape[-1] - 1)[:, None]).squeeze(1)
+        out[a : a + LOGIT_CHUNK] = picked - torch.logsumexp(logits, dim=-1)
+    return out.view(targets.shape)
 
 
 class ModelAdapter:
@@ -365,9 +382,12 @@ class ModelAdapter:
         self.forward_passes += 1
         input_ids, attention, offset = self.frame(seqs)
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
-        logits = self.model(input_ids, attention, causal=True).float()
-        logp = torch.log_softmax(logits[:, :, : self.vocab_size - 1], dim=-1)
-        token_lp = logp.gather(2, input_ids.clamp(max=self.vocab_size - 2)[:, :, None]).squeeze(2).cpu()
+        hidden = self.model.hidden(input_ids, attention, causal=True)  # position i predicts token i + 1
+        vocab = self.vocab_size - 1  # the mask token is never read
+        token_lp = target_log_probs(self.model.causal.lm_head, hidden[:, :-1],
+                                    input_ids[:, 1:].clamp(max=vocab - 1), vocab).cpu()
+        first = torch.full((len(seqs), 1), -math.log(vocab))  # the frame's start token: nothing predicts it
+        token_lp = torch.cat([first, token_lp], dim=1)
         return [token_lp[r, offset : offset + len(seq)] for r, seq in enumerate(seqs)]
 
     @torch.no_grad()
@@ -385,9 +405,8 @@ class ModelAdapter:
         input_ids, attention, offset = self.frame(seqs)
         input_ids, attention = input_ids.to(self.device), attention.to(self.device)
         input_ids = input_ids.clamp(max=judge.config.vocab_size - 1)  # padding may use the mask id
-        logits = judge(input_ids=input_ids, attention_mask=attention).logits.float()
-        logp = torch.log_softmax(logits[:, :-1], dim=-1)
-        token_lp = logp.gather(2, input_ids[:, 1:].clamp(max=logits.shape[-1] - 1)[:, :, None]).squeeze(2).cpu()
+        hidden = judge.get_decoder()(input_ids=input_ids, attention_mask=attention).last_hidden_state
+        token_lp = target_log_probs(judge.get_output_embeddings(), hidden[:, :-1], input_ids[:, 1:]).cpu()
         return [token_lp[r, offset - 1 : offset - 1 + len(seq)] for r, seq in enumerate(seqs)]
 
     def sequence_log_likelihood(self, seqs: list[torch.Tensor], start: list[int] | None = None) -> torch.Tensor:

@@ -85,6 +85,13 @@ def checked(config: SamplerConfig) -> SamplerConfig:
         raise EditError(str(exc)) from exc
 
 
+def check_draft_length(text: str) -> None:
+    """An :class:`EditError` for a draft over :data:`MAX_DRAFT_CHARS` characters: what every edit and every writing
+    action checks before any model work."""
+    if len(text) > MAX_DRAFT_CHARS:
+        raise EditError(f"the draft is {len(text):,} characters; the limit is {MAX_DRAFT_CHARS:,}")
+
+
 def check_draft(markup: str) -> list[Segment]:
     """The segments of ``markup``; an :class:`EditError` for a draft that is not text, is empty or too long, holds
     invalid characters, or has bad markup. Needs no model, so a command line can check before loading one."""
@@ -92,8 +99,7 @@ def check_draft(markup: str) -> list[Segment]:
         raise EditError(f"the draft must be text, got {type(markup).__name__}")
     if not markup or not markup.strip():
         raise EditError("the draft is empty: type some text, with [[...]] around what to rewrite")
-    if len(markup) > MAX_DRAFT_CHARS:
-        raise EditError(f"the draft is {len(markup):,} characters; the limit is {MAX_DRAFT_CHARS:,}")
+    check_draft_length(markup)
     try:
         return parse(markup)
     except ValueError as exc:

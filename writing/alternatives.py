@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 import torch
 
-from dllm_core.api import EditError, Editor
+from dllm_core.api import EditError, Editor, check_draft_length
 from dllm_core.canvas import Canvas
 from dllm_core.config import SamplerConfig
 from dllm_core.hooks import SamplerHook
@@ -111,10 +111,11 @@ def span_originals(editor: Editor, canvas: Canvas) -> dict[int, int]:
 
 # ---------------------------------------------------------------------------------------------------- running
 def check_selection(text: str, selection: tuple[int, int] | None) -> tuple[int, int]:
-    """The selection's character offsets (the whole text when None); an EditError for an empty text or a selection
-    outside it."""
+    """The selection's character offsets (the whole text when None); an EditError for an empty text, a text over the
+    draft limit (:data:`dllm_core.limits.MAX_DRAFT_CHARS`) or a selection outside it."""
     if not isinstance(text, str) or not text.strip():
         raise EditError("the draft is empty: type or paste some text first")
+    check_draft_length(text)  # before any model work: an action's cost grows with the draft
     start, end = selection if selection else (0, len(text))
     if not 0 <= start < end <= len(text):
         raise EditError(f"the selection {start}..{end} is outside the {len(text)}-character draft")

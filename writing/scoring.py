@@ -13,11 +13,23 @@ from dllm_core.windows import window_budget
 
 from .words import Word
 
+# tokens of the text one masked reading sees (the word and what is around it, about a paragraph): the cost of
+# scoring a text grows with its length, not with its length squared, and a pass's memory is bounded (issue 24).
+# A sentence and the text around it up to this length read as they did when every reading saw the whole text
+READ_WINDOW = 128
+
+
+def read_window(adapter: ModelAdapter) -> int:
+    """The most tokens one masked reading of a word sees: :data:`READ_WINDOW`, or less where the model's context is
+    shorter."""
+    return min(window_budget(adapter), READ_WINDOW)
+
 
 @torch.no_grad()
 def predictability(editor: Editor, text: str, words: list[Word], batch: int = 64) -> list[float]:
     """Per word: the mean log-probability of its tokens with that word masked and the rest of ``text`` visible
-    (one batched forward pass per ``batch`` words). High: the rest says it already."""
+    (one batched forward pass per ``batch`` words; each reads :data:`READ_WINDOW` tokens around the word at most).
+    High: the rest says it already."""
     adapter = editor.adapter
     canvas = Canvas.from_segments([Segment("fixed", text, 0)], editor.tokenizer)
     ids = torch.tensor(canvas.ids)
@@ -25,7 +37,7 @@ def predictability(editor: Editor, text: str, words: list[Word], batch: int = 64
     for w in words:
         token_words.append([i for i, span in enumerate(canvas.spans)
                             if span is not None and span[0] < w.end and span[1] > w.start])
-    body = window_budget(adapter)
+    body = read_window(adapter)
     scores = [0.0] * len(words)
     order = [k for k, toks in enumerate(token_words) if toks]
     for chunk_start in range(0, len(order), batch):
@@ -75,7 +87,7 @@ def deletion_fit(editor: Editor, text: str, words: list[Word], batch: int = 64, 
             toks = [i for i, (s, e) in enumerate(offsets) if s < b and e > a]
             if toks:
                 items.append((k, ids, toks))
-    body = window_budget(editor.adapter)
+    body = read_window(editor.adapter)
     sums: dict[int, list[float]] = {}
     for chunk_start in range(0, len(items), batch):
         seqs, rows, cols, targets, owner = [], [], [], [], []

@@ -29,13 +29,12 @@ import torch
 
 from dllm_core.canvas import Canvas
 from dllm_core.markup import Segment
-from dllm_core.windows import window_budget
 
 from .cuts import DETERMINERS
 
 # a word after one of these is its verb ("it noted", "they split")
 SUBJECT_PRONOUNS = frozenset("i we you he she it they".split())
-from .scoring import judged_totals, word_window
+from .scoring import judged_totals, read_window, word_window
 
 
 CONTEXT_BEFORE = 160  # characters around a swap that the judge reads
@@ -123,7 +122,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
             places.append((k, toks, syns))
     if not places:
         return []
-    body = window_budget(adapter)
+    body = read_window(adapter)  # the place and the text around it: bounded, whatever the text's length
     swaps: list[Swap] = []
     for chunk in range(0, len(places), 32):
         part = places[chunk : chunk + 32]
