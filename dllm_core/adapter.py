@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,16 +225,17 @@ class ModelAdapter:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         family = families.FAMILIES[spec.family] if remote and spec.family else None
         try:
-            if family is not None:  # LLaDA, Dream: their own code, fixed to load under this transformers
-                model, tokenizer = families.load(family, path, dtype=dtype, device=dev, local=local)
-            else:
-                tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-                loader = spec.loader if spec is not None else "masked-lm"
-                if loader == "block-diffusion":
-                    from transformers import DiffusionGemmaForBlockDiffusion as auto  # noqa: PLC0415, N813
+            with hub_offline(local):  # no request at all, not even metadata, unless a download is allowed
+                if family is not None:  # LLaDA, Dream: their own code, fixed to load under this transformers
+                    model, tokenizer = families.load(family, path, dtype=dtype, device=dev, local=local)
                 else:
-                    auto = AutoModel if loader == "auto" else AutoModelForMaskedLM
-                model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
+                    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+                    loader = spec.loader if spec is not None else "masked-lm"
+                    if loader == "block-diffusion":
+                        from transformers import DiffusionGemmaForBlockDiffusion as auto  # noqa: PLC0415, N813
+                    else:
+                        auto = AutoModel if loader == "auto" else AutoModelForMaskedLM
+                    model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
         except (OSError, ValueError, ImportError) as exc:  # not cached and no download allowed, a broken directory
             hint = "" if allow_download or spec is None else " (pass --allow-download to fetch it from the hub)"
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
@@ -493,6 +495,23 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+
+@contextmanager
+def hub_offline(offline: bool):
+    """Hold huggingface_hub in offline mode while a model loads without permission to download. Files then come only
+    from the cache, and nothing else is asked of the hub either: with ``local_files_only`` alone, the installed
+    huggingface_hub still fetched a registry (``/api/agent-harnesses``) for its user-agent header. The
+    ``HF_HUB_OFFLINE`` variable is read once, when huggingface_hub is imported, hence the module's flag (process-wide
+    while it is held: a download-allowed load in another thread at that moment would find the hub offline)."""
+    import huggingface_hub.constants as hub  # noqa: PLC0415
+
+    before = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = before or offline
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = before
 
 
 def needs_own_code(path: Path) -> bool:
