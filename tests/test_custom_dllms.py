@@ -82,7 +82,8 @@ def hub(base_dir, tmp_path_factory):  # noqa: F811
     family's class, built from its configuration, the weights that were saved)."""
     import huggingface_hub.constants
 
-    torch.set_num_threads(1)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: one thread is enough, and the machine is shared
     cache = tmp_path_factory.mktemp("hub")
     references = {}
     for family, hub_id in HUB_IDS.items():
@@ -104,6 +105,7 @@ def hub(base_dir, tmp_path_factory):  # noqa: F811
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
         yield cache, references
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
