@@ -74,13 +74,10 @@ def _unpadded_logits(model, input_ids, attention_mask, rows, cols):
     lengths = attention_mask.sum(1)
     out = None
     for length in lengths[rows].unique().tolist():
-        batch = ((lengths == length).nonzero().flatten())
-        batch = batch[torch.isin(batch, rows)]
-        logits = model(input_ids=input_ids[batch, :length]).logits
-        where = {int(r): i for i, r in enumerate(batch.tolist())}
-        asked = (lengths[rows] == length).nonzero().flatten()
-        picked = logits[torch.tensor([where[int(r)] for r in rows[asked].tolist()], device=logits.device),
-                        cols[asked]].float()
+        asked = (lengths[rows] == length).nonzero().flatten()  # the requests on windows of this length
+        windows = rows[asked].unique()  # sorted
+        logits = model(input_ids=input_ids[windows, :length]).logits
+        picked = logits[torch.searchsorted(windows, rows[asked]), cols[asked]].float()
         if out is None:
             out = picked.new_empty((len(rows), picked.shape[-1]))
         out[asked] = picked
