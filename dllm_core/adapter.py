@@ -3,7 +3,8 @@ dtype, context length, and how to get logits for just the positions the sampler 
 
 Two kinds of model (``ModelAdapter.kind``):
 - ``"masked-lm"``: an encoder with an MLM head (BERT, ModernBERT, the shipped MiniLM) or a custom-code dLLM
-  (LLaDA; Dream with its logit shift). Windows are framed ``[CLS] ... [SEP]``.
+  (LLaDA 1.x; Dream with its logit shift: :mod:`dllm_core.families` says how each is read and loaded). Windows are
+  framed ``[CLS] ... [SEP]`` (a decoder's start and end tokens where it has no CLS/SEP).
 - ``"shifted-causal"``: a causal LM adapted to masked diffusion (:mod:`dllm_core.shifted`): bidirectional attention
   through the mask, logit shift, a mask embedding past the base vocabulary. Windows are framed with the start token
   the model was trained with (``<|endoftext|>`` for SmolLM2).
@@ -15,7 +16,8 @@ Loading rules (see :data:`ALLOWED_MODELS` and :data:`LOCAL_MODELS`):
   plus the LoRA delta shipped in ``assets/smollm2-dlm``; offline once ``python -m dllm_core setup`` has run. The
   default: it writes better than MiniLM (bench/RESULTS.md, "Writer eval").
 - ``"embedded"`` or ``"minilm"``: the MiniLM denoiser shipped in ``assets/model``, always offline; the fast model.
-- a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code.
+- a local directory holding any ``AutoModelForMaskedLM`` checkpoint: loaded offline, never with remote code (one
+  whose configuration names its own code is refused, with or without ``trust_remote_code``).
 - a hub id: only ids on the allowlist; downloaded only when the caller passes ``allow_download=True``, and custom
   code runs only when the entry needs it *and* the caller explicitly sets ``trust_remote_code``.
 
@@ -34,12 +36,13 @@ from __future__ import annotations
 import math
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from . import cancel
+from . import cancel, families
 from .block_diffusion import prompt_canvas_logits
 from .limits import LOGIT_CHUNK
 from .spelling import ATTACHES_LEFT, Spelling
@@ -83,15 +86,18 @@ class ModelSpec:
     mask_id: int | None = None  # None: the tokenizer's mask token
     logit_shift: int = 0  # Dream predicts position i from output i-1
     note: str = ""
+    family: str = ""  # a custom-code family of dllm_core.families ("llada", "dream"): how it is loaded and read
 
 
 ALLOWED_MODELS: dict[str, ModelSpec] = {
     spec.hub_id: spec
     for spec in (
-        ModelSpec("GSAI-ML/LLaDA-8B-Instruct", "auto", True, 126336, 0, "LLaDA 8B instruct, ~16 GB bf16, GPU"),
-        ModelSpec("GSAI-ML/LLaDA-8B-Base", "auto", True, 126336, 0, "LLaDA 8B base, ~16 GB bf16, GPU"),
-        ModelSpec("Dream-org/Dream-v0-Instruct-7B", "auto", True, 151666, 1, "Dream 7B instruct, logits shifted"),
-        ModelSpec("Dream-org/Dream-v0-Base-7B", "auto", True, 151666, 1, "Dream 7B base, logits shifted"),
+        ModelSpec("GSAI-ML/LLaDA-8B-Instruct", "auto", True, 126336, 0, "LLaDA 8B instruct, ~16 GB bf16, GPU", "llada"),
+        ModelSpec("GSAI-ML/LLaDA-8B-Base", "auto", True, 126336, 0, "LLaDA 8B base, ~16 GB bf16, GPU", "llada"),
+        ModelSpec("Dream-org/Dream-v0-Instruct-7B", "auto", True, 151666, 1,
+                  "Dream 7B instruct, logits shifted, ~15 GB bf16, GPU", "dream"),
+        ModelSpec("Dream-org/Dream-v0-Base-7B", "auto", True, 151666, 1,
+                  "Dream 7B base, logits shifted, ~15 GB bf16, GPU", "dream"),
         ModelSpec("google/diffusiongemma-26B-A4B-it", "block-diffusion", False, None, 0,
                   "DiffusionGemma 26B-A4B instruct (MoE, ~4B active), ~52 GB bf16, a large GPU"),
         ModelSpec("answerdotai/ModernBERT-base", "masked-lm", False, None, 0, "encoder MLM, 8k context"),
@@ -130,10 +136,13 @@ class ModelAdapter:
     """A masked LM plus everything the sampler needs to drive it."""
 
     def __init__(self, model, tokenizer, name: str, *, mask_id: int | None = None, logit_shift: int = 0,
-                 kind: str = "masked-lm", start_token: str | None = None):
+                 kind: str = "masked-lm", start_token: str | None = None, family: families.Family | None = None):
         if kind not in ("masked-lm", "shifted-causal", "prompt-canvas"):
             raise ValueError(f"unknown model kind {kind!r}")
         self.kind = kind
+        self.family = family  # a custom-code dLLM read its family's way (logits_at)
+        if family is not None:
+            mask_id, logit_shift = family.mask_id, family.logit_shift
         self.model = model.eval()
         cancel.watch(self.model)  # and at its next layer
         self.tokenizer = tokenizer
@@ -144,7 +153,8 @@ class ModelAdapter:
         self.dtype = next(model.parameters()).dtype
         config = getattr(model.config, "text_config", None) or model.config  # prompt-canvas: a multimodal config
         self.vocab_size = int(getattr(config, "vocab_size", len(tokenizer)))
-        limit = getattr(config, "max_position_embeddings", None) or tokenizer.model_max_length or 512
+        limit = (getattr(config, "max_position_embeddings", None) or getattr(config, "max_sequence_length", None)
+                 or tokenizer.model_max_length or 512)  # max_sequence_length: LLaDA
         self.max_length = int(min(limit, 8192))
         if kind == "shifted-causal":  # one start token in front (position 0 is never predicted), the same behind
             self.logit_shift = 1
@@ -157,7 +167,12 @@ class ModelAdapter:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.mask_id
         # ids the sampler must never write into a canvas
         never = set(tokenizer.all_special_ids) | {self.mask_id}
-        never |= {i for tok, i in tokenizer.get_vocab().items() if UNUSED_TOKEN.match(tok)}  # [unused12], <extra_id_3>
+        vocab = tokenizer.get_vocab()
+        never |= {i for tok, i in vocab.items() if UNUSED_TOKEN.match(tok)}  # [unused12], <extra_id_3>
+        if kind != "shifted-causal":  # rows of the output that no token spells (Dream: 151667 tokens, 151936 rows)
+            never |= set(range(self.vocab_size)) - set(vocab.values())
+        if family is not None:  # every special token of a chat model's tokenizer, declared in a role or not
+            never |= {i for i, tok in tokenizer.added_tokens_decoder.items() if getattr(tok, "special", False)}
         if kind == "shifted-causal" or not Spelling.of(tokenizer).word_pieces:  # tokens that spell only spaces/tabs
             never |= {i for tok, i in tokenizer.get_vocab().items() if tok.strip("Ġ▁ \t") == "" and tok}  # ("a  b")
         self.banned_ids = torch.tensor(sorted(i for i in never if i is not None and 0 <= i < self.vocab_size),
@@ -209,6 +224,10 @@ class ModelAdapter:
                 raise ModelLoadError(f"the embedded model is missing from {path}; see assets/MODEL_CARD.md")
         elif Path(model_id).expanduser().is_dir():
             path, local = Path(model_id).expanduser(), True
+            if needs_own_code(path):
+                raise ModelLoadError(f"{model_id} needs its own modeling code (auto_map in its config.json); custom "
+                                     "code runs only for allowlisted hub models, with --trust-remote-code, never "
+                                     "from a local directory")
         elif model_id in ALLOWED_MODELS:
             spec, path, local = ALLOWED_MODELS[model_id], model_id, not allow_download
             if spec.needs_remote_code and not trust_remote_code:
@@ -222,19 +241,24 @@ class ModelAdapter:
         kwargs = dict(local_files_only=local, trust_remote_code=remote)
         if local:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        family = families.FAMILIES[spec.family] if remote and spec.family else None
         try:
-            tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-            loader = spec.loader if spec is not None else "masked-lm"
-            if loader == "block-diffusion":
-                from transformers import DiffusionGemmaForBlockDiffusion as auto  # noqa: PLC0415, N813
-            else:
-                auto = AutoModel if loader == "auto" else AutoModelForMaskedLM
-            model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
-        except (OSError, ValueError) as exc:  # not cached and downloads not allowed, or a broken directory
+            with hub_offline(local):  # no request at all, not even metadata, unless a download is allowed
+                if family is not None:  # LLaDA, Dream: their own code, fixed to load under this transformers
+                    model, tokenizer = families.load(family, path, dtype=dtype, device=dev, local=local)
+                else:
+                    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+                    loader = spec.loader if spec is not None else "masked-lm"
+                    if loader == "block-diffusion":
+                        from transformers import DiffusionGemmaForBlockDiffusion as auto  # noqa: PLC0415, N813
+                    else:
+                        auto = AutoModel if loader == "auto" else AutoModelForMaskedLM
+                    model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
+        except (OSError, ValueError, ImportError) as exc:  # not cached and no download allowed, a broken directory
             hint = "" if allow_download or spec is None else " (pass --allow-download to fetch it from the hub)"
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
         adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
-                      logit_shift=spec.logit_shift if spec else 0,
+                      logit_shift=spec.logit_shift if spec else 0, family=family,
                       kind="prompt-canvas" if spec is not None and spec.loader == "block-diffusion" else "masked-lm")
         adapter.custom_code = remote
         return adapter.quantized_if(quantize)
@@ -308,13 +332,14 @@ class ModelAdapter:
             return torch.nn.functional.pad(logits, (0, 1), value=float("-inf"))
         if self.kind == "prompt-canvas":  # DiffusionGemma: prompt to the encoder, the rest of the window as canvas
             return prompt_canvas_logits(self.model, input_ids, attention_mask, rows, cols)
+        if self.family is not None:  # LLaDA, Dream: their own mask formats and logit shifts
+            return self.family.logits_at(self.model, input_ids, attention_mask, rows, cols)
         cols = (cols - self.logit_shift).clamp(min=0)
         head = getattr(self.model, "cls", None)
         body = getattr(self.model, "bert", None)
         if head is not None and body is not None:  # BERT family: project only the positions asked for
             hidden = body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
             return head(hidden[rows, cols]).float()
-        # without padding, pass no mask: custom-code dLLMs (LLaDA, Dream) expect their own mask formats
         mask = None if bool(attention_mask.all()) else attention_mask
         return self.model(input_ids=input_ids, attention_mask=mask).logits[rows, cols].float()
 
@@ -497,6 +522,33 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
+
+
+@contextmanager
+def hub_offline(offline: bool):
+    """Hold huggingface_hub in offline mode while a model loads without permission to download. Files then come only
+    from the cache, and nothing else is asked of the hub either: with ``local_files_only`` alone, the installed
+    huggingface_hub still fetched a registry (``/api/agent-harnesses``) for its user-agent header. The
+    ``HF_HUB_OFFLINE`` variable is read once, when huggingface_hub is imported, hence the module's flag (process-wide
+    while it is held: a download-allowed load in another thread at that moment would find the hub offline)."""
+    import huggingface_hub.constants as hub  # noqa: PLC0415
+
+    before = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = before or offline
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = before
+
+
+def needs_own_code(path: Path) -> bool:
+    """Whether a checkpoint directory's configuration names modeling code of its own (``auto_map``)."""
+    try:
+        import json  # noqa: PLC0415
+
+        return bool(json.loads((path / "config.json").read_text()).get("auto_map"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def is_shifted_delta(path: Path) -> bool:
