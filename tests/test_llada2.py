@@ -291,3 +291,20 @@ def test_nothing_downloads_without_allow_download(tmp_path, use_cache):
         with pytest.raises(ModelLoadError, match="allow-download"):
             ModelAdapter.load(hub_id, device="cpu", trust_remote_code=True)
     assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
+
+
+def test_the_gpu_check_runs_the_tiny_family_and_reports_it():
+    """bench/gpu_check.py's LLaDA2 check, smoke-tested on the CPU (on a GPU it runs in bf16)."""
+    from types import SimpleNamespace
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import gpu_check
+    from transformers import AutoTokenizer
+
+    from dllm_core.basemodel import ensure_base
+
+    tok = AutoTokenizer.from_pretrained(ensure_base(quiet=True))
+    tok.add_special_tokens({"mask_token": "<|mask|>"})
+    out = gpu_check.tiny_llada2(SimpleNamespace(device="cpu"), tok)
+    assert out["logits_max_abs_diff"] < 1e-4 and out["dtype"] == "float32"
+    assert out["fixed_text_kept"] and out["no_mask_left"] and out["steps_recorded"] and out["edits_only_written"]
