@@ -79,6 +79,8 @@ def block_causal_logits(model, input_ids: torch.Tensor, attention_mask: torch.Te
                         cols: torch.Tensor) -> torch.Tensor:
     """Logits (float32) at ``(rows[k], cols[k])`` of framed windows (right-padded, ``attention_mask`` 1 on real
     tokens): one pass with the block-causal mask over the columns up to the end of the last block asked about."""
+    if cols.numel() == 0:
+        return torch.empty((0, model.lm_head.out_features), device=input_ids.device)
     block = block_length_of(model)
     end = min(input_ids.shape[1], (int(cols.max()) // block + 1) * block)
     hidden = hidden_states(model, input_ids[:, :end], attention_mask[:, :end], block)
