@@ -8,9 +8,11 @@ What the family is (from its ``generate``, diffusers' ``LLaDA2Pipeline`` and ``B
   (0 where allowed, -inf elsewhere), with ``position_ids`` 0..L-1, and writes the blocks left to right.
 - the logits of position i predict the token at position i (no logit shift; ``forward`` is ``lm_head(norm(h))``).
 - mask id 156895 (``<|mask|>``), end of text / padding 156892 (``<|endoftext|>``); vocabulary 157184.
-- token-to-token editing (LLaDA2.1's T2T, diffusers' ``editing_threshold``): once a block has no masks, tokens it
-  wrote are replaced where the model proposes another above a threshold; the prompt never is. The engine's
-  ``SamplerConfig.editing_threshold`` is that, and only GENERATED positions are edited (fixed text and pins never).
+- token-to-token editing (LLaDA2.1's T2T, diffusers' ``editing_threshold``): at every step of a block, tokens it
+  already wrote are replaced where the model proposes another above the threshold (while masks remain, and for up
+  to ``max_post_steps`` passes after the last one); the prompt never is. The engine's
+  ``SamplerConfig.editing_threshold`` edits only GENERATED positions (fixed text and pins never), and only once a
+  canvas has no masks left (up to ``limits.EDIT_PASSES`` passes): the post-mask half of LLaDA2.1's editing.
 - its ``generate`` recomputes the whole prefix at every step (no KV cache); diffusers' pipeline does the same.
 
 How the engine runs it (:func:`block_causal_logits`): each window (start token, draft context, spans, draft
@@ -19,8 +21,8 @@ mask (and the padding of shorter windows masked as keys). So a span sees all the
 it up to the end of its own block, not beyond: the model was trained so. Everything after the last block the
 sampler asks about cannot change what it asks about, so it is cut before the pass. The forward calls the model's own
 layers (embeddings, rotary embedding, decoder layers, norm, LM head) with that mask, not its top-level ``forward``:
-the releases of the remote code differ in how ``forward`` converts a 4-D mask (an additive mask passed through to
-SDPA; a 0/1 mask inverted on the eager path), the layers all take the additive one; and only the positions asked
+copies of the remote code differ in how ``forward`` converts a 4-D mask (an additive or boolean one passed to SDPA,
+a 0/1 one inverted on the eager path), while the layers all take the additive one; and only the positions asked
 about go through the 157k-token LM head. tests/test_llada2.py checks it against the model's own ``forward``.
 
 Load-time fixes (:func:`load_model`): the remote code was written for transformers 4.5x. transformers 5 dropped

@@ -195,6 +195,13 @@ def test_logits_at_masked_positions_are_the_family_s_own_forward(llada2):
     assert adapter.kind == "block-causal" and adapter.custom_code and adapter.mask_id == MASK_ID
     assert adapter.tokenizer.mask_token_id == MASK_ID and MASK_ID in adapter.banned_ids.tolist()
     assert type(adapter.model).__name__ == "LLaDA2MoeModelLM" and "transformers_modules" in type(adapter.model).__module__
+    # the weights are the snapshot's (seed 0), the LM head its own (not tied: tie_word_embeddings is false)
+    config_cls, model_cls = family_modules()
+    torch.manual_seed(0)
+    saved = model_cls(config_cls(**TINY)).state_dict()
+    loaded = adapter.model.state_dict()
+    assert saved.keys() == loaded.keys() and all(torch.equal(saved[k], loaded[k]) for k in saved)
+    assert adapter.model.lm_head.weight.data_ptr() != adapter.model.model.word_embeddings.weight.data_ptr()
     g = torch.Generator().manual_seed(1)
     window = torch.randint(100, 40000, (30,), generator=g)
     window[9:14] = MASK_ID  # a span across the boundary of the second and third block (columns 10-14)
