@@ -11,8 +11,9 @@ What the family is (from its ``generate``, diffusers' ``LLaDA2Pipeline`` and ``B
 - token-to-token editing (LLaDA2.1's T2T, diffusers' ``editing_threshold``): at every step of a block, tokens it
   already wrote are replaced where the model proposes another above the threshold (while masks remain, and for up
   to ``max_post_steps`` passes after the last one); the prompt never is. The engine's
-  ``SamplerConfig.editing_threshold`` edits only GENERATED positions (fixed text and pins never), and only once a
-  canvas has no masks left (up to ``limits.EDIT_PASSES`` passes): the post-mask half of LLaDA2.1's editing.
+  ``SamplerConfig.editing_threshold`` edits only GENERATED positions (fixed text and pins never): once a canvas has
+  no masks left (up to ``limits.EDIT_PASSES`` passes), and with ``edit_while_masked`` also at every step before,
+  among the written tokens of the semi-autoregressive block being written (``block_length``; all spans when 0).
 - its ``generate`` recomputes the whole prefix at every step (no KV cache); diffusers' pipeline does the same.
 
 How the engine runs it (:func:`block_causal_logits`): each window (start token, draft context, spans, draft

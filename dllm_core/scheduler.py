@@ -226,6 +226,10 @@ class UnmaskingScheduler:
                 self.polished[b] += 1  # a canvas is edited in at most EDIT_PASSES passes, shared run or alone
                 edited[b], edited_tokens[b] = self.edits(state, sel, candidates, conf)
             block, eligible, k = self.quota(b, state.step, masked_now)
+            if masked_now and cfg.editing_threshold is not None and cfg.edit_while_masked:  # LLaDA2.1: every step
+                in_block = sel if block is None else torch.tensor(
+                    [index_of[p] for p in block.positions if p in index_of], dtype=torch.long)
+                edited[b], edited_tokens[b] = self.edits(state, in_block, candidates, conf)
             if not eligible:
                 continue
             idx = torch.tensor([index_of[p] for p in eligible])

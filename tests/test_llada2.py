@@ -276,6 +276,43 @@ def test_token_editing_edits_only_generated_tokens(llada2, monkeypatch):
     assert edited.text.endswith(", and the boats came in late.")
 
 
+def test_editing_while_masks_remain_as_llada2_1_does(llada2, monkeypatch):
+    """``edit_while_masked``: the generated tokens of the block being written are edited at every step, as LLaDA2.1's
+    own loop does; without it, edits come only after the last mask. Never fixed text or pins either way."""
+    adapter = llada2.adapter
+    favour = int(adapter.tokenizer.convert_tokens_to_ids("Ġriver"))
+    real = adapter.logits_at
+
+    def logits_at(input_ids, attention, rows, cols):
+        logits = real(input_ids, attention, rows, cols)
+        written = input_ids[rows, cols].to(logits.device) != adapter.mask_id
+        logits[written, favour] = logits.max() + 100.0
+        return logits
+
+    monkeypatch.setattr(adapter, "logits_at", logits_at)
+
+    def masked(record):
+        return sum(1 for s in record.states if s == TokenState.MASKED)
+
+    base = SamplerConfig(steps=6, seed=1, threshold=None, editing_threshold=0.5, block_length=3)
+    after = llada2.edit(DRAFT, base)
+    during = llada2.edit(DRAFT, replace(base, edit_while_masked=True))
+    assert all(masked(r) == 0 for r in after.trajectory if r.edited)  # only after the last mask
+    early = [r for r in during.trajectory if r.edited and masked(r) > 0]
+    assert early  # edits while masks remained
+    fixed = [p for p, s in enumerate(during.trajectory[-1].states) if s in (TokenState.FIXED, TokenState.PINNED)]
+    for record in during.trajectory:
+        assert all(record.states[p] == TokenState.GENERATED for p in record.edited)
+        assert all(record.ids[p] == after.trajectory[-1].ids[p] for p in fixed)
+    # with blocks of 3, an edit while masks remain stays in the block being written (where that step committed)
+    spans = [p for p, s in enumerate(during.trajectory[-1].states) if s == TokenState.GENERATED]
+    blocks = [set(spans[i : i + 3]) for i in range(0, len(spans), 3)]
+    for record in early:
+        block = next(b for b in blocks if record.committed[0] in b)
+        assert set(record.edited) <= block
+    assert " that " in during.text and during.text.endswith(", and the boats came in late.")
+
+
 # ------------------------------------------------------------------------------------------------ loading rules
 def test_remote_code_runs_only_for_the_allowlisted_id_and_when_asked(tmp_path, use_cache, llada2_tokenizer):
     sentinel = tmp_path / "remote-code-ran"
@@ -315,3 +352,23 @@ def test_the_gpu_check_runs_the_tiny_family_and_reports_it():
     out = gpu_check.tiny_llada2(SimpleNamespace(device="cpu"), tok)
     assert out["logits_max_abs_diff"] < 1e-4 and out["dtype"] == "float32"
     assert out["fixed_text_kept"] and out["no_mask_left"] and out["steps_recorded"] and out["edits_only_written"]
+
+
+def test_the_cli_passes_edit_while_masked(llada2, monkeypatch, capsys):
+    from cli.main import main
+    from dllm_core.sampler import Sampler
+
+    seen = []
+    real = Sampler.__init__
+
+    def init(self, adapter, config=None, hooks=()):
+        seen.append(config)
+        real(self, adapter, config, hooks)
+
+    monkeypatch.setattr(Editor, "load", classmethod(lambda cls, *a, **k: llada2))
+    monkeypatch.setattr(Sampler, "__init__", init)
+    args = ["edit", DRAFT, "--writing", "parallel", "--steps", "4", "--seed", "1", "--editing-threshold", "0.9"]
+    assert main([*args, "--edit-while-masked", "--json"]) == 0
+    assert seen and all(c.edit_while_masked and c.editing_threshold == 0.9 for c in seen)
+    assert json.loads(capsys.readouterr().out)["text"].endswith(", and the boats came in late.")
+    assert not SamplerConfig().edit_while_masked  # off unless asked
