@@ -151,6 +151,8 @@ class ModelAdapter:
         # ids the sampler must never write into a canvas
         never = set(tokenizer.all_special_ids) | {self.mask_id}
         never |= {i for tok, i in tokenizer.get_vocab().items() if UNUSED_TOKEN.match(tok)}  # [unused12], <extra_id_3>
+        if kind == "block-causal":  # rows of the LM head past the tokenizer (a padded vocabulary) spell nothing
+            never |= set(range(len(tokenizer), self.vocab_size))
         if kind == "shifted-causal" or not Spelling.of(tokenizer).word_pieces:  # tokens that spell only spaces/tabs
             never |= {i for tok, i in tokenizer.get_vocab().items() if tok.strip("Ġ▁ \t") == "" and tok}  # ("a  b")
         self.banned_ids = torch.tensor(sorted(i for i in never if i is not None and 0 <= i < self.vocab_size),

@@ -350,6 +350,9 @@ def test_the_gpu_check_runs_the_tiny_family_and_reports_it():
     tok = AutoTokenizer.from_pretrained(ensure_base(quiet=True))
     tok.add_special_tokens({"mask_token": "<|mask|>"})
     out = gpu_check.tiny_llada2(SimpleNamespace(device="cpu"), tok)
+    # a vocabulary padded past the tokenizer: those ids are never written
+    wide = ModelAdapter(family_modules()[1](family_modules()[0](**TINY)).eval(), tok, "wide", kind="block-causal")
+    assert set(range(len(tok), TINY["vocab_size"])) <= set(wide.banned_ids.tolist())
     assert out["logits_max_abs_diff"] < 1e-4 and out["dtype"] == "float32"
     assert out["fixed_text_kept"] and out["no_mask_left"] and out["steps_recorded"] and out["edits_only_written"]
 
