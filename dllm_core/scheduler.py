@@ -15,7 +15,8 @@ re-noising of the draft). The loop in :mod:`dllm_core.sampler` owns the model an
 - remasking: ReMDM-style self-correction of the current block's least confident earlier tokens;
 - token editing (``editing_threshold``, as LLaDA2.1's token-to-token editing and the ``editing_threshold`` of
   diffusers' ``BlockRefinementScheduler``): once a canvas has no masks, a few more passes replace each generated
-  token whose proposal is another token above the threshold.
+  token whose proposal is another token above the threshold; with ``edit_while_masked``, as those two do, also at
+  every step before, among the generated tokens of the current block.
 
 Unlike diffusers' scheduler, the quota is per canvas (the canvases of a batch have scattered spans of different
 sizes), several unmasking orders and the cosine schedule are supported, and hooks get the proposal to work with.
