@@ -137,19 +137,21 @@ def default_model(args) -> dict:
 
 
 def tiny_families(args) -> dict:
-    """Each family the engine can run offline, on a tiny random configuration of its own transformers class, on
-    the device in bf16: DiffusionGemma (prompt encoder + canvas decoder). Its logits at masked positions against the
-    model's own forward, and an edit that must keep fixed text and pins."""
-    out = {}
-    try:
-        from transformers import AutoTokenizer, DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion  # noqa: PLC0415
-    except ImportError:
-        return {"diffusion_gemma": "this transformers has no DiffusionGemma"}
+    """Each family the engine can run offline, on a tiny random configuration of its own code, on the device in
+    bf16: LLaDA2.x (block-causal, :func:`tiny_llada2`) and DiffusionGemma (prompt encoder + canvas decoder). Their
+    logits at masked positions against the model's own forward, and an edit that must keep fixed text and pins."""
+    from transformers import AutoTokenizer  # noqa: PLC0415
+
     from dllm_core.adapter import ModelAdapter  # noqa: PLC0415
     from dllm_core.basemodel import ensure_base  # noqa: PLC0415
 
     tok = AutoTokenizer.from_pretrained(ensure_base(quiet=True))
     tok.add_special_tokens({"mask_token": "<|mask|>"})
+    out = {"llada2": tiny_llada2(args, tok)}
+    try:
+        from transformers import DiffusionGemmaConfig, DiffusionGemmaForBlockDiffusion  # noqa: PLC0415
+    except ImportError:
+        return {**out, "diffusion_gemma": "this transformers has no DiffusionGemma"}
     text = dict(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
                 num_key_value_heads=1, head_dim=16, sliding_window=64, layer_types=["sliding_attention",
                                                                                    "full_attention"],
@@ -181,6 +183,67 @@ def tiny_families(args) -> dict:
         "no_mask_left": not result.canvas.positions(TokenState.MASKED),
         "steps_recorded": len(result.trajectory) == result.stats.steps}
     return out
+
+
+def tiny_llada2(args, tok) -> dict:
+    """LLaDA2.x: the family's own code (vendored in tests/fixtures/llada2) on a tiny random configuration, read with
+    its block-causal mask (blocks of 8 here), on the device in bf16: logits at masked positions against the model's
+    own forward with the mask its ``generate`` builds, and an edit with token editing that must keep fixed text and
+    pins and edit only written tokens."""
+    import importlib.util  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from dllm_core.adapter import ModelAdapter  # noqa: PLC0415
+    from dllm_core.llada2 import fix_remote_class, patch_transformers_for_remote_code  # noqa: PLC0415
+
+    fixture = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "llada2"
+    if "llada2_fixture" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("llada2_fixture", fixture / "__init__.py",
+                                                      submodule_search_locations=[str(fixture)])
+        sys.modules["llada2_fixture"] = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(sys.modules["llada2_fixture"])
+    patch_transformers_for_remote_code()
+    from llada2_fixture.configuration_llada2_moe import LLaDA2MoeConfig  # noqa: PLC0415
+    from llada2_fixture.modeling_llada2_moe import LLaDA2MoeModelLM  # noqa: PLC0415
+
+    fix_remote_class(LLaDA2MoeModelLM)
+    block = 8
+    config = LLaDA2MoeConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                             num_attention_heads=4, num_key_value_heads=2, head_dim=8, max_position_embeddings=512,
+                             rope_theta=600000.0, num_experts=4, num_shared_experts=1, num_experts_per_tok=2, n_group=2,
+                             topk_group=1, moe_intermediate_size=16, first_k_dense_replace=1, partial_rotary_factor=0.5,
+                             use_qkv_bias=False, use_bias=False, pad_token_id=tok.eos_token_id, attention_dropout=0.0,
+                             block_length=block)
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(0)
+    dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
+    model = LLaDA2MoeModelLM(config).eval().to(args.device, dtype)
+    editor = Editor(ModelAdapter(model, tok, "tiny-llada2", kind="block-causal"))
+    adapter = editor.adapter
+    window = torch.randint(100, 40000, (30,), generator=torch.Generator().manual_seed(1))
+    window[9:14] = adapter.mask_id
+    input_ids, attention, offset = adapter.frame([window])
+    input_ids = input_ids.to(args.device)
+    cols = torch.arange(9, 14, device=input_ids.device) + offset
+    ours = adapter.logits_at(input_ids, attention, torch.zeros(5, dtype=torch.long, device=input_ids.device), cols)
+    length = input_ids.shape[1]
+    blocks = (length + block - 1) // block
+    pattern = torch.tril(torch.ones(blocks, blocks)).repeat_interleave(block, 0).repeat_interleave(block, 1)
+    mask = pattern[:length, :length][None, None].log().to(args.device, dtype)
+    with torch.no_grad():
+        reference = model(input_ids, attention_mask=mask,
+                          position_ids=torch.arange(length, device=input_ids.device)[None]).logits[0, cols].float()
+    markup = "The harbour was [[quiet and calm]] {{that}} [[morning|3]], and the boats came in late."
+    result = editor.edit(markup, SamplerConfig(steps=4, seed=2, editing_threshold=0.5))
+    return {
+        "dtype": str(dtype).replace("torch.", ""),
+        "logits_max_abs_diff": round(float((ours.float() - reference).abs().max()), 5),
+        "fixed_text_kept": result.text.startswith("The harbour was ") and " that " in result.text
+        and result.text.endswith(", and the boats came in late."),
+        "no_mask_left": not result.canvas.positions(TokenState.MASKED),
+        "steps_recorded": len(result.trajectory) == result.stats.steps,
+        "edits_only_written": all(r.states[p] == TokenState.GENERATED for r in result.trajectory for p in r.edited)}
 
 
 def report(path: str) -> None:

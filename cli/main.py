@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     edit.add_argument("--editing-threshold", type=float, default=0.0,
                       help="token editing: once the spans are written, up to 2 more passes replace a written token "
                            "where the model is surer than this of another (0: off)")
+    edit.add_argument("--edit-while-masked", action="store_true",
+                      help="with --editing-threshold: also edit at every step while masks remain, in the block "
+                           "being written (as LLaDA2.1 does)")
     edit.add_argument("--repetition-penalty", type=float, default=DEFAULT.repetition_penalty,
                       help="> 1 discourages repeating tokens already generated in the spans")
     edit.add_argument("--strength", type=float, default=DEFAULT.strength, help="re-noise this fraction of the draft")
@@ -199,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
                                remask=args.remask, threshold=threshold_setting(args.threshold),
                                strength=args.strength, seed=args.seed, repetition_penalty=args.repetition_penalty,
                                fluency=args.fluency, beams=args.beams, length_slack=args.length_slack,
-                               editing_threshold=threshold_setting(args.editing_threshold, "editing threshold"))
+                               editing_threshold=threshold_setting(args.editing_threshold, "editing threshold"),
+                               edit_while_masked=args.edit_while_masked)
         config.validate()
         if not 1 <= args.candidates <= MAX_CANDIDATES:
             raise ValueError(f"--candidates must be in 1..{MAX_CANDIDATES}, got {args.candidates}")

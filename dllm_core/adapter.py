@@ -1,10 +1,12 @@
 """One adapter hides what differs between masked-diffusion models: mask id, special tokens, logit shift, device,
 dtype, context length, and how to get logits for just the positions the sampler needs.
 
-Two kinds of model (``ModelAdapter.kind``):
+The kinds of model (``ModelAdapter.kind``):
 - ``"masked-lm"``: an encoder with an MLM head (BERT, ModernBERT, the shipped MiniLM) or a custom-code dLLM
   (LLaDA 1.x; Dream with its logit shift: :mod:`dllm_core.families` says how each is read and loaded). Windows are
   framed ``[CLS] ... [SEP]`` (a decoder's start and end tokens where it has no CLS/SEP).
+- ``"block-causal"``: LLaDA2.x run as its repository's code, read with its block-causal mask (bidirectional within
+  a block of 32 tokens, causal across blocks; :mod:`dllm_core.llada2`).
 - ``"shifted-causal"``: a causal LM adapted to masked diffusion (:mod:`dllm_core.shifted`): bidirectional attention
   through the mask, logit shift, a mask embedding past the base vocabulary. Windows are framed with the start token
   the model was trained with (``<|endoftext|>`` for SmolLM2).
@@ -45,6 +47,8 @@ import torch
 from . import cancel, families
 from .block_diffusion import prompt_canvas_logits
 from .limits import LOGIT_CHUNK
+from .llada2 import align_mask_token, block_causal_logits
+from .llada2 import load_model as load_llada2
 from .spelling import ATTACHES_LEFT, Spelling
 
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
@@ -80,7 +84,9 @@ class ModelSpec:
 
     hub_id: str
     # "masked-lm" (AutoModelForMaskedLM), "auto" (AutoModel with an LM head) or "block-diffusion" (transformers'
-    # DiffusionGemmaForBlockDiffusion: a prompt encoder and a canvas decoder, dllm_core.block_diffusion)
+    # DiffusionGemmaForBlockDiffusion: a prompt encoder and a canvas decoder, dllm_core.block_diffusion) or
+    # "block-causal" (AutoModelForCausalLM from the repository's code, read with a block-causal mask: LLaDA2.x,
+    # dllm_core.llada2)
     loader: str = "masked-lm"
     needs_remote_code: bool = False
     mask_id: int | None = None  # None: the tokenizer's mask token
@@ -100,6 +106,10 @@ ALLOWED_MODELS: dict[str, ModelSpec] = {
                   "Dream 7B base, logits shifted, ~15 GB bf16, GPU", "dream"),
         ModelSpec("google/diffusiongemma-26B-A4B-it", "block-diffusion", False, None, 0,
                   "DiffusionGemma 26B-A4B instruct (MoE, ~4B active), ~52 GB bf16, a large GPU"),
+        ModelSpec("inclusionAI/LLaDA2.0-mini", "block-causal", True, 156895, 0,
+                  "LLaDA2.0 mini (MoE, 16B total, ~1.4B active), block-causal, ~33 GB bf16, a large GPU"),
+        ModelSpec("inclusionAI/LLaDA2.1-mini", "block-causal", True, 156895, 0,
+                  "LLaDA2.1 mini (MoE, 16B total, ~1.4B active), token editing, ~33 GB bf16, a large GPU"),
         ModelSpec("answerdotai/ModernBERT-base", "masked-lm", False, None, 0, "encoder MLM, 8k context"),
         ModelSpec("answerdotai/ModernBERT-large", "masked-lm", False, None, 0, "encoder MLM, 8k context"),
         ModelSpec("google-bert/bert-base-uncased", "masked-lm", False, None, 0, "BERT base MLM"),
@@ -137,7 +147,7 @@ class ModelAdapter:
 
     def __init__(self, model, tokenizer, name: str, *, mask_id: int | None = None, logit_shift: int = 0,
                  kind: str = "masked-lm", start_token: str | None = None, family: families.Family | None = None):
-        if kind not in ("masked-lm", "shifted-causal", "prompt-canvas"):
+        if kind not in ("masked-lm", "shifted-causal", "prompt-canvas", "block-causal"):
             raise ValueError(f"unknown model kind {kind!r}")
         self.kind = kind
         self.family = family  # a custom-code dLLM read its family's way (logits_at)
@@ -164,6 +174,8 @@ class ModelAdapter:
         else:
             self.cls_id = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
             self.sep_id = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+            if kind == "block-causal" and self.cls_id is None:  # no start token: begin after an end of text
+                self.cls_id = self.sep_id
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else self.mask_id
         # ids the sampler must never write into a canvas
         never = set(tokenizer.all_special_ids) | {self.mask_id}
@@ -253,13 +265,18 @@ class ModelAdapter:
                         from transformers import DiffusionGemmaForBlockDiffusion as auto  # noqa: PLC0415, N813
                     else:
                         auto = AutoModel if loader == "auto" else AutoModelForMaskedLM
-                    model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
+                    if loader == "block-causal":  # LLaDA2.x: its own code, with transformers 5's small gaps filled
+                        align_mask_token(tokenizer, spec.mask_id)
+                        model = load_llada2(path, dtype=dtype, **kwargs).to(dev)
+                    else:
+                        model = auto.from_pretrained(path, dtype=dtype, **kwargs).to(dev)
         except (OSError, ValueError, ImportError) as exc:  # not cached and no download allowed, a broken directory
             hint = "" if allow_download or spec is None else " (pass --allow-download to fetch it from the hub)"
             raise ModelLoadError(f"could not load {model_id!r}: {str(exc).splitlines()[0]}{hint}") from exc
+        kinds = {"block-diffusion": "prompt-canvas", "block-causal": "block-causal"}
         adapter = cls(model, tokenizer, model_id, mask_id=spec.mask_id if spec else None,
                       logit_shift=spec.logit_shift if spec else 0, family=family,
-                      kind="prompt-canvas" if spec is not None and spec.loader == "block-diffusion" else "masked-lm")
+                      kind=kinds.get(spec.loader, "masked-lm") if spec is not None else "masked-lm")
         adapter.custom_code = remote
         return adapter.quantized_if(quantize)
 
@@ -334,6 +351,8 @@ class ModelAdapter:
             return prompt_canvas_logits(self.model, input_ids, attention_mask, rows, cols)
         if self.family is not None:  # LLaDA, Dream: their own mask formats and logit shifts
             return self.family.logits_at(self.model, input_ids, attention_mask, rows, cols)
+        if self.kind == "block-causal":  # LLaDA2.x: one pass with its block-causal mask, no shift
+            return block_causal_logits(self.model, input_ids, attention_mask, rows, cols)
         cols = (cols - self.logit_shift).clamp(min=0)
         head = getattr(self.model, "cls", None)
         body = getattr(self.model, "bert", None)

@@ -65,6 +65,9 @@ class SamplerConfig:
     # passes in which a generated token is replaced by the model's choice where that choice's probability exceeds
     # this (never fixed or pinned text); None: off
     editing_threshold: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    # with editing_threshold: also edit while masks remain, at every step, the generated tokens of the block being
+    # written (LLaDA2.1's own loop and diffusers' BlockRefinementScheduler do so); False: only after the last mask
+    edit_while_masked: bool = False
 
     def validate(self) -> SamplerConfig:
         """Raise ValueError with a user-facing message for any setting out of range (NaN, infinities, booleans and

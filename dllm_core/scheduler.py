@@ -15,7 +15,8 @@ re-noising of the draft). The loop in :mod:`dllm_core.sampler` owns the model an
 - remasking: ReMDM-style self-correction of the current block's least confident earlier tokens;
 - token editing (``editing_threshold``, as LLaDA2.1's token-to-token editing and the ``editing_threshold`` of
   diffusers' ``BlockRefinementScheduler``): once a canvas has no masks, a few more passes replace each generated
-  token whose proposal is another token above the threshold.
+  token whose proposal is another token above the threshold; with ``edit_while_masked``, as those two do, also at
+  every step before, among the generated tokens of the current block.
 
 Unlike diffusers' scheduler, the quota is per canvas (the canvases of a batch have scattered spans of different
 sizes), several unmasking orders and the cosine schedule are supported, and hooks get the proposal to work with.
@@ -226,6 +227,10 @@ class UnmaskingScheduler:
                 self.polished[b] += 1  # a canvas is edited in at most EDIT_PASSES passes, shared run or alone
                 edited[b], edited_tokens[b] = self.edits(state, sel, candidates, conf)
             block, eligible, k = self.quota(b, state.step, masked_now)
+            if masked_now and cfg.editing_threshold is not None and cfg.edit_while_masked:  # LLaDA2.1: every step
+                in_block = sel if block is None else torch.tensor(
+                    [index_of[p] for p in block.positions if p in index_of], dtype=torch.long)
+                edited[b], edited_tokens[b] = self.edits(state, in_block, candidates, conf)
             if not eligible:
                 continue
             idx = torch.tensor([index_of[p] for p in eligible])
