@@ -38,7 +38,6 @@ from __future__ import annotations
 import math
 import os
 import re
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -236,7 +235,7 @@ class ModelAdapter:
                 raise ModelLoadError(f"the embedded model is missing from {path}; see assets/MODEL_CARD.md")
         elif Path(model_id).expanduser().is_dir():
             path, local = Path(model_id).expanduser(), True
-            if needs_own_code(path):
+            if families.needs_own_code(path):
                 raise ModelLoadError(f"{model_id} needs its own modeling code (auto_map in its config.json); custom "
                                      "code runs only for allowlisted hub models, with --trust-remote-code, never "
                                      "from a local directory")
@@ -255,7 +254,7 @@ class ModelAdapter:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         family = families.FAMILIES[spec.family] if remote and spec.family else None
         try:
-            with hub_offline(local):  # no request at all, not even metadata, unless a download is allowed
+            with families.hub_offline(local):  # no request at all, not even metadata, unless a download is allowed
                 if family is not None:  # LLaDA, Dream: their own code, fixed to load under this transformers
                     model, tokenizer = families.load(family, path, dtype=dtype, device=dev, local=local)
                 else:
@@ -541,33 +540,6 @@ def quantize_int8(model: torch.nn.Module) -> torch.nn.Module:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return quantize_dynamic(model, {torch.nn.Linear: per_channel_dynamic_qconfig}, dtype=torch.qint8)
-
-
-@contextmanager
-def hub_offline(offline: bool):
-    """Hold huggingface_hub in offline mode while a model loads without permission to download. Files then come only
-    from the cache, and nothing else is asked of the hub either: with ``local_files_only`` alone, the installed
-    huggingface_hub still fetched a registry (``/api/agent-harnesses``) for its user-agent header. The
-    ``HF_HUB_OFFLINE`` variable is read once, when huggingface_hub is imported, hence the module's flag (process-wide
-    while it is held: a download-allowed load in another thread at that moment would find the hub offline)."""
-    import huggingface_hub.constants as hub  # noqa: PLC0415
-
-    before = hub.HF_HUB_OFFLINE
-    hub.HF_HUB_OFFLINE = before or offline
-    try:
-        yield
-    finally:
-        hub.HF_HUB_OFFLINE = before
-
-
-def needs_own_code(path: Path) -> bool:
-    """Whether a checkpoint directory's configuration names modeling code of its own (``auto_map``)."""
-    try:
-        import json  # noqa: PLC0415
-
-        return bool(json.loads((path / "config.json").read_text()).get("auto_map"))
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def is_shifted_delta(path: Path) -> bool:

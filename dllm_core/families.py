@@ -34,7 +34,9 @@ from __future__ import annotations
 
 import inspect
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -199,3 +201,30 @@ def load(family: Family, path, *, dtype: torch.dtype, device: torch.device, loca
                                                                     local_files_only=local)
     restore_buffers(model)
     return model.to(device).eval(), tokenizer
+
+
+@contextmanager
+def hub_offline(offline: bool):
+    """Hold huggingface_hub in offline mode while a model loads without permission to download. Files then come only
+    from the cache, and nothing else is asked of the hub either: with ``local_files_only`` alone, the installed
+    huggingface_hub still fetched a registry (``/api/agent-harnesses``) for its user-agent header. The
+    ``HF_HUB_OFFLINE`` variable is read once, when huggingface_hub is imported, hence the module's flag (process-wide
+    while it is held: a download-allowed load in another thread at that moment would find the hub offline)."""
+    import huggingface_hub.constants as hub  # noqa: PLC0415
+
+    before = hub.HF_HUB_OFFLINE
+    hub.HF_HUB_OFFLINE = before or offline
+    try:
+        yield
+    finally:
+        hub.HF_HUB_OFFLINE = before
+
+
+def needs_own_code(path: Path) -> bool:
+    """Whether a checkpoint directory's configuration names modeling code of its own (``auto_map``)."""
+    try:
+        import json  # noqa: PLC0415
+
+        return bool(json.loads((path / "config.json").read_text()).get("auto_map"))
+    except (OSError, ValueError, AttributeError):
+        return False
