@@ -205,3 +205,42 @@ def test_stop_stops_a_running_action(served):
     assert "Shortening stopped" in message and "unchanged" in message, message
     settle(log)
     assert len(log.after(stopped)) <= 1
+
+
+def test_the_stop_beside_the_actions_stops_a_shorten_in_the_browser(served):
+    """A writer's path: Shorten pressed on a fresh page, then the Stop beside the actions (the one under the hood is
+    folded away): the action ends with its message, no more passes, and the buttons come back."""
+    import os  # noqa: PLC0415
+
+    if not os.path.exists("/usr/bin/chromium"):
+        pytest.skip("/usr/bin/chromium is absent")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    url, adapter, log = served
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 390, "height": 844})
+            page.goto(url)
+            page.wait_for_selector("#draft textarea", timeout=30_000)
+            assert page.locator("#action-stop-btn").is_disabled()  # nothing to stop on a fresh page
+            page.locator("#draft textarea").fill(LONG)
+            seen = len(log.starts)
+            page.click("#shorten-btn")
+            deadline = time.monotonic() + 20
+            while len(log.starts) == seen:  # until the action computes
+                assert time.monotonic() < deadline, "the action never started"
+                time.sleep(0.01)
+            page.wait_for_function("() => !document.querySelector('#action-stop-btn').disabled", timeout=10_000)
+            page.click("#action-stop-btn")
+            stopped = time.monotonic()
+            page.wait_for_function("() => document.querySelector('#message').innerText.includes('stopped')",
+                                   timeout=30_000)
+            assert "unchanged" in page.locator("#message").inner_text()
+            page.wait_for_function("() => !document.querySelector('#shorten-btn').disabled", timeout=10_000)
+            assert page.locator("#action-stop-btn").is_disabled()
+            assert page.locator("#draft textarea").input_value() == LONG  # nothing the writer typed is lost
+        finally:
+            browser.close()
+    settle(log)
+    assert len(log.after(stopped)) <= 1

@@ -136,6 +136,8 @@ def test_an_action_disables_the_buttons_and_says_how_long_it_should_take(studio,
     busy = named(studio, studio.action_started("shorten", SENTENCE, 0, 0))
     for button in ("shorten_btn", "rephrase_btn", "tone_btn", "accept_btn", "reject_btn"):
         assert busy[button].interactive is False, button
+    assert busy["action_stop_btn"].interactive is True  # the writer's Stop, beside the actions
+    assert studio.page.action_stop_btn.interactive is False  # and not on a fresh page
     text = html.unescape(busy["message"])
     words = core_actions.count_words(SENTENCE)
     first_guess = max(1.0, handlers.FIRST_GUESS_S_PER_WORD["shorten"] * words)
@@ -160,6 +162,7 @@ def test_an_action_disables_the_buttons_and_says_how_long_it_should_take(studio,
     done = named(studio, studio.action_ended({}))
     for button in ("shorten_btn", "rephrase_btn", "tone_btn"):
         assert done[button].interactive is True
+    assert done["action_stop_btn"].interactive is False
     assert done["accept_btn"].interactive is False  # nothing to accept
 
 

@@ -115,6 +115,7 @@ class Page:
     tone_btn: gr.Button
     rewrite_btn: gr.Button
     fill_btn: gr.Button
+    action_stop_btn: gr.Button  # Stop beside the actions (clickable while one runs)
     tone_demo_btn: gr.Button
     under_the_hood: gr.Accordion
     mask_btn: gr.Button
@@ -165,6 +166,9 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     # on the selected words only: the same meaning in other words, or new words in their place
                     rewrite_btn = gr.Button("Rewrite", min_width=70, elem_id="rewrite-btn")
                     fill_btn = gr.Button("Fill", min_width=70, elem_id="fill-btn")
+                    # the writer's Stop: the Stop under the hood is out of sight while an action runs
+                    action_stop_btn = gr.Button("Stop", variant="stop", min_width=70, elem_id="action-stop-btn",
+                                                interactive=False)
                 with gr.Row(elem_classes="toolbar", elem_id="action-options"):  # each action's own settings
                     shorten_to = gr.Textbox("70%", label="Shorten to", min_width=80, scale=1, elem_id="shorten-to",
                                             max_length=20)
@@ -295,7 +299,7 @@ def build_ui(studio: Studio, concurrency: int = 1) -> gr.Blocks:
                     length_mode=length_mode, n_tokens=n_tokens, percent=percent, model_choice=model_choice,
                     writing=writing,
                     shorten_btn=shorten_btn, rephrase_btn=rephrase_btn, tone_btn=tone_btn,
-                    rewrite_btn=rewrite_btn, fill_btn=fill_btn,
+                    rewrite_btn=rewrite_btn, fill_btn=fill_btn, action_stop_btn=action_stop_btn,
                     tone_demo_btn=tone_demo_btn, under_the_hood=under_the_hood, mask_btn=mask_btn,
                     pin_btn=pin_btn, insert_btn=insert_btn, clear_btn=clear_btn, accept_btn=accept_btn,
                     reject_btn=reject_btn, undo_btn=undo_btn, stop_btn=stop_btn, example_buttons=example_buttons)
@@ -380,8 +384,11 @@ def wire(studio: Studio, p: Page, concurrency: int) -> None:
                      p.n_alternatives, p.seed, p.session, p.model_choice, p.writing]
     action_outputs = [p.alternatives, p.result, p.diff, p.message, p.session]
     buttons = [p.shorten_btn, p.rephrase_btn, p.tone_btn, p.rewrite_btn, p.fill_btn]
-    busy_outputs = [*buttons, p.accept_btn, p.reject_btn, p.message]
-    ended_outputs = [*buttons, p.suggestions, p.accept_btn, p.reject_btn]
+    busy_outputs = [*buttons, p.action_stop_btn, p.accept_btn, p.reject_btn, p.message]
+    ended_outputs = [*buttons, p.action_stop_btn, p.suggestions, p.accept_btn, p.reject_btn]
+    # the Stop beside the actions stops the session's action as Stop does (its run too, if one streams)
+    p.action_stop_btn.click(studio.stop, None, [p.message, p.run_btn], queue=False, api_visibility="private",
+                            show_progress="hidden")
     demo_inputs = [p.attribute if c is p.tone_choice else c for c in action_inputs]  # Tone by a classifier
     for button, name, inputs, api in ((p.shorten_btn, "shorten", action_inputs, "shorten"),
                                       (p.rephrase_btn, "rephrase", action_inputs, "rephrase"),

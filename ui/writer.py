@@ -111,7 +111,7 @@ class Writer:
             note = f"{BUSY_WORDS.get(action, 'Working')}…"
         off = gr.Button(interactive=False)
         return {**{b: off for b in self.action_buttons()}, p.accept_btn: off, p.reject_btn: off,
-                p.message: message_html(note, "info busy")}
+                p.action_stop_btn: gr.Button(interactive=True), p.message: message_html(note, "info busy")}
 
     def action_buttons(self) -> list:
         p = self.ui
@@ -120,7 +120,8 @@ class Writer:
     def action_ended(self, session) -> dict:
         """The action ended (with alternatives or a message): its buttons are clickable again, the list shows."""
         on = gr.Button(interactive=True)
-        return {**{b: on for b in self.action_buttons()}, **self.show_alternatives(session)}
+        return {**{b: on for b in self.action_buttons()}, self.ui.action_stop_btn: gr.Button(interactive=False),
+                **self.show_alternatives(session)}
 
     def tone_of(self, choice) -> dict:
         """The Tone action's arguments for a tone picked on the page or sent to /tone: a writer's tone (its key or
