@@ -226,6 +226,9 @@ class StreamWatch:
         self.app, self.on_gone = app, on_gone
 
     async def __call__(self, scope, receive, send):
+        if self.is_cancel(scope):  # Gradio's own cancel (the Python client's job.cancel()): stop the work too
+            await self.app(scope, await self.told_cancel(receive), send)
+            return
         session = self.session_of(scope)
         if session is None:
             await self.app(scope, receive, send)
@@ -258,6 +261,41 @@ class StreamWatch:
                 raise
 
         await self.app(scope, watched_receive, watched_send)
+
+    @staticmethod
+    def is_cancel(scope) -> bool:
+        return (scope.get("type") == "http" and scope.get("method") == "POST"
+                and scope.get("path", "").rstrip("/").endswith("/cancel"))
+
+    async def told_cancel(self, receive):
+        """Read a ``POST .../cancel`` body (``{"session_hash": S, ...}``: Gradio drops the event from its queue, but
+        an action computing in its worker thread would run on), stop session S's work, and give back a ``receive``
+        that hands Gradio the same body."""
+        import json  # noqa: PLC0415
+
+        messages, body = [], b""
+        while len(body) <= 4096:  # a cancel is a few dozen bytes; a larger body is not one: passed on unread
+            message = await receive()
+            messages.append(message)
+            if message.get("type") != "http.request":
+                break
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                try:
+                    session = json.loads(body).get("session_hash")
+                except (ValueError, AttributeError):
+                    session = None
+                if isinstance(session, str) and session:
+                    try:
+                        self.on_gone(session[:200])
+                    except Exception:  # the server goes on whatever the callback does
+                        log.exception("stopping a cancelled session's work failed")
+                break
+
+        async def replay():
+            return messages.pop(0) if messages else await receive()
+
+        return replay
 
     @staticmethod
     def session_of(scope) -> str | None:

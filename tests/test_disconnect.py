@@ -207,6 +207,24 @@ def test_stop_stops_a_running_action(served):
     assert len(log.after(stopped)) <= 1
 
 
+def test_the_python_clients_cancel_stops_a_running_action(served):
+    """gradio_client's ``job.cancel()`` (Gradio's ``POST .../cancel``): Gradio drops the event, and the action's
+    worker thread stops before its next pass too."""
+    url, adapter, log = served
+    client = gradio_client.Client(url, verbose=False)
+    seen = len(log.starts)
+    job = client.submit(*shorten_data()[:8], "embedded", "auto", api_name="/shorten")
+    deadline = time.monotonic() + 20
+    while len(log.starts) == seen:  # until the action computes
+        assert time.monotonic() < deadline, "the action never started"
+        time.sleep(0.01)
+    time.sleep(0.3)
+    job.cancel()
+    cancelled = time.monotonic()
+    settle(log)
+    late = log.after(cancelled)
+    assert len(late) <= 1 and all(t < 1.0 for t in late), late
+
 def test_the_stop_beside_the_actions_stops_a_shorten_in_the_browser(served):
     """A writer's path: Shorten pressed on a fresh page, then the Stop beside the actions (the one under the hood is
     folded away): the action ends with its message, no more passes, and the buttons come back."""
