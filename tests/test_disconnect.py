@@ -189,8 +189,9 @@ def test_a_dropped_client_does_not_stop_the_others_batched_with_it(served):
     assert "done" in out[6] and "▒" not in out[3], out[6]  # its whole result, not a stopped one
 
 
-def test_stop_stops_a_running_action(served):
-    url, adapter, log = served
+def shorten_computing(served):
+    """(client, job) of a Shorten sent by gradio_client, once it has computed for a moment."""
+    url, _, log = served
     client = gradio_client.Client(url, verbose=False)
     seen = len(log.starts)
     job = client.submit(*shorten_data()[:8], "embedded", "auto", api_name="/shorten")
@@ -199,6 +200,12 @@ def test_stop_stops_a_running_action(served):
         assert time.monotonic() < deadline, "the action never started"
         time.sleep(0.01)
     time.sleep(0.3)
+    return client, job
+
+
+def test_stop_stops_a_running_action(served):
+    log = served[2]
+    client, job = shorten_computing(served)
     client.predict(api_name="/stop")  # the client's session: its action
     stopped = time.monotonic()
     message = job.result(timeout=30)[3]
@@ -210,15 +217,8 @@ def test_stop_stops_a_running_action(served):
 def test_the_python_clients_cancel_stops_a_running_action(served):
     """gradio_client's ``job.cancel()`` (Gradio's ``POST .../cancel``): Gradio drops the event, and the action's
     worker thread stops before its next pass too."""
-    url, adapter, log = served
-    client = gradio_client.Client(url, verbose=False)
-    seen = len(log.starts)
-    job = client.submit(*shorten_data()[:8], "embedded", "auto", api_name="/shorten")
-    deadline = time.monotonic() + 20
-    while len(log.starts) == seen:  # until the action computes
-        assert time.monotonic() < deadline, "the action never started"
-        time.sleep(0.01)
-    time.sleep(0.3)
+    log = served[2]
+    client, job = shorten_computing(served)
     job.cancel()
     cancelled = time.monotonic()
     settle(log)
