@@ -256,7 +256,7 @@ class ModelAdapter:
         try:
             with families.hub_offline(local):  # no request at all, not even metadata, unless a download is allowed
                 if family is not None:  # LLaDA, Dream: their own code, fixed to load under this transformers
-                    model, tokenizer = families.load(family, path, dtype=dtype, device=dev, local=local)
+                    model, tokenizer = families.load(family, path, dtype=dtype, device=dev, **kwargs)
                 else:
                     tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
                     loader = spec.loader if spec is not None else "masked-lm"

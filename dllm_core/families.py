@@ -187,12 +187,17 @@ def declare_mask_token(tokenizer, family: Family) -> None:
         raise ValueError(f"could not declare {token!r} ({family.mask_id}) as the tokenizer's mask token")
 
 
-def load(family: Family, path, *, dtype: torch.dtype, device: torch.device, local: bool):
-    """``(model, tokenizer)`` of a family's checkpoint (a hub id, from the cache when ``local``), its code run (the
-    caller has checked the allowlist and the caller's consent)."""
+def load(family: Family, path, *, dtype: torch.dtype, device: torch.device, local_files_only: bool,
+         trust_remote_code: bool):
+    """``(model, tokenizer)`` of a family's checkpoint (a hub id, from the cache when ``local_files_only``), its code
+    run only with ``trust_remote_code``: the adapter sets it for an allowlisted id whose user asked for it
+    (:meth:`dllm_core.adapter.ModelAdapter.load`), and without it nothing of the checkpoint's code is imported."""
     from transformers import AutoConfig, AutoTokenizer  # noqa: PLC0415
 
-    kwargs = dict(local_files_only=local, trust_remote_code=True)
+    if not trust_remote_code:
+        raise ValueError(f"{family.name} runs its repository's own code: it needs trust_remote_code")
+    local = local_files_only
+    kwargs = dict(local_files_only=local, trust_remote_code=trust_remote_code)
     tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
     declare_mask_token(tokenizer, family)
     config = AutoConfig.from_pretrained(path, **kwargs)

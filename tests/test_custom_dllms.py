@@ -19,6 +19,7 @@ from dllm_core import Editor, SamplerConfig
 from dllm_core.adapter import ALLOWED_MODELS, ModelAdapter, ModelLoadError
 from dllm_core.canvas import TokenState
 from dllm_core.families import DREAM, FAMILIES, LLADA, fix_config, remote_class
+from dllm_core.families import load as load_family
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"  # the snapshot's name in the fake hub cache
@@ -95,6 +96,8 @@ def hub(base_dir, tmp_path_factory):  # noqa: F811
         (folder / "config.json").write_text(json.dumps(CONFIGS[family]))
         from transformers import AutoConfig
 
+        # the test builds the reference model from this project's vendored fixture code (tests/fixtures/, see
+        # SOURCE.md there), never from a downloaded repository
         config = AutoConfig.from_pretrained(folder, trust_remote_code=True, local_files_only=True)
         fix_config(config)
         torch.manual_seed(0)
@@ -215,6 +218,10 @@ def test_remote_code_needs_the_allowlist_and_the_flag(hub):
                 ModelAdapter.load(str(folder), device="cpu", trust_remote_code=trust)
     with pytest.raises(ModelLoadError, match="not allowed"):
         ModelAdapter.load("someone/LLaDA-8B-Instruct", device="cpu", trust_remote_code=True)
+    for family, hub_id in HUB_IDS.items():  # the families' own loader, called without the flag, runs nothing either
+        with pytest.raises(ValueError, match="trust_remote_code"):
+            load_family(FAMILIES[family], hub_id, dtype=torch.float32, device=torch.device("cpu"),
+                        local_files_only=True, trust_remote_code=False)
 
 
 def test_nothing_downloads_without_allow_download(tmp_path, monkeypatch):
