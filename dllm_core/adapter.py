@@ -126,7 +126,6 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-
 def target_log_probs(head: torch.nn.Module, hidden: torch.Tensor, targets: torch.Tensor,
                      vocab: int | None = None) -> torch.Tensor:
     """``log_softmax(head(hidden)[..., :vocab])`` at ``targets`` ((B, L, H) hidden states, (B, L) token ids; (B, L)
@@ -185,7 +184,7 @@ class ModelAdapter:
         if family is not None:  # every special token of a chat model's tokenizer, declared in a role or not
             never |= {i for i, tok in tokenizer.added_tokens_decoder.items() if getattr(tok, "special", False)}
         if kind == "shifted-causal" or not Spelling.of(tokenizer).word_pieces:  # tokens that spell only spaces/tabs
-            never |= {i for tok, i in tokenizer.get_vocab().items() if tok.strip("Ġ▁ \t") == "" and tok}  # ("a  b")
+            never |= {i for tok, i in vocab.items() if tok.strip("Ġ▁ \t") == "" and tok}  # ("a  b")
         self.banned_ids = torch.tensor(sorted(i for i in never if i is not None and 0 <= i < self.vocab_size),
                                        dtype=torch.long)
         # tokens that attach to the word before them: never the first thing written after a space of the draft

@@ -57,13 +57,18 @@ def _check_hook(module, args) -> None:  # noqa: ARG001 (a forward pre-hook)
 
 
 def watch(model) -> None:
-    """Check before every layer of ``model``: each module held in one of its ``ModuleList``s (the transformer
-    blocks of every model here) gets a forward pre-hook that calls :func:`check`, once (a second call adds none)."""
+    """Check before every layer of ``model``: each module held in one of its outermost ``ModuleList``s (the
+    transformer blocks of every model here; not the lists inside a block, such as a mixture of experts' experts,
+    which would add a check per expert to every pass) gets a forward pre-hook that calls :func:`check`, once (a
+    second call adds none)."""
     import torch  # noqa: PLC0415
 
-    for lst in model.modules():
-        if isinstance(lst, torch.nn.ModuleList):
-            for layer in lst:
-                if not getattr(layer, "_dllm_cancel_watched", False):
-                    layer.register_forward_pre_hook(_check_hook)
-                    layer._dllm_cancel_watched = True
+    inside: list[str] = []  # the names of the layers hooked: lists within them are left alone
+    for name, lst in model.named_modules():
+        if not isinstance(lst, torch.nn.ModuleList) or any(name.startswith(f"{p}.") for p in inside):
+            continue
+        for index, layer in enumerate(lst):
+            inside.append(f"{name}.{index}" if name else str(index))
+            if not getattr(layer, "_dllm_cancel_watched", False):
+                layer.register_forward_pre_hook(_check_hook)
+                layer._dllm_cancel_watched = True

@@ -99,11 +99,17 @@ def _bool_keys_logits(model, input_ids, attention_mask, rows, cols):
 
 
 # ------------------------------------------------------------------------------------------------ loading
-def _default_rope(config, device=None, seq_len=None, **_):
-    """Plain RoPE frequencies (what transformers 4.4x listed as "default")."""
-    base = getattr(config, "rope_theta", None) or (getattr(config, "rope_parameters", None) or {})["rope_theta"]
-    dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).to(device=device, dtype=torch.float) / dim))
+def default_rope(config, device=None, seq_len=None, **_):
+    """transformers 4.x's ``_compute_default_rope_parameters``, what it listed as "default" (Dream's and LLaDA2's
+    code look it up): plain RoPE on ``partial_rotary_factor`` of the head dimension, base ``rope_theta``, no
+    attention scaling."""
+    base = getattr(config, "rope_theta", None)
+    if base is None:
+        base = (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    dim = int(head_dim * getattr(config, "partial_rotary_factor", 1.0))
+    inv_freq = 1.0 / (float(base) ** (torch.arange(0, dim, 2, dtype=torch.int64).to(device=device,
+                                                                                   dtype=torch.float) / dim))
     return inv_freq, 1.0
 
 
@@ -126,7 +132,7 @@ def fix_class(cls: type) -> type:
     module = sys.modules[cls.__module__]
     table = getattr(module, "ROPE_INIT_FUNCTIONS", None)
     if isinstance(table, dict) and "default" not in table:
-        module.ROPE_INIT_FUNCTIONS = {**table, "default": _default_rope}
+        module.ROPE_INIT_FUNCTIONS = {**table, "default": default_rope}
     keys = cls.__dict__.get("_tied_weights_keys")
     if isinstance(keys, (list, tuple)):  # transformers 5: {tied parameter: the parameter it is tied to}
         if set(keys) - {"lm_head.weight"}:

@@ -39,6 +39,8 @@ from __future__ import annotations
 
 import torch
 
+from .families import default_rope
+
 BLOCK_LENGTH = 32  # LLaDA2.x's block size (generate's and the pipeline's default; the size it was trained with)
 MASK_ID = 156895
 EOS_ID = 156892  # <|endoftext|>, also the padding id
@@ -90,19 +92,6 @@ def block_causal_logits(model, input_ids: torch.Tensor, attention_mask: torch.Te
     return model.lm_head(hidden[rows, cols]).float()
 
 
-def _default_rope_parameters(config, device=None, seq_len=None, **_):
-    """transformers 4.x's ``_compute_default_rope_parameters``: plain RoPE on ``partial_rotary_factor`` of the head
-    dimension, base ``rope_theta``, no attention scaling."""
-    base = getattr(config, "rope_theta", None)
-    if base is None:
-        base = (getattr(config, "rope_parameters", None) or {}).get("rope_theta", 10000.0)
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    dim = int(head_dim * getattr(config, "partial_rotary_factor", 1.0))
-    inv_freq = 1.0 / (float(base) ** (torch.arange(0, dim, 2, dtype=torch.int64).to(device=device,
-                                                                                   dtype=torch.float) / dim))
-    return inv_freq, 1.0
-
-
 def patch_transformers_for_remote_code() -> list[str]:
     """Put back what LLaDA2's remote code imports from transformers 4.x and transformers 5 removed (only where it is
     missing; nothing else changes). Returns the names put back."""
@@ -114,7 +103,7 @@ def patch_transformers_for_remote_code() -> list[str]:
         import_utils.is_torch_fx_available = lambda: False  # the code then skips its torch.fx wrapping
         added.append("transformers.utils.import_utils.is_torch_fx_available")
     if "default" not in ROPE_INIT_FUNCTIONS:
-        ROPE_INIT_FUNCTIONS["default"] = _default_rope_parameters
+        ROPE_INIT_FUNCTIONS["default"] = default_rope
         added.append("ROPE_INIT_FUNCTIONS['default']")
     return added
 

@@ -21,7 +21,8 @@ from test_bpe_shifted import base_dir  # noqa: F401 (fixture)
 from dllm_core import Editor, SamplerConfig
 from dllm_core.adapter import ALLOWED_MODELS, ModelAdapter, ModelLoadError
 from dllm_core.canvas import TokenState
-from dllm_core.llada2 import (BLOCK_LENGTH, EOS_ID, MASK_ID, _default_rope_parameters, block_causal_mask,
+from dllm_core.families import default_rope
+from dllm_core.llada2 import (BLOCK_LENGTH, EOS_ID, MASK_ID, block_causal_mask,
                               fix_remote_class, patch_transformers_for_remote_code)
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "llada2"
@@ -184,7 +185,7 @@ def test_the_load_time_fixes_only_fill_what_transformers_5_lacks():
     assert patch_transformers_for_remote_code() == []  # once in place, nothing more
     assert all(ROPE_INIT_FUNCTIONS[k] is v for k, v in before.items())
     config_cls, _ = family_modules()
-    inv_freq, scale = _default_rope_parameters(config_cls(**TINY))
+    inv_freq, scale = default_rope(config_cls(**TINY))
     assert scale == 1.0 and inv_freq.shape == (2,)  # half of head_dim 8 rotates: 4 dims, 2 frequencies
     assert torch.allclose(inv_freq, torch.tensor([1.0, 600000.0 ** -0.5]))
 
