@@ -116,3 +116,52 @@ def test_target_log_probs_is_the_log_softmax_at_the_targets_read_in_chunks(monke
         got_40 = target_log_probs(head, hidden, targets.clamp(max=39), 40)
         want_40 = head(hidden)[..., :40].log_softmax(-1).gather(2, targets.clamp(max=39)[:, :, None]).squeeze(2)
     assert torch.allclose(got, want, atol=1e-5) and torch.allclose(got_40, want_40, atol=1e-5)
+
+
+def _masked_words(words, reading_seq, lo, token_words, mask_id):
+    return [k for k, toks in enumerate(token_words) if toks and all(reading_seq[p - lo] == mask_id for p in toks
+                                                                      if lo <= p < lo + len(reading_seq))]
+
+
+def test_a_long_texts_word_scores_mask_spaced_words_together_each_word_once_near_its_windows_middle():
+    from writing.scoring import SPARSE_STRIDE, _readings
+
+    # 40 words of one token each, then a window of 16 tokens: every word is read once, in a window where it is in
+    # the middle half (or at the text's edge), masked with the words SPARSE_STRIDE apart from it, never nearer
+    token_words = [[i] for i in range(40)]
+    readings = _readings(40, token_words, 16, SPARSE_STRIDE)
+    seen = sorted(k for _, ks in readings for k in ks)
+    assert seen == list(range(40))
+    for lo, ks in readings:
+        assert 0 <= lo <= 40 - 16
+        assert all(b - a >= SPARSE_STRIDE for a, b in zip(ks, ks[1:])), ks
+        for k in ks:
+            assert lo + 4 <= k <= lo + 12 or k < 8 or k >= 32, (lo, k)
+    # about 2 x SPARSE_STRIDE readings of each token, not one window per word
+    assert len(readings) * 16 <= 2 * SPARSE_STRIDE * 40 * 1.25
+    # within one window each word has a reading of its own (what the single-sentence results were read blind with)
+    assert _readings(12, token_words[:12], 16, SPARSE_STRIDE) == [(0, [k]) for k in range(12)]
+
+
+def test_word_scores_of_a_long_text_read_about_two_stride_readings_per_token(bpe_editor, monkeypatch):  # noqa: F811
+    from writing.scoring import SPARSE_STRIDE, predictability, word_tokens
+    from dllm_core.canvas import Canvas
+    from dllm_core.markup import Segment
+    from writing.words import words_of
+
+    reads = Reads(bpe_editor.adapter, monkeypatch)
+    text = first_sentences(1960)
+    words = words_of(text)
+    canvas = Canvas.from_segments([Segment("fixed", text, 0)], bpe_editor.tokenizer)
+    token_words = word_tokens(canvas, words)
+    # one pass over words and tokens finds the same tokens as comparing every word with every token
+    assert token_words == [[i for i, s in enumerate(canvas.spans) if s is not None and s[0] < w.end and s[1] > w.start]
+                           for w in words]
+    scores = []
+    total, _ = reads.of(lambda: scores.extend(predictability(bpe_editor, text, words)))
+    n = len(canvas.ids)
+    assert n > 3 * READ_WINDOW
+    # one reading per word would read len(words) windows; grouped readings about 2 x SPARSE_STRIDE per token
+    assert total <= 2.5 * SPARSE_STRIDE * n + 64 * (READ_WINDOW + 2), (total, n, len(words))
+    assert total < len(words) * READ_WINDOW / 3
+    assert len(scores) == len(words) and all(s < 0 for s in scores)

@@ -25,36 +25,74 @@ def read_window(adapter: ModelAdapter) -> int:
     return min(window_budget(adapter), READ_WINDOW)
 
 
+# a text longer than one reading window is read in interleaved groups: one reading of a window masks every
+# SPARSE_STRIDE-th of its words at once (the others visible: the nearest mask is that many words away), so each token
+# is read about 2 x SPARSE_STRIDE times instead of once per word around it (issue 24: a 2,000-character Shorten read
+# 47,000 tokens for its word scores; now about 6,000). The denoiser was trained on every masking rate; on the long
+# draft of bench/action_cost.py the group readings rank the words as the one-mask readings do (bench/RESULTS.md,
+# "Word scores of long texts"). A text within one window reads one word at a time, as before
+SPARSE_STRIDE = 6
+
+
+def word_tokens(canvas: Canvas, words: list[Word]) -> list[list[int]]:
+    """Per word: the positions of the canvas tokens that overlap it (one pass over both, in order)."""
+    spans = [(i, span) for i, span in enumerate(canvas.spans) if span is not None]
+    out: list[list[int]] = []
+    first = 0
+    for w in words:
+        while first < len(spans) and spans[first][1][1] <= w.start:
+            first += 1
+        toks, j = [], first
+        while j < len(spans) and spans[j][1][0] < w.end:
+            if spans[j][1][1] > w.start:
+                toks.append(spans[j][0])
+            j += 1
+        out.append(toks)
+    return out
+
+
+def _readings(n_tokens: int, token_words: list[list[int]], body: int, stride: int) -> list[tuple[int, list[int]]]:
+    """The masked readings that score every word: (window start, the words masked in it). Within one window: one
+    reading per word. Longer: windows of ``body`` tokens overlapping by half; each word is read in the window whose
+    middle is nearest to it, with every ``stride``-th word of that window masked in the same reading."""
+    order = [k for k, toks in enumerate(token_words) if toks]
+    if n_tokens <= body:
+        return [(0, [k]) for k in order]
+    starts = list(range(0, n_tokens - body, body // 2)) + [n_tokens - body]
+    home: dict[int, list[int]] = {}
+    for k in order:
+        mid = (token_words[k][0] + token_words[k][-1]) / 2
+        lo = min(starts, key=lambda s: abs(s + body / 2 - mid))
+        home.setdefault(lo, []).append(k)
+    return [(lo, ks[g::stride]) for lo, ks in sorted(home.items()) for g in range(min(stride, len(ks)))]
+
+
 @torch.no_grad()
-def predictability(editor: Editor, text: str, words: list[Word], batch: int = 64) -> list[float]:
+def predictability(editor: Editor, text: str, words: list[Word], batch: int = 64,
+                   stride: int = SPARSE_STRIDE) -> list[float]:
     """Per word: the mean log-probability of its tokens with that word masked and the rest of ``text`` visible
-    (one batched forward pass per ``batch`` words; each reads :data:`READ_WINDOW` tokens around the word at most).
-    High: the rest says it already."""
+    (batched forward passes of ``batch`` readings; each reads :data:`READ_WINDOW` tokens at most; in a text longer
+    than that, every ``stride``-th word of a window is masked in the same reading). High: the rest says it already."""
     adapter = editor.adapter
     canvas = Canvas.from_segments([Segment("fixed", text, 0)], editor.tokenizer)
     ids = torch.tensor(canvas.ids)
-    token_words: list[list[int]] = []
-    for w in words:
-        token_words.append([i for i, span in enumerate(canvas.spans)
-                            if span is not None and span[0] < w.end and span[1] > w.start])
+    token_words = word_tokens(canvas, words)
     body = read_window(adapter)
     scores = [0.0] * len(words)
-    order = [k for k, toks in enumerate(token_words) if toks]
-    for chunk_start in range(0, len(order), batch):
-        chunk = order[chunk_start : chunk_start + batch]
+    readings = _readings(len(ids), token_words, body, stride)
+    for chunk_start in range(0, len(readings), batch):
         seqs, rows, cols, targets, owner = [], [], [], [], []
-        for r, k in enumerate(chunk):
-            toks = token_words[k]
-            lo = max(0, min(toks[0] - body // 2, len(ids) - body))
+        for r, (lo, ks) in enumerate(readings[chunk_start : chunk_start + batch]):
             hi = min(len(ids), lo + body)
             seq = ids[lo:hi].clone()
-            for p in toks:
-                if lo <= p < hi:
-                    seq[p - lo] = adapter.mask_id
-                    rows.append(r)
-                    cols.append(p - lo)
-                    targets.append(int(ids[p]))
-                    owner.append(k)
+            for k in ks:
+                for p in token_words[k]:
+                    if lo <= p < hi:
+                        seq[p - lo] = adapter.mask_id
+                        rows.append(r)
+                        cols.append(p - lo)
+                        targets.append(int(ids[p]))
+                        owner.append(k)
             seqs.append(seq)
         logp = adapter.masked_log_probs(seqs, rows, cols, targets)
         sums: dict[int, list[float]] = {}
