@@ -163,7 +163,11 @@ def reading_drops(adapter, original: str, rewrites: list[str]) -> list[float]:
             scored.append(max(0, common - cut))
     if not seqs:
         return []
-    means = [float(lp[c:].mean()) for lp, c in zip(adapter.judge_log_probs(seqs), scored)]
+    # rewrites that change the same stretch share their original's piece: the judge reads each distinct one once
+    keys = [tuple(x.tolist()) for x in seqs]
+    distinct = list(dict.fromkeys(keys))
+    read = dict(zip(distinct, adapter.judge_log_probs([torch.tensor(x) for x in distinct])))
+    means = [float(read[key][c:].mean()) for key, c in zip(keys, scored)]
     return [means[2 * i] - means[2 * i + 1] for i in range(len(rewrites))]
 
 
