@@ -124,12 +124,12 @@ def _masked_words(words, reading_seq, lo, token_words, mask_id):
 
 
 def test_a_long_texts_word_scores_mask_spaced_words_together_each_word_once_near_its_windows_middle():
-    from writing.scoring import SPARSE_STRIDE, _readings
+    from writing.scoring import SPARSE_STRIDE, grouped_readings
 
     # 40 words of one token each, then a window of 16 tokens: every word is read once, in a window where it is in
     # the middle half (or at the text's edge), masked with the words SPARSE_STRIDE apart from it, never nearer
     token_words = [[i] for i in range(40)]
-    readings = _readings(40, token_words, 16, SPARSE_STRIDE)
+    readings = grouped_readings(40, token_words, 16, SPARSE_STRIDE)
     seen = sorted(k for _, ks in readings for k in ks)
     assert seen == list(range(40))
     for lo, ks in readings:
@@ -139,8 +139,14 @@ def test_a_long_texts_word_scores_mask_spaced_words_together_each_word_once_near
             assert lo + 4 <= k <= lo + 12 or k < 8 or k >= 32, (lo, k)
     # about 2 x SPARSE_STRIDE readings of each token, not one window per word
     assert len(readings) * 16 <= 2 * SPARSE_STRIDE * 40 * 1.25
+    # some of the words read (the swap places): those of a window at least SPARSE_STRIDE words apart share readings
+    read = [0, 1, 2, 9, 17, 18, 30, 38]
+    sparse = grouped_readings(40, token_words, 16, SPARSE_STRIDE, read)
+    assert sorted(k for _, ks in sparse for k in ks) == read
+    assert all(b - a >= SPARSE_STRIDE for _, ks in sparse for a, b in zip(ks, ks[1:])), sparse
+    assert len(sparse) < len(read) and len({lo for lo, _ in sparse}) < len(sparse)
     # within one window each word has a reading of its own (what the single-sentence results were read blind with)
-    assert _readings(12, token_words[:12], 16, SPARSE_STRIDE) == [(0, [k]) for k in range(12)]
+    assert grouped_readings(12, token_words[:12], 16, SPARSE_STRIDE) == [(0, [k]) for k in range(12)]
 
 
 def test_word_scores_of_a_long_text_read_about_two_stride_readings_per_token(bpe_editor, monkeypatch):  # noqa: F811
@@ -165,3 +171,82 @@ def test_word_scores_of_a_long_text_read_about_two_stride_readings_per_token(bpe
     assert total <= 2.5 * SPARSE_STRIDE * n + 64 * (READ_WINDOW + 2), (total, n, len(words))
     assert total < len(words) * READ_WINDOW / 3
     assert len(scores) == len(words) and all(s < 0 for s in scores)
+
+
+def _swap_places(editor, text, words):
+    """The words propose_synonyms reads (a lexicon candidate with tokens), and the canvas's token count."""
+    from dllm_core.canvas import Canvas
+    from dllm_core.markup import Segment
+    from writing.lexicon import Lexicon
+    from writing.rephrase import may_change
+    from writing.scoring import word_tokens
+    from writing.substitute import synonyms_in_place
+
+    lexicon = Lexicon.load()
+    canvas = Canvas.from_segments([Segment("fixed", text, 0)], editor.tokenizer)
+    token_words = word_tokens(canvas, words)
+    places = [k for k, w in enumerate(words) if may_change(w) and w.text.islower() and token_words[k]
+              and synonyms_in_place(lexicon, text, w)]
+    return places, len(canvas.ids)
+
+
+def test_the_swap_places_of_a_long_text_are_read_in_grouped_readings_each_place_once(bpe_editor,
+                                                                                    monkeypatch):  # noqa: F811
+    from writing.lexicon import available
+    from writing.rephrase import may_change
+    from writing.scoring import SPARSE_STRIDE
+    from writing.substitute import propose_synonyms
+    from writing.words import words_of
+
+    if not available():
+        pytest.skip("no lexicon")
+    adapter = bpe_editor.adapter
+    reads = Reads(adapter, monkeypatch)
+    masked_places = []
+    read = adapter.masked_log_probs
+
+    def recorded(seqs, rows, cols, targets=None):
+        assert targets is None  # a row of the whole vocabulary per place
+        for r, c in zip(rows, cols):
+            assert seqs[r][c] == adapter.mask_id
+        masked_places.append(len(rows))
+        return read(seqs, rows, cols, targets)
+
+    monkeypatch.setattr(adapter, "masked_log_probs", recorded)
+    text = DRAFT
+    words = words_of(text)
+    places, n = _swap_places(bpe_editor, text, words)
+    assert n > 3 * READ_WINDOW and len(places) > 40
+    swaps = []
+    total, _ = reads.of(lambda: swaps.extend(propose_synonyms(bpe_editor, text, words,
+                                                              [may_change(w) for w in words], min_fit=-1e9)))
+    # every place read once, in its own row (and, with no fit floor, offered)
+    assert sum(masked_places) == len(places) and {s.word for s in swaps} == set(places)
+    # windows overlapping by half (ceil((n - READ_WINDOW) / (READ_WINDOW / 2)) + 1 of them); places at least
+    # SPARSE_STRIDE words apart share a reading, so a window has at most as many readings as the most places among
+    # any SPARSE_STRIDE consecutive words; one reading per place (before) read len(places) windows
+    windows = -(-(n - READ_WINDOW) // (READ_WINDOW // 2)) + 1
+    crowd = max(sum(1 for k in places if i <= k < i + SPARSE_STRIDE) for i in range(len(words)))
+    assert total <= windows * crowd * (READ_WINDOW + 2), (total, windows, crowd)
+    assert windows * crowd < len(places) / 2, (windows, crowd, len(places))
+
+
+def test_the_swaps_of_a_text_within_one_window_are_those_of_one_reading_per_place(bpe_editor):  # noqa: F811
+    from writing.lexicon import available
+    from writing.rephrase import may_change
+    from writing.substitute import propose_synonyms
+    from writing.words import words_of
+
+    if not available():
+        pytest.skip("no lexicon")
+    text = first_sentences(470)
+    words = words_of(text)
+    places, n = _swap_places(bpe_editor, text, words)
+    assert READ_WINDOW / 2 < n <= READ_WINDOW and len(places) > 5
+    may = [may_change(w) for w in words]
+    swaps = propose_synonyms(bpe_editor, text, words, may, min_fit=-1e9)
+    # each place alone: a reading of the whole text with only that word masked
+    alone = [s for k in places for s in propose_synonyms(bpe_editor, text, words, [j == k for j in range(len(words))],
+                                                         min_fit=-1e9)]
+    assert [(s.word, s.new) for s in swaps] == [(s.word, s.new) for s in alone]
+    assert [s.score for s in swaps] == pytest.approx([s.score for s in alone], abs=1e-4)

@@ -51,20 +51,35 @@ def word_tokens(canvas: Canvas, words: list[Word]) -> list[list[int]]:
     return out
 
 
-def _readings(n_tokens: int, token_words: list[list[int]], body: int, stride: int) -> list[tuple[int, list[int]]]:
-    """The masked readings that score every word: (window start, the words masked in it). Within one window: one
-    reading per word. Longer: windows of ``body`` tokens overlapping by half; each word is read in the window whose
-    middle is nearest to it, with every ``stride``-th word of that window masked in the same reading."""
+def grouped_readings(n_tokens: int, token_words: list[list[int]], body: int, stride: int,
+                     read: list[int] | None = None) -> list[tuple[int, list[int]]]:
+    """The masked readings that score the words ``read`` (default: every word with tokens; a word without any is
+    not read): (window start, the words masked in it). Within one window: one reading per word. Longer: windows of
+    ``body`` tokens overlapping by half; each word is read in the window whose middle is nearest to it, masked in the
+    same reading as other words of that window at least ``stride`` words apart (first fit, in the text's order:
+    when every word is read, every ``stride``-th word of the window)."""
     order = [k for k, toks in enumerate(token_words) if toks]
+    read = order if read is None else sorted(k for k in read if token_words[k])
     if n_tokens <= body:
-        return [(0, [k]) for k in order]
+        return [(0, [k]) for k in read]
+    rank = {k: i for i, k in enumerate(order)}
     starts = list(range(0, n_tokens - body, body // 2)) + [n_tokens - body]
     home: dict[int, list[int]] = {}
-    for k in order:
+    for k in read:
         mid = (token_words[k][0] + token_words[k][-1]) / 2
         lo = min(starts, key=lambda s: abs(s + body / 2 - mid))
         home.setdefault(lo, []).append(k)
-    return [(lo, ks[g::stride]) for lo, ks in sorted(home.items()) for g in range(min(stride, len(ks)))]
+    out = []
+    for lo, ks in sorted(home.items()):
+        groups: list[list[int]] = []
+        for k in ks:
+            group = next((g for g in groups if rank[k] - rank[g[-1]] >= stride), None)
+            if group is None:
+                groups.append([k])
+            else:
+                group.append(k)
+        out += [(lo, g) for g in groups]
+    return out
 
 
 @torch.no_grad()
@@ -79,7 +94,7 @@ def predictability(editor: Editor, text: str, words: list[Word], batch: int = 64
     token_words = word_tokens(canvas, words)
     body = read_window(adapter)
     scores = [0.0] * len(words)
-    readings = _readings(len(ids), token_words, body, stride)
+    readings = grouped_readings(len(ids), token_words, body, stride)
     for chunk_start in range(0, len(readings), batch):
         seqs, rows, cols, targets, owner = [], [], [], [], []
         for r, (lo, ks) in enumerate(readings[chunk_start : chunk_start + batch]):

@@ -34,7 +34,7 @@ from .cuts import DETERMINERS
 
 # a word after one of these is its verb ("it noted", "they split")
 SUBJECT_PRONOUNS = frozenset("i we you he she it they".split())
-from .scoring import judged_totals, read_window, word_window
+from .scoring import SPARSE_STRIDE, grouped_readings, judged_totals, read_window, word_tokens, word_window
 
 
 CONTEXT_BEFORE = 160  # characters around a swap that the judge reads
@@ -96,9 +96,11 @@ def synonyms_in_place(lexicon, text: str, w) -> list:
 
 @torch.no_grad()
 def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int = 3,
-                     min_fit: float = -5.0) -> list[Swap]:
+                     min_fit: float = -5.0, stride: int = SPARSE_STRIDE) -> list[Swap]:
     """Candidate swaps from the lexicon (:mod:`writing.lexicon`: members of the word's own common WordNet
-    senses, inflected like it), scored by one batched denoiser pass with each place masked:
+    senses, inflected like it), scored by batched denoiser passes with each place masked (one reading per place in a
+    text of up to one reading window; in a longer one, places of a window at least ``stride`` words apart masked in the
+    same reading, as :func:`writing.scoring.predictability` reads words):
 
     - **which sense**: the sentence's sense of the word is the one whose synonyms the denoiser finds likeliest at the
       masked place (log of their summed first-token probability, plus half the log of the sense's tag count);
@@ -112,28 +114,41 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
     adapter, tokenizer = editor.adapter, editor.tokenizer
     canvas = Canvas.from_segments([Segment("fixed", text, 0)], tokenizer)
     ids = torch.tensor(canvas.ids)
-    places = []  # (word index, token positions, synonyms)
+    token_words = word_tokens(canvas, words)
+    place_syns: dict[int, list] = {}  # word index -> synonyms
     for k, w in enumerate(words):
-        if not may[k] or not w.text.islower():
+        if not may[k] or not w.text.islower() or not token_words[k]:
             continue
         syns = synonyms_in_place(lexicon, text, w)
-        toks = [i for i, span in enumerate(canvas.spans) if span is not None and span[0] < w.end and span[1] > w.start]
-        if syns and toks:
-            places.append((k, toks, syns))
-    if not places:
+        if syns:
+            place_syns[k] = syns
+    if not place_syns:
         return []
-    body = read_window(adapter)  # the place and the text around it: bounded, whatever the text's length
+    # the place and the text around it: bounded, whatever the text's length; in a text longer than one window, places
+    # at least stride words apart are masked in the same reading (scoring.grouped_readings)
+    body = read_window(adapter)
+    readings = grouped_readings(len(ids), token_words, body, stride, read=list(place_syns))
     swaps: list[Swap] = []
-    for chunk in range(0, len(places), 32):
-        part = places[chunk : chunk + 32]
-        seqs, cols = [], []
-        for _, toks, _ in part:
-            lo = max(0, min(toks[0] - body // 2, len(ids) - body))
-            seq = ids[lo : lo + body].clone()
-            seq[[p - lo for p in toks if lo <= p < lo + len(seq)]] = adapter.mask_id
+    chunks: list[list[tuple[int, list[int]]]] = [[]]
+    masked = 0
+    for reading in readings:  # a pass: 32 readings, 64 masked places at most
+        if chunks[-1] and (len(chunks[-1]) == 32 or masked + len(reading[1]) > 64):
+            chunks.append([])
+            masked = 0
+        chunks[-1].append(reading)
+        masked += len(reading[1])
+    for chunk in chunks:
+        seqs, rows, cols, part = [], [], [], []
+        for r, (lo, ks) in enumerate(chunk):
+            hi = min(len(ids), lo + body)
+            seq = ids[lo:hi].clone()
+            for k in ks:
+                seq[[p - lo for p in token_words[k] if lo <= p < hi]] = adapter.mask_id
+                rows.append(r)
+                cols.append(token_words[k][0] - lo)
+                part.append((k, token_words[k], place_syns[k]))
             seqs.append(seq)
-            cols.append(toks[0] - lo)
-        logp = adapter.masked_log_probs(seqs, list(range(len(part))), cols).float().cpu()
+        logp = adapter.masked_log_probs(seqs, rows, cols).float().cpu()
         for r, (k, toks, syns) in enumerate(part):
             w = words[k]
             spaced = " " if w.start > 0 and text[w.start - 1].isspace() else ""
@@ -156,7 +171,7 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
             members = sorted((m for m in members if m[1] >= min_fit), key=lambda m: -m[1])[:per_place]
             for s, f in members:
                 swaps.append(Swap(k, w.start, w.end, s.word, f))
-    return swaps
+    return sorted(swaps, key=lambda s: s.word)  # in the text's order, as the places are (stable: best first in each)
 
 
 def read_swaps(editor, text: str, swaps: list[Swap], attribute=None, attribute_weight: float = 0.0,
