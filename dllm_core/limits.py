@@ -36,11 +36,11 @@ EDIT_PASSES = 2
 # under a minute there; it allows [[1024]] at 32 steps or [[256]] at 192. The web app and the CLI apply these budgets
 # (Editor(max_work=...)); the Python API has none unless asked.
 MAX_WORK_CPU = 65_536
+MAX_WORK_GPU = 1_048_576
 # Memory: positions whose vocabulary logits one reading holds at a time (x the vocabulary, float32: 1,024 x 49,152 is
 # 200 MB; dllm_core.adapter.target_log_probs). The judge's reading of a batch never holds the logits of every position
 # at once (issue 24: Shorten and Rephrase of a 10,000-character draft passed 9 GB).
 LOGIT_CHUNK = 1024
-MAX_WORK_GPU = 1_048_576
 
 
 def work_limit(device_type: str) -> int:

@@ -34,7 +34,8 @@ from .cuts import DETERMINERS
 
 # a word after one of these is its verb ("it noted", "they split")
 SUBJECT_PRONOUNS = frozenset("i we you he she it they".split())
-from .scoring import SPARSE_STRIDE, grouped_readings, judged_totals, read_window, word_tokens, word_window
+from .scoring import (SPARSE_STRIDE, grouped_readings, judged_totals, masked_windows, read_window, word_tokens,
+                      word_window)
 
 
 CONTEXT_BEFORE = 160  # characters around a swap that the judge reads
@@ -138,17 +139,11 @@ def propose_synonyms(editor, text: str, words, may: list[bool], per_place: int =
         chunks[-1].append(reading)
         masked += len(reading[1])
     for chunk in chunks:
-        seqs, rows, cols, part = [], [], [], []
-        for r, (lo, ks) in enumerate(chunk):
-            hi = min(len(ids), lo + body)
-            seq = ids[lo:hi].clone()
-            for k in ks:
-                seq[[p - lo for p in token_words[k] if lo <= p < hi]] = adapter.mask_id
-                rows.append(r)
-                cols.append(token_words[k][0] - lo)
-                part.append((k, token_words[k], place_syns[k]))
-            seqs.append(seq)
-        logp = adapter.masked_log_probs(seqs, rows, cols).float().cpu()
+        seqs, masked = masked_windows(ids, chunk, token_words, body, adapter.mask_id)
+        first = {k: (r, c) for r, c, k, _ in reversed(masked)}  # each place is read at its first token
+        part = [(k, token_words[k], place_syns[k]) for _, ks in chunk for k in ks if k in first]
+        logp = adapter.masked_log_probs(seqs, [first[k][0] for k, _, _ in part],
+                                        [first[k][1] for k, _, _ in part]).float().cpu()
         for r, (k, toks, syns) in enumerate(part):
             w = words[k]
             spaced = " " if w.start > 0 and text[w.start - 1].isspace() else ""
