@@ -48,6 +48,7 @@ from .block_diffusion import prompt_canvas_logits
 from .limits import LOGIT_CHUNK
 from .llada2 import align_mask_token, block_causal_logits
 from .llada2 import load_model as load_llada2
+from .precision import judge_dtype
 from .spelling import ATTACHES_LEFT, Spelling
 
 UNUSED_TOKEN = re.compile(r"^(\[unused\d+\]|<extra_id_\d+>|<\|reserved_special_token_\d+\|>)$")
@@ -405,9 +406,11 @@ class ModelAdapter:
 
     def judge(self) -> torch.nn.Module:
         """The causal LM the model was adapted from, loaded on first use (never int8: quantised, its reading of a
-        cut was noise, "the Palestinian police do not have around" read as well as "... have control around")."""
+        cut was noise, "the Palestinian police do not have around" read as well as "... have control around"); in
+        bfloat16 on a CPU with AMX (:func:`judge_dtype`)."""
         if self._judge is None:
-            self._judge = self.judge_loader().to(device=self.device, dtype=self.dtype).eval()
+            dtype = judge_dtype(self.device, self.dtype)
+            self._judge = self.judge_loader().to(device=self.device, dtype=dtype).eval()
             cancel.watch(self._judge)
         return self._judge
 

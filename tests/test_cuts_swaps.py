@@ -184,7 +184,8 @@ def test_a_cut_that_breaks_the_reading_is_never_taken(bpe_editor):  # noqa: F811
     assert loose.run()
 
 
-def test_judge_reads_like_the_causal_lm_it_loads(bpe_tokenizer):  # noqa: F811
+def test_judge_reads_like_the_causal_lm_it_loads(bpe_tokenizer, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("DLLM_JUDGE_DTYPE", "float32")  # compared at 1e-4: not in bfloat16 (dllm_core.precision)
     causal = tiny_llama(49152, seed=3)
     judge = copy.deepcopy(causal)
     adapter = ModelAdapter(ShiftedDiffusionLM(causal), bpe_tokenizer, "tiny", kind="shifted-causal",
