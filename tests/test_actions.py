@@ -27,6 +27,18 @@ def test_words_and_content():
     assert [w.text for w in words_of("It was a cold morning, said Anna.", keep=("cold",)) if w.content] == ["cold", "Anna"]
 
 
+def test_a_number_with_points_or_commas_and_an_initialism_are_one_word_each():
+    text = "Repairs cost about 1.2 million pounds, up 3.5% on 1,200 homes in the U.S. last year. Item 4. Next, 5,6."
+    words = words_of(text)
+    assert [w.text for w in words][:9] == ["Repairs", "cost", "about", "1.2", "million", "pounds", "up", "3.5", "on"]
+    assert "1,200" in [w.text for w in words] and "U.S" in [w.text for w in words]
+    assert all(w.content for w in words if w.text in ("1.2", "3.5", "1,200", "U.S"))
+    assert all(text[w.start:w.end] == w.text for w in words)
+    # a sentence's closing point is not part of a number; a list with spaces is several words
+    assert [w.text for w in words][-4:] == ["Item", "4", "Next", "5,6"]
+    assert count_words("1, 2 and 3") == 4 and count_words("pages 10-12 and 2.5.1") == 4
+
+
 def test_parse_target():
     assert parse_target("70%", 20) == 14
     assert parse_target(0.5, 20) == 10

@@ -1,6 +1,7 @@
 """The words of a text as the writing actions see them, and the edit markup they build from a text.
 
-A word is a run of letters and digits (:data:`WORD`; punctuation around it is not part of it) with a flag that says
+A word is a run of letters and digits (:data:`WORD`; punctuation around it is not part of it, but a number's
+points and commas are: "1.2", "1,200") with a flag that says
 whether every action must keep it: names, numbers, dates, units, negations and qualifiers (:mod:`writing.facts`),
 capitalised words not at a sentence start, all-caps words, and the words the writer asked to keep. Lengths are
 counted in words (what a writer counts), not tokens.
@@ -16,7 +17,10 @@ from dllm_core.function_words import FUNCTION_WORDS
 
 from .facts import fact_kind
 
-WORD = re.compile(r"[^\W_](?:[\w'’-]*[^\W_])?")  # a word core; punctuation around it is not part of it
+# a word core; punctuation around it is not part of it, except the points and commas inside a number ("1.2",
+# "1,200": one word, as a writer counts them and as writing.facts reads them) and the points of an initialism
+# ("U.S": the final point may end the sentence)
+WORD = re.compile(r"\d+(?:[.,]\d+)+(?:[\w'’-]*[^\W_])?|[^\W\d_](?:\.[^\W\d_])+(?![\w'’-])|[^\W_](?:[\w'’-]*[^\W_])?")
 SENTENCE_END = re.compile(r"[.!?:;]")
 # fact words that every action keeps as they are
 KEPT_FACTS = ("number", "name", "date", "unit", "negation", "qualifier")
