@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from remote_code import opt_in
 from test_bpe_shifted import base_dir  # noqa: F401 (fixture)
 
 from dllm_core import Editor, SamplerConfig
@@ -37,6 +38,7 @@ ROLES = {
                   mask_token="<|mask|>"),
 }
 HUB_IDS = {"llada": "GSAI-ML/LLaDA-8B-Instruct", "dream": "Dream-org/Dream-v0-Instruct-7B"}
+
 CONFIGS = {  # the real vocabularies (126464 and 151936 rows), everything else tiny
     "llada": dict(model_type="llada", architectures=["LLaDAModelLM"],
                   auto_map={"AutoConfig": "configuration_llada.LLaDAConfig",
@@ -116,7 +118,7 @@ def hub(base_dir, tmp_path_factory):  # noqa: F811
 
 @pytest.fixture(scope="module")
 def adapters(hub):
-    return {family: ModelAdapter.load(hub_id, device="cpu", trust_remote_code=True, quantize="none")
+    return {family: ModelAdapter.load(hub_id, device="cpu", trust_remote_code=opt_in(hub_id), quantize="none")
             for family, hub_id in HUB_IDS.items()}
 
 
@@ -219,7 +221,7 @@ def test_remote_code_needs_the_allowlist_and_the_flag(hub):
         for trust in (False, True):  # the same checkpoint as a local directory: its code never runs
             with pytest.raises(ModelLoadError, match="own modeling code"):
                 ModelAdapter.load(str(folder), device="cpu", trust_remote_code=trust)
-    with pytest.raises(ModelLoadError, match="not allowed"):
+    with pytest.raises(ModelLoadError, match="not allowed"):  # off the allowlist: refused even when a user asks
         ModelAdapter.load("someone/LLaDA-8B-Instruct", device="cpu", trust_remote_code=True)
     for family, hub_id in HUB_IDS.items():  # the families' own loader, called without the flag, runs nothing either
         with pytest.raises(ValueError, match="trust_remote_code"):
@@ -242,5 +244,5 @@ def test_nothing_downloads_without_allow_download(tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     for hub_id in HUB_IDS.values():
         with pytest.raises(ModelLoadError, match="allow-download"):
-            ModelAdapter.load(hub_id, device="cpu", trust_remote_code=True)
+            ModelAdapter.load(hub_id, device="cpu", trust_remote_code=opt_in(hub_id))
     assert not tried  # not one look-up or connection was tried

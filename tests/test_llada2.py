@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from remote_code import opt_in
 from test_bpe_shifted import base_dir  # noqa: F401 (fixture)
 
 from dllm_core import Editor, SamplerConfig
@@ -145,7 +146,7 @@ def llada2(hub_cache) -> Editor:
         mp.setattr(constants, "HF_HUB_CACHE", str(hub_cache))
         mp.setattr(dynamic, "HF_MODULES_CACHE", str(hub_cache / "modules"))
         mp.setattr(sys, "path", list(sys.path))
-        adapter = ModelAdapter.load(HUB_ID, device="cpu", trust_remote_code=True, quantize="none")
+        adapter = ModelAdapter.load(HUB_ID, device="cpu", trust_remote_code=opt_in(HUB_ID), quantize="none")
     return Editor(adapter)
 
 
@@ -326,7 +327,7 @@ def test_remote_code_runs_only_for_the_allowlisted_id_and_when_asked(tmp_path, u
     with pytest.raises(ModelLoadError):  # a local folder holding the code: never run, even when asked
         ModelAdapter.load(str(snapshot), device="cpu", trust_remote_code=True)
     assert not sentinel.exists()
-    adapter = ModelAdapter.load(HUB_ID, device="cpu", trust_remote_code=True, quantize="none")
+    adapter = ModelAdapter.load(HUB_ID, device="cpu", trust_remote_code=opt_in(HUB_ID), quantize="none")
     assert sentinel.exists() and adapter.custom_code and adapter.kind == "block-causal"
 
 
@@ -334,7 +335,7 @@ def test_nothing_downloads_without_allow_download(tmp_path, use_cache):
     use_cache(tmp_path / "empty")
     for hub_id in ("inclusionAI/LLaDA2.0-mini", "inclusionAI/LLaDA2.1-mini"):
         with pytest.raises(ModelLoadError, match="allow-download"):
-            ModelAdapter.load(hub_id, device="cpu", trust_remote_code=True)
+            ModelAdapter.load(hub_id, device="cpu", trust_remote_code=opt_in(hub_id))
     assert not (tmp_path / "empty").exists() or not any((tmp_path / "empty").iterdir())
 
 
