@@ -35,14 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     import writer_eval as W  # noqa: PLC0415
     from dllm_core import Editor  # noqa: PLC0415
     from dllm_core.api import EditError  # noqa: PLC0415
-    from dllm_core.precision import cpu_has_amx  # noqa: PLC0415
+    from dllm_core.precision import JUDGE_DTYPES, cpu_has_amx  # noqa: PLC0415
     from writing.actions import run_action  # noqa: PLC0415
 
     torch.set_num_threads(args.threads)
     editor = Editor.load("smollm2-dlm")
     adapter = editor.adapter
-    full = adapter.judge().to(torch.float32)  # the judge as the adapter loads it, then in each format
-    judges = {"float32": full, "bfloat16": adapter.judge_loader().to(torch.bfloat16).eval()}
+    # two fresh copies of the judge, one in each format (not one cast from the other: a float32 copy of bfloat16
+    # weights would keep their rounding)
+    judges = {name: adapter.judge_loader().to(dtype).eval() for name, dtype in JUDGE_DTYPES.items()}
     sentences = json.loads(CASES.read_text(encoding="utf-8"))["sentences"][: args.n]
     spans = W.outside_cases(args.n, 11, "span", W.choose_span)
     calls = [(action, s, None) for s in sentences for action in ("shorten", "rephrase", "tone")]
